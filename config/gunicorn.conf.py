@@ -1,0 +1,30 @@
+"""Gunicorn settings for the GenTrade API: ``gunicorn -c config/gunicorn.conf.py wsgi:app``.
+
+gevent workers serve many slow clients (server-sent events, LLM streams) per process. The
+monkey-patching happens here, at the top of the first module gunicorn loads, before anything
+imports ``socket``, ``ssl`` or ``threading``; the worker's own patch then finds it done.
+"""
+
+import os
+
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
+if worker_class == "gevent":
+    from gevent import monkey
+
+    monkey.patch_all()
+
+import multiprocessing  # noqa: E402 - after the patch on purpose
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", min(multiprocessing.cpu_count() * 2 + 1, 8)))
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", 1000))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 120))  # streams send data; this guards stuck workers
+graceful_timeout = 30
+keepalive = 5
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The runtime control socket is not used; off, several instances on one host never share its path.
+control_socket_disable = True

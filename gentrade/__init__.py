@@ -1,0 +1,100 @@
+"""GenTrade backend: ``create_app()`` wires settings, extensions, blueprints and error handlers."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from gentrade import auth, devkeys, errors, runtime
+from gentrade.blueprints import chats, docs_assets, health, webhooks
+from gentrade.cli import gentrade_cli
+from gentrade.extensions import db, migrate
+from gentrade.freqtrade.userdir import UserDirectories
+from gentrade.settings import ConfigurationError, Settings, load_settings
+
+__all__ = ["ConfigurationError", "create_app"]
+log = logging.getLogger(__name__)
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BLUEPRINTS = (health.blp, webhooks.blp, chats.blp)
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    """Build the app from ``settings`` (default: the environment). Fails fast on bad configuration."""
+    settings = settings or load_settings(**overrides)
+    configure_logging(settings.log_level)
+    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
+
+    app = Flask(__name__)
+    app.config.update(_flask_config(settings))
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    api = errors.JsonErrorApi(app)
+    api.spec.components.security_scheme("bearerAuth", auth.BEARER_SCHEME)
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    app.register_blueprint(docs_assets.blp)
+    errors.init_error_handling(app, api)
+    app.cli.add_command(gentrade_cli)
+    runtime.install(app, _build_runtime(settings))
+    if not settings.uses_clerk_keys:
+        log.warning("no Clerk keys configured: trusting development tokens (embedded default)")
+    return app
+
+
+def _flask_config(settings: Settings) -> dict[str, Any]:
+    engine_options: dict[str, Any] = {"pool_pre_ping": True}
+    if settings.sqlalchemy_url.startswith("postgresql"):
+        engine_options.update(pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow, pool_recycle=1800)
+    return {
+        "SQLALCHEMY_DATABASE_URI": settings.sqlalchemy_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "MAX_CONTENT_LENGTH": settings.max_request_bytes,
+        "API_TITLE": "GenTrade API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",  # what the bundled Swagger UI 4 renders
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        "OPENAPI_SWAGGER_UI_URL": docs_assets.ASSETS_URL,
+        "API_SPEC_OPTIONS": {"security": [{"bearerAuth": []}]},
+        "PAGINATION_PAGE_SIZE": 20,
+        "PAGINATION_MAX_PAGE_SIZE": 100,
+    }
+
+
+def _build_runtime(settings: Settings) -> runtime.Runtime:
+    data_dir = settings.resolved_data_dir
+    secret = settings.clerk_webhook_secret
+    return runtime.Runtime(
+        settings=settings,
+        user_dirs=UserDirectories(data_dir, settings.freqtrade_image),
+        token_verifier=auth.build_verifier(settings),
+        webhook_secret=secret.get_secret_value() if secret else devkeys.webhook_secret(data_dir),
+    )
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection: Any, connection_record: Any) -> None:
+    """SQLite ignores foreign keys (and so ON DELETE CASCADE) unless asked per connection."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def configure_logging(level: str) -> None:
+    """Log lines carry the request id; configured once per process."""
+    errors.install_request_id_logging()
+    root = logging.getLogger()
+    if any(getattr(handler, "_gentrade", False) for handler in root.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler._gentrade = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level.upper())

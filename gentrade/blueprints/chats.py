@@ -1,0 +1,71 @@
+"""``/api/v1/chats``: HTTP only; the chats service does the work."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from flask_smorest.pagination import PaginationParameters
+
+from gentrade.auth import current_user, login_required
+from gentrade.models import Chat
+from gentrade.schemas.chats import (
+    ChatCreateSchema,
+    ChatPageSchema,
+    ChatSchema,
+    ChatUpdateByBodySchema,
+    ChatUpdateSchema,
+)
+from gentrade.services import chats
+
+blp = Blueprint("chats", __name__, url_prefix="/api/v1/chats", description="Chat histories with the agent.")
+
+
+@blp.route("")
+class Chats(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(ChatCreateSchema)
+    @blp.response(201, ChatSchema)
+    def post(self, body: dict[str, Any]) -> Chat:
+        """Start a chat; the answer carries its ``thread_id``."""
+        return chats.create(current_user(), body.get("title"), body.get("messages"))
+
+    @blp.response(200, ChatPageSchema)
+    @blp.paginate()
+    def get(self, pagination_parameters: PaginationParameters) -> dict[str, Any]:
+        """List the caller's chats (summaries), most recently updated first."""
+        page, size = pagination_parameters.page, pagination_parameters.page_size
+        items, total = chats.list_page(current_user(), page, size)
+        pagination_parameters.item_count = total
+        return {"items": items, "total": total, "page": page, "page_size": size}
+
+    @blp.arguments(ChatUpdateByBodySchema)
+    @blp.response(200, ChatSchema)
+    def patch(self, body: dict[str, Any]) -> Chat:
+        """Update the chat named by ``thread_id`` in the body (the frontend's form)."""
+        thread_id = body.pop("thread_id")
+        return chats.update(current_user(), thread_id, **body)
+
+
+@blp.route("/<uuid:thread_id>")
+class ChatByThread(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, ChatSchema)
+    def get(self, thread_id: uuid.UUID) -> Chat:
+        """One chat with its messages."""
+        return chats.get_owned(current_user(), thread_id)
+
+    @blp.arguments(ChatUpdateSchema)
+    @blp.response(200, ChatSchema)
+    def patch(self, body: dict[str, Any], thread_id: uuid.UUID) -> Chat:
+        """Change the title and/or replace the messages."""
+        return chats.update(current_user(), thread_id, **body)
+
+    @blp.response(204)
+    def delete(self, thread_id: uuid.UUID) -> None:
+        """Delete the chat and everything made from it."""
+        chats.delete(current_user(), thread_id)

@@ -1,0 +1,38 @@
+"""Liveness and readiness probes for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask_smorest import Blueprint, abort
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from gentrade.extensions import db
+from gentrade.schemas.common import StatusSchema
+
+blp = Blueprint("health", __name__, description="Process and dependency health.")
+log = logging.getLogger(__name__)
+
+
+@blp.route("/healthz")
+@blp.doc(security=[])
+@blp.response(200, StatusSchema)
+def healthz() -> dict[str, Any]:
+    """The process is alive and serving."""
+    return {"status": "ok"}
+
+
+@blp.route("/readyz")
+@blp.doc(security=[])
+@blp.response(200, StatusSchema)
+def readyz() -> dict[str, Any]:
+    """The database answers; 503 otherwise."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        log.warning("readiness check failed: %s", exc)
+        abort(503, message="database unreachable")
+    return {"status": "ready"}

@@ -1,0 +1,45 @@
+"""``/api/v1/webhooks/clerk``: svix-verified Clerk user events."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import request
+from flask_smorest import Blueprint, abort
+from svix.webhooks import Webhook, WebhookVerificationError
+
+from gentrade.runtime import runtime
+from gentrade.schemas.common import StatusSchema
+from gentrade.schemas.webhooks import ClerkEventSchema
+from gentrade.services import webhooks
+
+blp = Blueprint("webhooks", __name__, url_prefix="/api/v1/webhooks", description="Clerk webhooks (svix).")
+SVIX_HEADERS = ("svix-id", "svix-timestamp", "svix-signature")
+
+
+@blp.route("/clerk", methods=["POST"])
+@blp.doc(
+    security=[],
+    requestBody={"required": True, "content": {"application/json": {"schema": ClerkEventSchema}}},
+    parameters=[
+        {"in": "header", "name": name, "required": True, "schema": {"type": "string"}} for name in SVIX_HEADERS
+    ],
+)
+@blp.response(200, StatusSchema)
+@blp.alt_response(400, description="Missing or invalid svix signature, or a stale timestamp.")
+def clerk_webhook() -> dict[str, Any]:
+    """Apply ``user.created``, ``user.updated`` or ``user.deleted``; each svix id takes effect once."""
+    headers = {name: request.headers.get(name, "") for name in SVIX_HEADERS}
+    body = request.get_data()
+    try:
+        Webhook(runtime().webhook_secret).verify(body, headers)
+    except WebhookVerificationError as exc:
+        abort(400, message=f"webhook signature rejected: {exc}")
+    try:
+        event = json.loads(body)
+    except ValueError:
+        abort(422, message="webhook payload is not JSON")
+    if not isinstance(event, dict):
+        abort(422, message="webhook payload must be a JSON object")
+    return {"status": webhooks.handle(headers["svix-id"], event).value}

@@ -1,0 +1,81 @@
+"""One JSON error shape for every 4xx and 5xx, and a request id to find the log line.
+
+flask-smorest already turns every ``HTTPException`` (and, through Flask, every unhandled
+exception) into JSON; this extends its handler so each body has ``code``, ``status``,
+``message``, ``errors`` and ``request_id``, and a 5xx never carries a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import Any
+
+from flask import Flask, Response, g, has_request_context, request
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException, default_exceptions
+
+from gentrade.services.errors import ServiceError
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class JsonErrorApi(Api):
+    def handle_http_exception(self, error: HTTPException) -> tuple[dict[str, Any], int, dict[str, str]]:
+        payload, status, headers = super().handle_http_exception(error)
+        payload.setdefault("message", _public_message(error))
+        payload.setdefault("errors", {})
+        payload["request_id"] = current_request_id()
+        if getattr(error, "original_exception", None) is not None:
+            # An unhandled exception: Flask logged it with its traceback; the client learns nothing of it.
+            payload["message"] = _public_message(error)
+        elif status == 422 and payload["errors"]:
+            payload["message"] = "Invalid request: see errors for each field."
+        return payload, status, headers
+
+
+def _public_message(error: HTTPException) -> str:
+    if (error.code or 500) >= 500:
+        return "Internal server error. Quote the request_id when reporting it."
+    return error.description or error.name
+
+
+def current_request_id() -> str:
+    if not has_request_context():
+        return "-"
+    if "request_id" not in g:
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        g.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    return g.request_id
+
+
+def install_request_id_logging() -> None:
+    """Every log record, whichever handler writes it, carries the request id (``-`` outside a request)."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "_adds_request_id", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        record.request_id = current_request_id()
+        return record
+
+    factory._adds_request_id = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
+def init_error_handling(app: Flask, api: JsonErrorApi) -> None:
+    """Service errors become the same JSON errors as ``abort``; every response names its request id."""
+
+    @app.errorhandler(ServiceError)
+    def _service_error(error: ServiceError) -> tuple[dict[str, Any], int, dict[str, str]]:
+        http_error = default_exceptions[error.status](description=error.message)
+        http_error.data = {"message": error.message, "errors": error.errors}  # type: ignore[attr-defined]
+        return api.handle_http_exception(http_error)
+
+    @app.after_request
+    def _echo_request_id(response: Response) -> Response:
+        response.headers[REQUEST_ID_HEADER] = current_request_id()
+        return response

@@ -1,0 +1,1 @@
+"""Everything that touches Freqtrade: user directories, market data, runners, results."""

@@ -1,0 +1,20 @@
+"""SQLAlchemy models. Importing this package registers every table on the metadata."""
+
+from gentrade.models.backtest import Backtest, BacktestStatus
+from gentrade.models.base import Base, utcnow
+from gentrade.models.chat import Chat
+from gentrade.models.strategy import Strategy
+from gentrade.models.user import DeletedUser, User
+from gentrade.models.webhook_event import WebhookEvent
+
+__all__ = [
+    "Backtest",
+    "BacktestStatus",
+    "Base",
+    "Chat",
+    "DeletedUser",
+    "Strategy",
+    "User",
+    "WebhookEvent",
+    "utcnow",
+]

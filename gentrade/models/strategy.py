@@ -1,0 +1,37 @@
+"""A deployed strategy: reviewed Freqtrade code, its file and the draft it came from."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from gentrade.models.base import Base, JsonDocument, utcnow
+
+if TYPE_CHECKING:
+    from gentrade.models.backtest import Backtest
+    from gentrade.models.user import User
+
+
+class Strategy(Base):
+    __tablename__ = "strategies"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_strategies_user_id_name"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The service deletes a chat's strategies (and their files) itself; the database only unlinks.
+    chat_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("chats.id", ondelete="SET NULL"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(Text)
+    file_path: Mapped[str] = mapped_column(String(1024))
+    draft: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="strategies")
+    backtests: Mapped[list[Backtest]] = relationship(
+        back_populates="strategy", cascade="all, delete-orphan", passive_deletes=True
+    )

@@ -1,0 +1,1 @@
+"""Marshmallow request and response schemas, shared by blueprints and the OpenAPI document."""

@@ -1,0 +1,1 @@
+"""Use cases: they own the transaction and know nothing of HTTP requests."""

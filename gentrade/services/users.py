@@ -1,0 +1,78 @@
+"""Users: just-in-time provisioning, webhook upserts, and deletion with a tombstone.
+
+Database changes here are staged in the caller's transaction (``stage_*``) or committed by the
+use case itself; file-system effects always run after the commit, so a rolled-back transaction
+never leaves a user directory behind and a deleted user's files go only once the rows are gone.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from gentrade.extensions import db
+from gentrade.models import DeletedUser, User, utcnow
+from gentrade.runtime import runtime
+
+log = logging.getLogger(__name__)
+
+
+def _insert_ignoring_conflicts(model: type, values: dict[str, Any]) -> None:
+    """``INSERT … ON CONFLICT DO NOTHING`` on PostgreSQL and SQLite alike: concurrent creators race safely."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    db.session.execute(dialect.insert(model).values(**values).on_conflict_do_nothing())
+
+
+def is_tombstoned(clerk_id: str) -> bool:
+    return db.session.get(DeletedUser, clerk_id) is not None
+
+
+def find(clerk_id: str) -> User | None:
+    return db.session.scalar(select(User).where(User.clerk_id == clerk_id))
+
+
+def get_or_provision(clerk_id: str) -> User | None:
+    """The user for a verified token, created on first sight; None for a deleted account."""
+    if is_tombstoned(clerk_id):
+        return None
+    user = find(clerk_id)
+    if user is not None:
+        return user
+    _insert_ignoring_conflicts(User, {"clerk_id": clerk_id, "created_at": utcnow(), "updated_at": utcnow()})
+    db.session.commit()
+    user = find(clerk_id)
+    if user is not None:
+        runtime().user_dirs.ensure(clerk_id)
+        log.info("provisioned user %s on first request", clerk_id)
+    return user
+
+
+def stage_upsert(clerk_id: str, email: str | None) -> bool:
+    """Create or update the user in the current transaction; False for a tombstoned id."""
+    if is_tombstoned(clerk_id):
+        return False
+    now = utcnow()
+    _insert_ignoring_conflicts(User, {"clerk_id": clerk_id, "email": email, "created_at": now, "updated_at": now})
+    user = find(clerk_id)
+    if user is not None and email is not None and user.email != email:
+        user.email = email
+    return True
+
+
+def stage_delete(clerk_id: str) -> None:
+    """Delete the user (rows cascade) and leave a tombstone, in the current transaction."""
+    db.session.execute(delete(User).where(User.clerk_id == clerk_id))
+    _insert_ignoring_conflicts(DeletedUser, {"clerk_id": clerk_id, "deleted_at": utcnow()})
+
+
+def ensure_directory(clerk_id: str) -> None:
+    runtime().user_dirs.ensure(clerk_id)
+
+
+def remove_files(clerk_id: str) -> None:
+    """Remove everything the deleted user had on disk (strategies, results, configs)."""
+    if runtime().user_dirs.delete(clerk_id):
+        log.info("removed the files of deleted user %s", clerk_id)

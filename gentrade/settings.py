@@ -1,0 +1,156 @@
+"""One typed settings object, read from the ``GENTRADE_*`` environment (and ``.env``).
+
+Development (the embedded default) needs no setting at all. Production
+(``GENTRADE_ENV=production``) refuses to start without the settings that must never fall
+back to a local default, and the error names each missing variable.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("data")
+DEFAULT_FREQTRADE_IMAGE = "freqtradeorg/freqtrade:2026.9"
+PRODUCTION_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672//"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class LlmProvider(StrEnum):
+    OFFLINE = "offline"
+    OPENAI = "openai"
+    ANTHROPIC = "anthropic"
+
+
+class FreqtradeRunner(StrEnum):
+    LOCAL = "local"
+    DOCKER = "docker"
+
+
+class ConfigurationError(RuntimeError):
+    """Start-up must stop: a setting is missing or invalid. The message names it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GENTRADE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        env_ignore_empty=True,  # ``GENTRADE_X=`` (a copied .env.example) means "use the default"
+        frozen=True,
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = None
+    broker_url: str | None = None
+    log_level: str = "INFO"
+
+    clerk_jwks_url: str | None = None
+    clerk_jwt_key: SecretStr | None = None
+    clerk_issuer: str | None = None
+    clerk_authorized_parties: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    clerk_webhook_secret: SecretStr | None = None
+    jwt_leeway_seconds: int = Field(default=10, ge=0, le=300)
+    jwks_cache_seconds: int = Field(default=300, ge=1)
+    jwks_min_refresh_seconds: int = Field(default=30, ge=0)
+
+    llm_provider: LlmProvider = LlmProvider.OFFLINE
+    llm_model: str | None = None
+    llm_base_url: str | None = None
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY"))
+    anthropic_api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY"))
+
+    freqtrade_runner: FreqtradeRunner = FreqtradeRunner.LOCAL
+    freqtrade_image: str = DEFAULT_FREQTRADE_IMAGE
+    exchange_api_url: str | None = None
+
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Per process. gunicorn workers x (pool + overflow) must stay under PostgreSQL's max_connections.
+    db_pool_size: int = Field(default=5, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+
+    @field_validator("clerk_authorized_parties", mode="before")
+    @classmethod
+    def _split_parties(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql", "postgres://", "sqlite")):
+            raise ValueError("must be a postgresql:// or sqlite:/// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _production_requirements(self) -> Settings:
+        if self.env is not Environment.PRODUCTION:
+            return self
+        missing = [
+            name
+            for name, present in (
+                ("GENTRADE_DATABASE_URL", self.database_url),
+                ("GENTRADE_BROKER_URL", self.broker_url),
+                ("GENTRADE_CLERK_JWKS_URL or GENTRADE_CLERK_JWT_KEY", self.clerk_jwks_url or self.clerk_jwt_key),
+                ("GENTRADE_CLERK_WEBHOOK_SECRET", self.clerk_webhook_secret),
+            )
+            if not present
+        ]
+        if self.llm_provider is LlmProvider.OPENAI and not (self.openai_api_key or self.llm_base_url):
+            missing.append("OPENAI_API_KEY (or GENTRADE_LLM_BASE_URL)")
+        if self.llm_provider is LlmProvider.ANTHROPIC and not self.anthropic_api_key:
+            missing.append("ANTHROPIC_API_KEY")
+        if missing:
+            raise ValueError("production requires " + ", ".join(missing))
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def uses_clerk_keys(self) -> bool:
+        """True when real Clerk keys are configured: development keys are then never accepted."""
+        return bool(self.clerk_jwks_url or self.clerk_jwt_key)
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The configured URL with the driver this app uses (psycopg 3 for PostgreSQL)."""
+        url = self.database_url or f"sqlite:///{self.resolved_data_dir / 'gentrade.db'}"
+        for prefix in ("postgresql+psycopg2://", "postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @property
+    def effective_broker_url(self) -> str:
+        return self.broker_url or PRODUCTION_BROKER_URL
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning validation errors into one message that names each variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            name = f"GENTRADE_{field.upper()}" if field else ""
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{name}: {message}" if name else message)
+        raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from None

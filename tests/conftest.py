@@ -1,0 +1,204 @@
+"""Shared fixtures: the real PostgreSQL database, a production-configured app, real tokens and svix signatures.
+
+PostgreSQL tests skip with the reason when the server is unreachable, except under ``CI=true``,
+where an unreachable database fails the run instead of hiding it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jwt
+import psycopg
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from flask import Flask
+from flask.testing import FlaskClient
+from svix.webhooks import Webhook
+
+from gentrade import create_app
+from gentrade.extensions import db
+from gentrade.settings import Settings
+
+POSTGRES_URL = os.environ.get("GENTRADE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+ISSUER = "https://clerk.gentrade.test"
+AUTHORIZED_PARTY = "https://app.gentrade.test"
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"gentrade-test-webhook-secret-32b").decode()
+
+
+def postgres_unreachable_reason(url: str = POSTGRES_URL) -> str | None:
+    try:
+        psycopg.connect(url, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        return f"PostgreSQL unreachable at {url}: {exc}".strip()
+    return None
+
+
+def require_postgres() -> str:
+    reason = postgres_unreachable_reason()
+    if reason is None:
+        return POSTGRES_URL
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: PostgreSQL tests must run)")
+    pytest.skip(reason)
+
+
+def reset_schema(url: str, schema: str = "public") -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+
+
+def new_rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def public_pem(key: rsa.RSAPrivateKey) -> str:
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+@pytest.fixture(scope="session")
+def clerk_key() -> rsa.RSAPrivateKey:
+    return new_rsa_key()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    return require_postgres()
+
+
+def production_settings(data_dir: Path, database_url: str, clerk_key: rsa.RSAPrivateKey, **extra: Any) -> Settings:
+    """Settings as a real deployment has them: PEM key, issuer, authorized party, webhook secret."""
+    values: dict[str, Any] = {
+        "env": "production",
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "broker_url": "memory://",
+        "clerk_jwt_key": public_pem(clerk_key),
+        "clerk_issuer": ISSUER,
+        "clerk_authorized_parties": [AUTHORIZED_PARTY],
+        "clerk_webhook_secret": WEBHOOK_SECRET,
+        "log_level": "WARNING",
+    }
+    values.update(extra)
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def app(postgres_url: str, data_dir: Path, clerk_key: rsa.RSAPrivateKey) -> Flask:
+    from flask_migrate import upgrade
+
+    reset_schema(postgres_url)
+    application = create_app(production_settings(data_dir, postgres_url, clerk_key))
+    with application.app_context():
+        upgrade()
+    return application
+
+
+def _clean(app: Flask, data_dir: Path) -> None:
+    with app.app_context():
+        db.session.remove()
+        tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(f"TRUNCATE {tables} CASCADE")
+    shutil.rmtree(data_dir / "ft_userdata", ignore_errors=True)
+
+
+@pytest.fixture
+def client(app: Flask, data_dir: Path) -> Iterator[FlaskClient]:
+    """A test client on a clean database and data folder."""
+    _clean(app, data_dir)
+    yield app.test_client()
+    _clean(app, data_dir)
+
+
+@dataclass
+class Tokens:
+    """Mints Clerk-shaped RS256 session tokens; every field can be bent to test a refusal."""
+
+    key: rsa.RSAPrivateKey
+
+    def __call__(self, sub: str = "user_alice", *, key: Any = None, algorithm: str = "RS256", **claims: Any) -> str:
+        now = int(time.time())
+        payload: dict[str, Any] = {
+            "sub": sub,
+            "iss": ISSUER,
+            "azp": AUTHORIZED_PARTY,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 300,
+            "sid": "sess_test",
+        }
+        payload.update(claims)
+        payload = {name: value for name, value in payload.items() if value is not None}
+        return jwt.encode(payload, key or self.key, algorithm=algorithm, headers={"kid": "ins_test"})
+
+    def headers(self, sub: str = "user_alice", **claims: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self(sub, **claims)}"}
+
+
+@pytest.fixture(scope="session")
+def tokens(clerk_key: rsa.RSAPrivateKey) -> Tokens:
+    return Tokens(clerk_key)
+
+
+@dataclass
+class Svix:
+    """Signs webhook deliveries exactly as svix does."""
+
+    secret: str = WEBHOOK_SECRET
+
+    def headers(self, body: str, *, msg_id: str | None = None, at: datetime | None = None) -> dict[str, str]:
+        msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
+        at = at or datetime.now(UTC)
+        signature = Webhook(self.secret).sign(msg_id, at, body)
+        return {
+            "svix-id": msg_id,
+            "svix-timestamp": str(int(at.timestamp())),
+            "svix-signature": signature,
+            "Content-Type": "application/json",
+        }
+
+
+@pytest.fixture(scope="session")
+def svix() -> Svix:
+    return Svix()
+
+
+def clerk_user_event(event_type: str, clerk_id: str, email: str | None = "trader@example.com") -> str:
+    """A Clerk webhook body in Clerk's own shape."""
+    if event_type == "user.deleted":
+        data: dict[str, Any] = {"deleted": True, "id": clerk_id, "object": "user"}
+    else:
+        data = {
+            "id": clerk_id,
+            "object": "user",
+            "primary_email_address_id": "idn_primary",
+            "email_addresses": [
+                {"id": "idn_other", "email_address": "other@example.com", "object": "email_address"},
+                {"id": "idn_primary", "email_address": email, "object": "email_address"},
+            ],
+            "first_name": "Test",
+            "created_at": 1_700_000_000_000,
+        }
+    return json.dumps({"data": data, "object": "event", "type": event_type, "timestamp": 1_700_000_000_000})

@@ -1,0 +1,78 @@
+"""Migrations apply on an empty PostgreSQL database and on SQLite, and match the models exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask import Flask
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect
+
+from gentrade import create_app
+from gentrade.extensions import db
+from gentrade.models import Chat, User
+from gentrade.settings import Settings
+from tests.conftest import reset_schema
+
+SCHEMA = "gentrade_migration_check"
+TABLES = {"users", "deleted_users", "webhook_events", "chats", "strategies", "backtests", "alembic_version"}
+
+
+def _drift(app: Flask) -> list:
+    with app.app_context(), db.engine.connect() as conn:
+        return compare_metadata(MigrationContext.configure(conn), db.metadata)
+
+
+def _tables(app: Flask) -> set[str]:
+    with app.app_context():
+        return set(inspect(db.engine).get_table_names())
+
+
+def _round_trip(app: Flask) -> None:
+    with app.app_context():
+        upgrade()
+    assert _tables(app) == TABLES
+    assert _drift(app) == []
+    with app.app_context():
+        downgrade(revision="base")
+    assert _tables(app) == {"alembic_version"}
+    with app.app_context():
+        upgrade()
+    assert _tables(app) == TABLES
+
+
+def test_migrations_on_an_empty_postgresql_database(postgres_url: str, tmp_path: Path) -> None:
+    reset_schema(postgres_url, SCHEMA)
+    url = f"{postgres_url}?options=-csearch_path%3D{SCHEMA}"
+    app = create_app(Settings(_env_file=None, data_dir=tmp_path, database_url=url))
+    try:
+        _round_trip(app)
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
+
+
+def test_migrations_on_sqlite(tmp_path: Path) -> None:
+    app = create_app(Settings(_env_file=None, data_dir=tmp_path))
+    _round_trip(app)
+    assert (tmp_path / "gentrade.db").is_file()
+
+
+def test_sqlite_enforces_cascades(tmp_path: Path) -> None:
+    """SQLite needs ``PRAGMA foreign_keys``: deleting a user must still delete the user's chats."""
+    app = create_app(Settings(_env_file=None, data_dir=tmp_path))
+    with app.app_context():
+        upgrade()
+        user = User(clerk_id="user_cascade")
+        db.session.add(user)
+        db.session.flush()
+        db.session.add(Chat(user_id=user.id))
+        db.session.commit()
+        db.session.execute(db.delete(User))
+        db.session.commit()
+        assert db.session.query(Chat).count() == 0
