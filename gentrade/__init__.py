@@ -62,8 +62,6 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
         "OPENAPI_SWAGGER_UI_URL": docs_assets.ASSETS_URL,
         "API_SPEC_OPTIONS": {"security": [{"bearerAuth": []}]},
-        "PAGINATION_PAGE_SIZE": 20,
-        "PAGINATION_MAX_PAGE_SIZE": 100,
     }
 
 

@@ -6,10 +6,10 @@ import uuid
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 
 from gentrade.auth import current_user, login_required
+from gentrade.blueprints.base import ApiBlueprint
 from gentrade.models import Chat
 from gentrade.schemas.chats import (
     ChatCreateSchema,
@@ -20,7 +20,7 @@ from gentrade.schemas.chats import (
 )
 from gentrade.services import chats
 
-blp = Blueprint("chats", __name__, url_prefix="/api/v1/chats", description="Chat histories with the agent.")
+blp = ApiBlueprint("chats", __name__, url_prefix="/api/v1/chats", description="Chat histories with the agent.")
 
 
 @blp.route("")

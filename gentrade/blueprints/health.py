@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from gentrade.blueprints.base import ApiBlueprint
 from gentrade.extensions import db
 from gentrade.schemas.common import StatusSchema
 
-blp = Blueprint("health", __name__, description="Process and dependency health.")
+blp = ApiBlueprint("health", __name__, description="Process and dependency health.")
 log = logging.getLogger(__name__)
 
 

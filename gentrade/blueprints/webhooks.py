@@ -6,15 +6,16 @@ import json
 from typing import Any
 
 from flask import request
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from svix.webhooks import Webhook, WebhookVerificationError
 
+from gentrade.blueprints.base import ApiBlueprint
 from gentrade.runtime import runtime
 from gentrade.schemas.common import StatusSchema
 from gentrade.schemas.webhooks import ClerkEventSchema
 from gentrade.services import webhooks
 
-blp = Blueprint("webhooks", __name__, url_prefix="/api/v1/webhooks", description="Clerk webhooks (svix).")
+blp = ApiBlueprint("webhooks", __name__, url_prefix="/api/v1/webhooks", description="Clerk webhooks (svix).")
 SVIX_HEADERS = ("svix-id", "svix-timestamp", "svix-signature")
 
 

@@ -75,6 +75,11 @@ def test_list_rejects_bad_pagination(client: FlaskClient, tokens: Tokens, query:
     assert response.json["errors"]["query"]
 
 
+def test_list_defaults_to_twenty_per_page(client: FlaskClient, tokens: Tokens) -> None:
+    listed = client.get(CHATS, headers=tokens.headers()).json
+    assert (listed["page"], listed["page_size"]) == (1, 20)
+
+
 def test_list_shows_only_own_chats(client: FlaskClient, tokens: Tokens) -> None:
     create_chat(client, tokens.headers("user_alice"))
     create_chat(client, tokens.headers("user_bob"))
