@@ -9,8 +9,9 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 # Every pinned package has a wheel for CPython 3.12 on manylinux x86_64 (psycopg-binary, gevent,
 # cryptography, ...), so no compiler is needed, here or in the runtime stage.
 RUN python -m venv /opt/venv
-COPY requirements/base.txt /tmp/requirements.txt
-RUN /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements.txt
+# freqtrade.txt includes base.txt: the API checks strategies with Freqtrade, the worker runs it.
+COPY requirements/ /tmp/requirements/
+RUN /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements/freqtrade.txt
 
 # --- runtime -------------------------------------------------------------------------------
 FROM python:3.12-slim AS runtime

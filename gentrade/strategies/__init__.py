@@ -1,0 +1,1 @@
+"""Strategy drafts and their code: catalogue, draft model, compiler, review, Freqtrade check."""
