@@ -11,16 +11,18 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from gentrade import auth, devkeys, errors, runtime
-from gentrade.blueprints import chats, docs_assets, health, webhooks
+from gentrade.blueprints import chats, docs_assets, health, strategies, webhooks
 from gentrade.cli import gentrade_cli
 from gentrade.extensions import db, migrate
 from gentrade.freqtrade.userdir import UserDirectories
+from gentrade.schemas.pydantic import register_pydantic_schema
 from gentrade.settings import ConfigurationError, Settings, load_settings
+from gentrade.strategies.draft import StrategyDraft
 
 __all__ = ["ConfigurationError", "create_app"]
 log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-BLUEPRINTS = (health.blp, webhooks.blp, chats.blp)
+BLUEPRINTS = (health.blp, webhooks.blp, chats.blp, strategies.blp)
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -35,6 +37,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     api = errors.JsonErrorApi(app)
     api.spec.components.security_scheme("bearerAuth", auth.BEARER_SCHEME)
+    register_pydantic_schema(api.spec, StrategyDraft)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_assets.blp)

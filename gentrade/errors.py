@@ -31,7 +31,7 @@ class JsonErrorApi(Api):
         if getattr(error, "original_exception", None) is not None:
             # An unhandled exception: Flask logged it with its traceback; the client learns nothing of it.
             payload["message"] = _public_message(error)
-        elif status == 422 and payload["errors"]:
+        elif status == 422 and payload["errors"] and "message" not in (getattr(error, "data", None) or {}):
             payload["message"] = "Invalid request: see errors for each field."
         return payload, status, headers
 

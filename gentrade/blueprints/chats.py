@@ -19,6 +19,7 @@ from gentrade.schemas.chats import (
     ChatUpdateSchema,
 )
 from gentrade.services import chats
+from gentrade.services.pagination import envelope
 
 blp = ApiBlueprint("chats", __name__, url_prefix="/api/v1/chats", description="Chat histories with the agent.")
 
@@ -37,10 +38,8 @@ class Chats(MethodView):
     @blp.paginate()
     def get(self, pagination_parameters: PaginationParameters) -> dict[str, Any]:
         """List the caller's chats (summaries), most recently updated first."""
-        page, size = pagination_parameters.page, pagination_parameters.page_size
-        items, total = chats.list_page(current_user(), page, size)
-        pagination_parameters.item_count = total
-        return {"items": items, "total": total, "page": page, "page_size": size}
+        items, total = chats.list_page(current_user(), pagination_parameters.page, pagination_parameters.page_size)
+        return envelope(items, total, pagination_parameters)
 
     @blp.arguments(ChatUpdateByBodySchema)
     @blp.response(200, ChatSchema)

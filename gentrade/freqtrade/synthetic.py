@@ -1,9 +1,10 @@
 """Deterministic synthetic candles: the same (pair, time) always gives the same candle.
 
-Prices are a pure function of the timestamp (slow and fast cycles plus hashed noise), not a
-random walk, so any slice of history can be produced on its own and two requests for
-overlapping ranges agree candle for candle. They trend and oscillate enough for indicator
-strategies to trade. They are synthetic, and labelled so wherever they are served.
+A price is a pure function of its timestamp, so any slice of history can be produced on its
+own and overlapping requests agree candle for candle. Two parts: slow cycles (days to months)
+for trends, and a random walk pinned to zero every ``BRIDGE_CANDLES`` candles (a Brownian
+bridge, from hashed increments) for the jagged dips and rallies indicators react to. They are
+synthetic, and labelled so wherever they are served.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import pandas as pd
 
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 TIMEFRAME_SECONDS = {"1m": 60, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "4h": 14400, "1d": 86400}
-# (period in days, amplitude of log-price): a slow trend, a weekly swing and an intraday wiggle.
-_CYCLES = ((90.0, 0.25), (7.0, 0.06), (0.5, 0.012))
+# (period in days, amplitude of log-price): cycles from a day to four months.
+_CYCLES = tuple((1.0 * 1.7**k, 0.006 * (1.7**k) ** 0.5) for k in range(10))
+BRIDGE_CANDLES = 96
+STEP_VOLATILITY = 0.0025  # per 5-minute candle; scales with the square root of the timeframe
 
 
 def _uniform(keys: np.ndarray, salt: int) -> np.ndarray:
@@ -38,11 +41,28 @@ def _close(pair: str, seconds: np.ndarray, timeframe_seconds: int) -> np.ndarray
     base = 10 ** (1 + seed % 4) * (1 + (seed >> 8) % 9)  # 10 .. 90000: pairs differ in scale
     days = seconds / 86400.0
     log_price = np.zeros_like(days)
-    for index, (period, amplitude) in enumerate(_CYCLES):
-        phase = ((seed >> (4 * index)) % 360) * np.pi / 180
+    phases = 2 * np.pi * _uniform(np.arange(len(_CYCLES)), seed)
+    for (period, amplitude), phase in zip(_CYCLES, phases, strict=True):
         log_price += amplitude * np.sin(2 * np.pi * days / period + phase)
-    noise = _uniform(seconds // timeframe_seconds, seed) - 0.5
-    return base * np.exp(log_price + 0.004 * noise * np.sqrt(timeframe_seconds / 300))
+    walk = _bridge(seconds // timeframe_seconds, seed) * STEP_VOLATILITY * np.sqrt(timeframe_seconds / 300)
+    return base * np.exp(log_price + walk)
+
+
+def _bridge(candles: np.ndarray, seed: int) -> np.ndarray:
+    """A random walk over each block of ``BRIDGE_CANDLES`` candles, pinned to 0 at both ends."""
+    blocks = candles // BRIDGE_CANDLES
+    result = np.empty(len(candles))
+    for block in np.unique(blocks):
+        keys = block * BRIDGE_CANDLES + np.arange(BRIDGE_CANDLES + 1)
+        # Two uniforms -> a standard normal step (Box-Muller), reproducible per candle.
+        u1, u2 = np.maximum(_uniform(keys, seed + 7), 1e-12), _uniform(keys, seed + 11)
+        steps = np.sqrt(-2 * np.log(u1)) * np.cos(2 * np.pi * u2)
+        steps[0] = 0.0
+        walk = np.cumsum(steps)
+        pinned = walk - np.arange(BRIDGE_CANDLES + 1) / BRIDGE_CANDLES * walk[-1]
+        selected = blocks == block
+        result[selected] = pinned[candles[selected] % BRIDGE_CANDLES]
+    return result
 
 
 def synthetic_ohlcv(pair: str, timeframe: str, start_ms: int, count: int) -> np.ndarray:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
+import uuid
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,9 +20,11 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from gentrade.identity import require_clerk_id
+from gentrade.strategies.draft import NAME_PATTERN
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config" / "freqtrade"
 USER_DATA_SUBDIRS = ("data", "strategies", "backtest_results")
+STRATEGY_NAME = re.compile(NAME_PATTERN)
 
 
 class UserDirectories:
@@ -39,6 +43,16 @@ class UserDirectories:
 
     def user_data(self, clerk_id: str) -> Path:
         return self.path_for(clerk_id) / "user_data"
+
+    def strategy_file(self, clerk_id: str, name: str) -> Path:
+        """``user_data/strategies/<Name>.py``; ``name`` must already be a validated class name."""
+        if not STRATEGY_NAME.fullmatch(name):
+            raise ValueError(f"not a strategy class name: {name!r:.80}")
+        return self.user_data(clerk_id) / "strategies" / f"{name}.py"
+
+    def backtest_results(self, clerk_id: str, backtest_id: uuid.UUID) -> Path:
+        """A folder of its own per backtest, so concurrent backtests never share files."""
+        return self.user_data(clerk_id) / "backtest_results" / str(uuid.UUID(str(backtest_id)))
 
     def ensure(self, clerk_id: str) -> Path:
         """Create whatever is missing; never overwrite the user's files. Safe to repeat."""

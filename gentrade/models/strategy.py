@@ -13,6 +13,7 @@ from gentrade.models.base import Base, JsonDocument, utcnow
 
 if TYPE_CHECKING:
     from gentrade.models.backtest import Backtest
+    from gentrade.models.chat import Chat
     from gentrade.models.user import User
 
 
@@ -32,6 +33,7 @@ class Strategy(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     user: Mapped[User] = relationship(back_populates="strategies")
+    chat: Mapped[Chat | None] = relationship()
     backtests: Mapped[list[Backtest]] = relationship(
         back_populates="strategy", cascade="all, delete-orphan", passive_deletes=True
     )

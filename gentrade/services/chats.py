@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import defer
 
 from gentrade.extensions import db
-from gentrade.models import Chat, User, utcnow
-from gentrade.services.errors import Forbidden, NotFound
+from gentrade.models import Chat, Strategy, User, utcnow
+from gentrade.services import ownership, strategies
+from gentrade.services.pagination import page_of
 
 _UNSET: Any = object()
 
@@ -25,26 +26,16 @@ def create(user: User, title: str | None = None, messages: list[dict[str, Any]] 
 
 def list_page(user: User, page: int, page_size: int) -> tuple[list[Chat], int]:
     """One page of the user's chats, most recently updated first, and the total count."""
-    total = db.session.scalar(select(func.count()).select_from(Chat).where(Chat.user_id == user.id)) or 0
-    chats = db.session.scalars(
+    query = (
         select(Chat)
         .where(Chat.user_id == user.id)
         .order_by(Chat.updated_at.desc(), Chat.id)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
         .options(defer(Chat.messages))
-    ).all()
-    return list(chats), total
+    )
+    return page_of(query, page, page_size)
 
 
-def get_owned(user: User, thread_id: uuid.UUID) -> Chat:
-    """The chat with this thread id: 404 when there is none, 403 when it is someone else's."""
-    chat = db.session.scalar(select(Chat).where(Chat.thread_id == thread_id))
-    if chat is None:
-        raise NotFound("chat not found")
-    if chat.user_id != user.id:
-        raise Forbidden("this chat belongs to another user")
-    return chat
+get_owned = ownership.owned_chat
 
 
 def update(
@@ -65,6 +56,11 @@ def update(
 
 
 def delete(user: User, thread_id: uuid.UUID) -> None:
+    """Delete the chat and the strategies made from it (rows, files, backtests)."""
     chat = get_owned(user, thread_id)
+    made_here = db.session.scalars(select(Strategy).where(Strategy.chat_id == chat.id)).all()
+    clean_ups = [strategies.stage_delete(user, strategy) for strategy in made_here]
     db.session.delete(chat)
     db.session.commit()
+    for clean_up in clean_ups:
+        clean_up()

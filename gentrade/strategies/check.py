@@ -14,9 +14,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pandas import DataFrame
+
 from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS, synthetic_frame
 
 CHECK_CANDLES = 300  # beyond the strategy's start-up candles
+MAX_STARTUP_CANDLES = 5000  # as StrategyDraft allows; hand-written code must not make the check allocate without bound
 SIGNAL_COLUMNS = ("enter_long", "exit_long", "enter_short", "exit_short")
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,9 @@ def check_strategy(code: str, name: str, pairs: list[str], stake_currency: str =
             "stake_currency": stake_currency,
             "stake_amount": "unlimited",
             "dry_run": True,
+            # Futures, or Freqtrade refuses to load can_short strategies; the populate methods ignore the mode.
+            "trading_mode": "futures",
+            "margin_mode": "isolated",
             "exchange": {"name": "binance", "pair_whitelist": list(pairs)},
         }
         try:
@@ -53,17 +59,29 @@ def check_strategy(code: str, name: str, pairs: list[str], stake_currency: str =
             raise StrategyCheckFailed(f"Freqtrade cannot load the strategy: {exc}") from exc
         except Exception as exc:
             raise StrategyCheckFailed(f"loading the strategy raised {type(exc).__name__}: {exc}") from exc
-    count = int(strategy.startup_candle_count) + CHECK_CANDLES
+    if strategy.timeframe not in TIMEFRAME_SECONDS:
+        raise StrategyCheckFailed(f"timeframe {strategy.timeframe!r:.20} is not one of {', '.join(TIMEFRAME_SECONDS)}")
+    startup = strategy.startup_candle_count
+    if not isinstance(startup, int) or not 0 <= startup <= MAX_STARTUP_CANDLES:
+        raise StrategyCheckFailed(f"startup_candle_count must be a whole number from 0 to {MAX_STARTUP_CANDLES}")
+    count = startup + CHECK_CANDLES
     signals = dict.fromkeys(SIGNAL_COLUMNS, 0)
     for pair in pairs:
         start_ms = (1_767_225_600 - count * TIMEFRAME_SECONDS[strategy.timeframe]) * 1000  # ends 2026-01-01
         frame = synthetic_frame(pair, strategy.timeframe, start_ms, count)
-        try:
-            frame = strategy.advise_indicators(frame, {"pair": pair})
-            frame = strategy.advise_entry(frame, {"pair": pair})
-            frame = strategy.advise_exit(frame, {"pair": pair})
-        except Exception as exc:
-            raise StrategyCheckFailed(f"the strategy failed on {pair} candles: {type(exc).__name__}: {exc}") from exc
+        for method, advise in (
+            ("populate_indicators", strategy.advise_indicators),
+            ("populate_entry_trend", strategy.advise_entry),
+            ("populate_exit_trend", strategy.advise_exit),
+        ):
+            try:
+                frame = advise(frame, {"pair": pair})
+            except Exception as exc:
+                raise StrategyCheckFailed(
+                    f"the strategy failed on {pair} candles: {method} raised {type(exc).__name__}: {exc}"
+                ) from exc
+            if not isinstance(frame, DataFrame):
+                raise StrategyCheckFailed(f"{method} returned {type(frame).__name__} on {pair}, not the dataframe")
         if len(frame) != count:
             raise StrategyCheckFailed(f"the strategy changed the number of candles on {pair}")
         for signal in SIGNAL_COLUMNS:

@@ -9,6 +9,7 @@ that only ever look at the current and previous candle, so there is no lookahead
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,8 @@ def literal(value: Any) -> str:
     if value is None or isinstance(value, bool | int | str):
         return repr(value)
     if isinstance(value, float):
+        if not math.isfinite(value):  # repr gives nan / inf: names, not literals
+            raise ValueError(f"no literal for {value!r}")
         return repr(float(value))
     if isinstance(value, list | tuple):
         return "[" + ", ".join(literal(item) for item in value) + "]"

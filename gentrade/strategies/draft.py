@@ -94,12 +94,14 @@ Node = Annotated[
 AllGroup.model_rebuild()
 AnyGroup.model_rebuild()
 
-RoiMinutes = Annotated[str, Field(pattern=r"^\d{1,6}$")]
+RoiMinutes = Annotated[str, Field(pattern=r"^[0-9]{1,6}$")]  # not \d: that admits any Unicode digit
 RoiRatio = Annotated[float, Field(ge=-1.0, le=100.0, allow_inf_nan=False)]
 
 
 def _problem(location: str, message: str) -> PydanticCustomError:
     """A draft error located by path, e.g. ``entry_conditions.all.1.right``."""
+    # Quoted input may hold lone surrogates (valid JSON escapes) that pydantic cannot encode to report.
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
     return PydanticCustomError("draft", "{location}: {message}", {"location": location, "message": message})
 
 
@@ -146,13 +148,18 @@ class StrategyDraft(_Strict):
         for field, node in self.condition_groups():
             for location, condition, depth in _walk(node, field, 1):
                 total += 1
-                if depth > MAX_DEPTH:
+                if condition is None and depth > MAX_DEPTH:
                     yield location, f"groups nest deeper than {MAX_DEPTH} levels"
                     return
                 if condition is not None:
                     yield from self._condition_problems(location, condition)
         if total > MAX_CONDITIONS:
             yield "entry_conditions", f"at most {MAX_CONDITIONS} conditions and groups in all"
+        minutes: dict[int, str] = {}
+        for key in self.minimal_roi:
+            if int(key) in minutes:
+                yield f"minimal_roi.{key}", f"'{key}' and '{minutes[int(key)]}' are the same number of minutes"
+            minutes[int(key)] = key
         positive, offset = self.trailing_stop_positive, self.trailing_stop_positive_offset
         if positive and offset and offset <= positive:
             yield "trailing_stop_positive_offset", "must be greater than trailing_stop_positive"
@@ -192,7 +199,7 @@ class StrategyDraft(_Strict):
     def _reference_problem(self, operand: str) -> str | None:
         if operand in PRICE_COLUMNS:
             return None
-        indicator_id, _, output = operand.partition(".")
+        indicator_id, dot, output = operand.partition(".")
         indicator = self.indicator(indicator_id)
         if indicator is None:
             known = ", ".join([i.id for i in self.indicators] + list(PRICE_COLUMNS))
@@ -202,7 +209,7 @@ class StrategyDraft(_Strict):
             return f"'{indicator_id}' has several outputs; use one of " + ", ".join(
                 f"{indicator_id}.{name}" for name in spec.outputs
             )
-        if output and output not in spec.outputs:
+        if dot and output not in spec.outputs:
             names = ", ".join(spec.outputs) or "none (use the id alone)"
             return f"'{output:.40}' is not an output of {indicator.type}; outputs: {names}"
         return None
@@ -276,6 +283,8 @@ def _without_union_tags(loc: tuple[Any, ...]) -> list[str]:
     for index, part in enumerate(loc):
         after_list_index = index > 0 and isinstance(loc[index - 1], int)
         if part in NODE_TAGS or (after_list_index and part in CATALOGUE and loc[index - 2] == "indicators"):
+            continue
+        if part in ("float", "str") and index > 0 and loc[index - 1] in ("left", "right"):  # Operand's members
             continue
         parts.append(str(part))
     return parts

@@ -54,7 +54,8 @@ FORBIDDEN_ATTRIBUTES = frozenset(
         "read_spss", "read_stata", "read_orc", "read_gbq", "to_csv", "to_pickle", "to_json", "to_parquet",
         "to_feather", "to_sql", "to_excel", "to_hdf", "to_html", "to_clipboard", "to_markdown", "to_latex",
         "to_xml", "to_stata", "to_orc", "to_gbq", "write_text", "write_bytes", "read_text", "read_bytes",
-        "file_dump_json", "file_load_json", "connect", "urlopen", *MODULES_WITH_EFFECTS,
+        "file_dump_json", "file_load_json", "connect", "urlopen", "dump", "to_string", "to_iceberg",
+        "read_iceberg", "ExcelFile", "ExcelWriter", "HDFStore", "fromtextfile", "openfile", *MODULES_WITH_EFFECTS,
     }
 )  # fmt: skip
 ALLOWED_TOP_LEVEL = (ast.Import, ast.ImportFrom, ast.ClassDef, ast.FunctionDef, ast.Assign, ast.AnnAssign)
@@ -79,8 +80,11 @@ class ReviewRejected(Exception):
 
 
 def _import_allowed(module: str) -> bool:
-    root = module.split(".")[0]
+    root, *parts = module.split(".")
     if root not in ALLOWED_IMPORT_ROOTS:
+        return False
+    # A submodule is an attribute of its package: pandas.io.common is refused as pd.io.common is.
+    if any(part in FORBIDDEN_ATTRIBUTES or part.startswith("_") for part in parts):
         return False
     return root != "freqtrade" or module in ALLOWED_FREQTRADE_MODULES
 
@@ -112,6 +116,13 @@ class _Reviewer(ast.NodeVisitor):
                 self.flag(node, "import-allow-list", "star imports are not allowed")
             elif alias.name in FORBIDDEN_NAMES or _is_dunder(alias.name):
                 self.flag(node, "forbidden-name", f"importing {alias.name} is not allowed")
+            elif alias.name in FORBIDDEN_ATTRIBUTES:  # ``from numpy import load`` reaches ``numpy.load``
+                self.flag(node, "forbidden-attribute", f"importing {alias.name} (I/O or evaluation) is not allowed")
+            elif alias.name.startswith("_"):
+                self.flag(node, "private-access", f"importing private name {alias.name} is not allowed")
+            elif node.module == "freqtrade" and not node.level and not _import_allowed(f"freqtrade.{alias.name}"):
+                # ``from freqtrade import misc`` imports the module freqtrade.misc.
+                self.flag(node, "import-allow-list", f"import of freqtrade.{alias.name} is not allowed")
         self.generic_visit(node)
 
     def visit_Name(self, node: ast.Name) -> None:

@@ -25,6 +25,7 @@ from gentrade import devkeys
 from gentrade.extensions import db
 from gentrade.models import DeletedUser, User
 from tests.conftest import Tokens, new_rsa_key
+from tests.samples import DRAFT
 
 PUBLIC_PREFIXES = ("/api/v1/webhooks/",)
 SAMPLE_BODIES = {"POST": {}, "PATCH": {"title": "t"}}
@@ -40,8 +41,11 @@ def protected_routes(app: Flask) -> list[tuple[str, str]]:
     return routes
 
 
-def fill(rule: str, thread_id: str) -> str:
-    return rule.replace("<uuid:thread_id>", thread_id)
+def fill(rule: str, resources: dict[str, str]) -> str:
+    for name, value in resources.items():
+        rule = rule.replace(f"<uuid:{name}>", value)
+    assert "<" not in rule, f"no sample value for a parameter of {rule}: add it to the alice fixture"
+    return rule
 
 
 def request(client: FlaskClient, method: str, path: str, headers: dict[str, str]):
@@ -94,10 +98,15 @@ BAD_AUTHORIZATION: dict[str, Callable[[Tokens, Path], str | None]] = {
 
 
 @pytest.fixture
-def alice_thread(client: FlaskClient, tokens: Tokens) -> str:
-    response = client.post("/api/v1/chats", json={"title": "alice's"}, headers=tokens.headers("user_alice"))
-    assert response.status_code == 201
-    return response.json["thread_id"]
+def alice(client: FlaskClient, tokens: Tokens) -> dict[str, str]:
+    """One of each of alice's resources, by path parameter name."""
+    headers = tokens.headers("user_alice")
+    chat = client.post("/api/v1/chats", json={"title": "alice's"}, headers=headers)
+    assert chat.status_code == 201
+    thread_id = chat.json["thread_id"]
+    strategy = client.post("/api/v1/strategies", json={"thread_id": thread_id, "draft": DRAFT}, headers=headers)
+    assert strategy.status_code == 201
+    return {"thread_id": thread_id, "strategy_id": strategy.json["id"]}
 
 
 def test_every_protected_route_is_in_the_matrix(app: Flask) -> None:
@@ -109,12 +118,12 @@ def test_every_protected_route_is_in_the_matrix(app: Flask) -> None:
 
 @pytest.mark.parametrize("case", sorted(BAD_AUTHORIZATION))
 def test_bad_tokens_get_401_on_every_route(
-    client: FlaskClient, tokens: Tokens, app: Flask, data_dir: Path, alice_thread: str, case: str
+    client: FlaskClient, tokens: Tokens, app: Flask, data_dir: Path, alice: dict[str, str], case: str
 ) -> None:
     authorization = BAD_AUTHORIZATION[case](tokens, data_dir)
     headers = {"Authorization": authorization} if authorization is not None else {}
     for method, rule in protected_routes(app):
-        response = request(client, method, fill(rule, alice_thread), headers)
+        response = request(client, method, fill(rule, alice), headers)
         assert response.status_code == 401, (case, method, rule, response.json)
         assert response.json["code"] == 401
         assert response.json["message"]
@@ -124,32 +133,34 @@ def test_bad_tokens_get_401_on_every_route(
 
 
 def test_tombstoned_user_gets_401_everywhere(
-    client: FlaskClient, tokens: Tokens, app: Flask, alice_thread: str
+    client: FlaskClient, tokens: Tokens, app: Flask, alice: dict[str, str]
 ) -> None:
     with app.app_context():
         db.session.add(DeletedUser(clerk_id="user_zombie"))
         db.session.commit()
     for method, rule in protected_routes(app):
-        response = request(client, method, fill(rule, alice_thread), tokens.headers("user_zombie"))
+        response = request(client, method, fill(rule, alice), tokens.headers("user_zombie"))
         assert response.status_code == 401, (method, rule)
         assert "deleted" in response.json["message"]
     with app.app_context():
         assert db.session.scalar(select(User).where(User.clerk_id == "user_zombie")) is None
 
 
-def test_other_users_chat_is_403_on_every_thread_route(
-    client: FlaskClient, tokens: Tokens, app: Flask, alice_thread: str
+def test_other_users_resources_are_403_on_every_route(
+    client: FlaskClient, tokens: Tokens, app: Flask, alice: dict[str, str]
 ) -> None:
     mallory = tokens.headers("user_mallory")
-    thread_routes = [(m, r) for m, r in protected_routes(app) if "<uuid:thread_id>" in r]
-    assert thread_routes
-    for method, rule in thread_routes:
-        response = request(client, method, fill(rule, alice_thread), mallory)
+    owned_routes = [(m, r) for m, r in protected_routes(app) if "<uuid:" in r]
+    assert len(owned_routes) >= 5
+    for method, rule in owned_routes:
+        response = request(client, method, fill(rule, alice), mallory)
         assert response.status_code == 403, (method, rule)
         assert response.json["code"] == 403
-    body_form = client.patch("/api/v1/chats", json={"thread_id": alice_thread, "title": "pwned"}, headers=mallory)
+    body_form = client.patch("/api/v1/chats", json={"thread_id": alice["thread_id"], "title": "pwned"}, headers=mallory)
     assert body_form.status_code == 403
-    alice_view = client.get(f"/api/v1/chats/{alice_thread}", headers=tokens.headers("user_alice"))
+    deploy = client.post("/api/v1/strategies", json={"thread_id": alice["thread_id"], "draft": DRAFT}, headers=mallory)
+    assert deploy.status_code == 403
+    alice_view = client.get(f"/api/v1/chats/{alice['thread_id']}", headers=tokens.headers("user_alice"))
     assert alice_view.json["title"] == "alice's"
 
 

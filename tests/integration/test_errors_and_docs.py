@@ -86,6 +86,8 @@ def test_openapi_lists_every_route(dev_app: Flask) -> None:
         "/api/v1/webhooks/clerk": {"post"},
         "/api/v1/chats": {"get", "post", "patch"},
         "/api/v1/chats/{thread_id}": {"get", "patch", "delete"},
+        "/api/v1/strategies": {"get", "post"},
+        "/api/v1/strategies/{strategy_id}": {"get", "delete"},
     }
     for path, methods in expected.items():
         assert methods <= set(paths[path]), path
@@ -95,6 +97,18 @@ def test_openapi_lists_every_route(dev_app: Flask) -> None:
     assert paths["/api/v1/webhooks/clerk"]["post"]["security"] == []
     assert paths["/healthz"]["get"]["security"] == []
     assert "security" not in paths["/api/v1/chats"]["get"]  # the global bearer requirement applies
+
+
+def test_openapi_documents_the_strategy_draft_once(dev_app: Flask) -> None:
+    """The draft's schema comes from the pydantic StrategyDraft model, with every catalogue indicator."""
+    spec = dev_app.test_client().get("/api/openapi.json").json
+    schemas = spec["components"]["schemas"]
+    assert set(schemas["StrategyDraft"]["required"]) >= {"name", "timeframe", "pairs", "entry_conditions", "stoploss"}
+    assert "StrategyDraftRsiIndicator" in schemas
+    assert "StrategyDraftIchimokuIndicator" in schemas
+    body = spec["paths"]["/api/v1/strategies"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    create = schemas[body["$ref"].rsplit("/", 1)[1]]
+    assert create["properties"]["draft"]["allOf"] == [{"$ref": "#/components/schemas/StrategyDraft"}]
 
 
 def test_swagger_ui_is_served_without_a_cdn(dev_app: Flask) -> None:

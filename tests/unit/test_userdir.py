@@ -232,3 +232,12 @@ def test_symlinked_user_directory_escaping_the_root_is_refused(dirs: UserDirecto
             operation(dirs, CLERK_ID)
 
     assert [p.name for p in outside.iterdir()] == ["precious.txt"]
+
+
+def test_config_json_passes_freqtrades_own_schema_validation() -> None:
+    """The user's config.json is a complete, valid Freqtrade config (Freqtrade's validator says so)."""
+    from freqtrade.configuration.config_validation import validate_config_schema
+
+    from gentrade.freqtrade.userdir import backtest_config
+
+    validate_config_schema(backtest_config("user_valid"), preliminary=False)

@@ -1,0 +1,59 @@
+"""Shared set-up for benchmarks: an app on a private PostgreSQL schema, tokens, statistics."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from flask import Flask
+from flask_migrate import upgrade
+
+from gentrade import create_app, devkeys
+from gentrade.settings import Settings
+
+POSTGRES_URL = os.environ.get("GENTRADE_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@contextmanager
+def bench_app(schema: str) -> Iterator[tuple[Flask, Path]]:
+    """A development-mode app (development tokens) on PostgreSQL schema ``schema``, dropped afterwards."""
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    with tempfile.TemporaryDirectory(prefix="gentrade-bench-") as folder:
+        data_dir = Path(folder)
+        url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+        app = create_app(Settings(_env_file=None, data_dir=data_dir, database_url=url, log_level="WARNING"))
+        with app.app_context():
+            upgrade()
+        try:
+            yield app, data_dir
+        finally:
+            from gentrade.extensions import db
+
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+            with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def bearer(data_dir: Path, clerk_id: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {devkeys.mint_token(data_dir, clerk_id)}"}
+
+
+def percentile(samples: list[float], share: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def summary(samples: list[float]) -> str:
+    return (
+        f"p50 {percentile(samples, 0.5) * 1000:7.1f} ms   p95 {percentile(samples, 0.95) * 1000:7.1f} ms   "
+        f"mean {statistics.fmean(samples) * 1000:7.1f} ms"
+    )

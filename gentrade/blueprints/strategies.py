@@ -1,0 +1,54 @@
+"""``/api/v1/strategies``: deploy drafts as Freqtrade strategies, list, read, delete."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest.pagination import PaginationParameters
+
+from gentrade.auth import current_user, login_required
+from gentrade.blueprints.base import ApiBlueprint
+from gentrade.models import Strategy
+from gentrade.schemas.strategies import StrategyCreateSchema, StrategyPageSchema, StrategySchema
+from gentrade.services import strategies
+from gentrade.services.pagination import envelope
+
+blp = ApiBlueprint(
+    "strategies", __name__, url_prefix="/api/v1/strategies", description="Freqtrade strategies made from drafts."
+)
+
+
+@blp.route("")
+class Strategies(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(StrategyCreateSchema)
+    @blp.response(201, StrategySchema)
+    @blp.alt_response(409, description="You already have a strategy with this name.")
+    def post(self, body: dict[str, Any]) -> Strategy:
+        """Deploy a draft: compile, review, check with Freqtrade, store, and write the strategy file."""
+        return strategies.deploy(current_user(), body["thread_id"], body.get("draft"))
+
+    @blp.response(200, StrategyPageSchema)
+    @blp.paginate()
+    def get(self, pagination_parameters: PaginationParameters) -> dict[str, Any]:
+        """List the caller's strategies, newest first."""
+        items, total = strategies.list_page(current_user(), pagination_parameters.page, pagination_parameters.page_size)
+        return envelope(items, total, pagination_parameters)
+
+
+@blp.route("/<uuid:strategy_id>")
+class StrategyById(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, StrategySchema)
+    def get(self, strategy_id: uuid.UUID) -> Strategy:
+        """One strategy with its code and draft."""
+        return strategies.get_owned(current_user(), strategy_id)
+
+    @blp.response(204)
+    def delete(self, strategy_id: uuid.UUID) -> None:
+        """Delete the strategy, its file, its backtests and their results, and its links in the chat."""
+        strategies.delete(current_user(), strategy_id)

@@ -1,0 +1,181 @@
+"""Strategies: deploy a draft (compile, review, Freqtrade check, store, write), list, read, delete.
+
+Deploying is atomic across the database and the file system: the row is flushed first (so a
+name clash is a 409 before anything touches the disk), then the file is written atomically,
+then the transaction commits; a failure at any step leaves neither row nor file behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer, selectinload
+
+from gentrade.extensions import db
+from gentrade.freqtrade.userdir import write_atomically
+from gentrade.models import Backtest, Chat, Strategy, User
+from gentrade.runtime import runtime
+from gentrade.services import ownership
+from gentrade.services.errors import Conflict, Invalid
+from gentrade.services.pagination import page_of
+from gentrade.strategies.draft import DraftInvalid, StrategyDraft, parse_draft
+from gentrade.strategies.pipeline import CodeRejected, verified_code
+
+DRAFT_TOOL = "StrategyDraftOutputTool"
+log = logging.getLogger(__name__)
+
+
+def message_draft(message: dict[str, Any]) -> dict[str, Any] | None:
+    """The draft a chat message carries (the agent's ``StrategyDraftOutputTool`` output), if any."""
+    data = message.get("tool_data")
+    if isinstance(data, dict) and isinstance(data.get("draft"), dict):
+        return data["draft"]
+    return None
+
+
+def _draft_message_index(messages: list[dict[str, Any]], draft: StrategyDraft | None) -> int | None:
+    """The newest message carrying ``draft`` (or any draft, when ``draft`` is None)."""
+    for index in range(len(messages) - 1, -1, -1):
+        carried = message_draft(messages[index])
+        if carried is None:
+            continue
+        if draft is None:
+            return index
+        try:
+            if parse_draft(carried) == draft:
+                return index
+        except DraftInvalid:
+            continue
+    return None
+
+
+def _parse(data: Any) -> StrategyDraft:
+    try:
+        return parse_draft(data)
+    except DraftInvalid as exc:
+        raise Invalid("the draft is invalid", {"draft": exc.errors}) from exc
+
+
+def deploy(user: User, thread_id: uuid.UUID, draft_data: dict[str, Any] | None) -> Strategy:
+    chat = ownership.owned_chat(user, thread_id)
+    if draft_data is None:
+        index = _draft_message_index(chat.messages, None)
+        if index is None:
+            raise Invalid(
+                "this chat has no strategy draft yet", {"draft": ["Missing, and no chat message carries one."]}
+            )
+        draft = _parse(message_draft(chat.messages[index]))
+    else:
+        draft = _parse(draft_data)
+        index = _draft_message_index(chat.messages, draft)
+    if _name_taken(user, draft.name):
+        raise Conflict(f"you already have a strategy named {draft.name}", {"draft": {"name": ["Already used."]}})
+    try:
+        code = verified_code(draft)
+    except CodeRejected as exc:
+        raise Invalid(f"the strategy was not accepted: {exc}", {"code": {exc.stage: exc.details}}) from exc
+    return _store(user, chat, draft, code, index)
+
+
+def _name_taken(user: User, name: str) -> bool:
+    return db.session.scalar(select(Strategy.id).where(Strategy.user_id == user.id, Strategy.name == name)) is not None
+
+
+def _store(user: User, chat: Chat, draft: StrategyDraft, code: str, message_index: int | None) -> Strategy:
+    dirs = runtime().user_dirs
+    path = dirs.strategy_file(user.clerk_id, draft.name)
+    strategy = Strategy(
+        user_id=user.id,
+        chat_id=chat.id,
+        name=draft.name,
+        code=code,
+        file_path=str(path.relative_to(dirs.path_for(user.clerk_id))),
+        draft=draft.model_dump(mode="json"),
+    )
+    db.session.add(strategy)
+    try:
+        db.session.flush()  # claims the (user, name) slot; a concurrent deploy of the name waits here
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(
+            f"you already have a strategy named {draft.name}", {"draft": {"name": ["Already used."]}}
+        ) from None
+    if message_index is not None:
+        _link_message(chat, message_index, str(strategy.id))
+    try:
+        dirs.ensure(user.clerk_id)
+        write_atomically(path, code)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        path.unlink(missing_ok=True)
+        raise
+    log.info("deployed strategy %s (%s) for %s", draft.name, strategy.id, user.clerk_id)
+    return strategy
+
+
+def _link_message(chat: Chat, index: int, strategy_id: str | None) -> None:
+    messages = [dict(message) for message in chat.messages]
+    messages[index]["strategy_id"] = strategy_id
+    chat.messages = messages
+
+
+def _unlink_messages(chat: Chat, strategy_id: uuid.UUID) -> None:
+    target = str(strategy_id)
+    if any(message.get("strategy_id") == target for message in chat.messages):
+        chat.messages = [
+            {**message, "strategy_id": None} if message.get("strategy_id") == target else message
+            for message in chat.messages
+        ]
+
+
+def list_page(user: User, page: int, page_size: int) -> tuple[list[Strategy], int]:
+    """One page of the user's strategies, newest first (summaries: the code is not loaded)."""
+    query = (
+        select(Strategy)
+        .where(Strategy.user_id == user.id)
+        .order_by(Strategy.created_at.desc(), Strategy.id)
+        .options(selectinload(Strategy.chat).load_only(Chat.thread_id), defer(Strategy.code))
+    )
+    return page_of(query, page, page_size)
+
+
+get_owned = ownership.owned_strategy
+
+
+def delete(user: User, strategy_id: uuid.UUID) -> None:
+    strategy = get_owned(user, strategy_id)
+    remove_files = stage_delete(user, strategy)
+    db.session.commit()
+    remove_files()
+
+
+def stage_delete(user: User, strategy: Strategy) -> Any:
+    """Delete the row (its backtests cascade) and unlink chat messages in the current transaction.
+
+    Returns the file-system clean-up to run once the transaction has committed.
+    """
+    dirs = runtime().user_dirs
+    paths: list[Path] = [dirs.path_for(user.clerk_id) / strategy.file_path]
+    backtest_ids = db.session.scalars(select(Backtest.id).where(Backtest.strategy_id == strategy.id)).all()
+    paths += [dirs.backtest_results(user.clerk_id, backtest_id) for backtest_id in backtest_ids]
+    if strategy.chat_id is not None:
+        chat = db.session.get(Chat, strategy.chat_id)
+        if chat is not None:
+            _unlink_messages(chat, strategy.id)
+    db.session.delete(strategy)
+
+    def remove_files() -> None:
+        for path in paths:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+    return remove_files

@@ -1,0 +1,337 @@
+"""The static review: hostile code is rejected with its rule and line; ordinary strategies pass.
+
+Each hostile snippet goes into an otherwise valid strategy module (class ``Probe``): ``top`` lines after the
+imports, ``body`` lines inside ``populate_indicators``, ``tail`` lines after the class. The line that must be
+reported ends with the marker ``#!``.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from gentrade.strategies.compiler import compile_strategy
+from gentrade.strategies.draft import parse_draft
+from gentrade.strategies.review import ReviewRejected, Violation, review
+from tests.unit.test_draft import DESIGN_EXAMPLE
+
+MARK = "#!"
+
+
+def probe(top: str = "", body: str = "", tail: str = "", base: str = "IStrategy", name: str = "Probe") -> str:
+    """A valid strategy module named ``Probe`` with the snippets spliced in."""
+    indented_body = textwrap.indent(textwrap.dedent(body).strip("\n"), " " * 8)
+    return "\n".join(
+        [
+            "from freqtrade.strategy import IStrategy",
+            "from pandas import DataFrame",
+            textwrap.dedent(top).strip("\n"),
+            "",
+            "",
+            f"class {name}({base}):",
+            "    timeframe = '5m'",
+            "    stoploss = -0.1",
+            "    minimal_roi = {'0': 0.1}",
+            "",
+            "    def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:",
+            indented_body,
+            "        return dataframe",
+            "",
+            "    def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:",
+            "        dataframe.loc[dataframe['close'] > dataframe['open'], 'enter_long'] = 1",
+            "        return dataframe",
+            "",
+            "    def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:",
+            "        return dataframe",
+            tail,
+        ]
+    )
+
+
+def marked_line(code: str) -> int:
+    (line,) = [number for number, text in enumerate(code.splitlines(), start=1) if text.rstrip().endswith(MARK)]
+    return line
+
+
+def violations_of(code: str, name: str = "Probe") -> list[Violation]:
+    with pytest.raises(ReviewRejected) as caught:
+        review(code, name)
+    return caught.value.violations
+
+
+def test_the_probe_itself_passes() -> None:
+    review(probe(), "Probe")
+    review(probe(top="import numpy as np", body="dataframe['x'] = np.log(dataframe['close'])"), "Probe")
+
+
+HOSTILE = [
+    # imports outside the allow-list
+    pytest.param("import os  #!", "", "import-allow-list", id="import-os"),
+    pytest.param("import subprocess  #!", "", "import-allow-list", id="import-subprocess"),
+    pytest.param("from os import system  #!", "", "import-allow-list", id="from-os-import-system"),
+    pytest.param("import socket  #!", "", "import-allow-list", id="import-socket"),
+    pytest.param("import importlib  #!", "", "import-allow-list", id="import-importlib"),
+    pytest.param("import pickle  #!", "", "import-allow-list", id="import-pickle"),
+    pytest.param("import sys  #!", "", "import-allow-list", id="import-sys"),
+    pytest.param("import builtins  #!", "", "import-allow-list", id="import-builtins"),
+    pytest.param("import ctypes  #!", "", "import-allow-list", id="import-ctypes"),
+    pytest.param("from pathlib import Path  #!", "", "import-allow-list", id="from-pathlib"),
+    pytest.param("import urllib.request  #!", "", "import-allow-list", id="import-urllib-request"),
+    pytest.param("import requests  #!", "", "import-allow-list", id="import-requests"),
+    pytest.param("import logging  #!", "", "import-allow-list", id="import-logging"),
+    pytest.param("from . import x  #!", "", "import-allow-list", id="relative-import"),
+    pytest.param("from .. import x  #!", "", "import-allow-list", id="relative-import-parent"),
+    pytest.param("from pandas import *  #!", "", "import-allow-list", id="star-import"),
+    pytest.param("from freqtrade.misc import file_dump_json  #!", "", "import-allow-list", id="freqtrade-misc"),
+    pytest.param("import freqtrade.misc  #!", "", "import-allow-list", id="import-freqtrade-misc"),
+    pytest.param("from freqtrade import misc  #!", "", "import-allow-list", id="from-freqtrade-import-misc"),
+    pytest.param("from freqtrade import configuration  #!", "", "import-allow-list", id="freqtrade-configuration"),
+    pytest.param("import freqtrade.rpc  #!", "", "import-allow-list", id="import-freqtrade-rpc"),
+    pytest.param("from pandas.io.common import get_handle  #!", "", "import-allow-list", id="pandas-io-module"),
+    pytest.param("import numpy.lib.format  #!", "", "import-allow-list", id="numpy-format-module"),
+    pytest.param("from pandas._libs import lib  #!", "", "import-allow-list", id="private-module"),
+    # importing a forbidden attribute by name is using it
+    pytest.param("from numpy import load  #!", "", "forbidden-attribute", id="from-numpy-import-load"),
+    pytest.param("from pandas import read_pickle  #!", "", "forbidden-attribute", id="from-pandas-import-read"),
+    pytest.param("from pandas import eval  #!", "", "forbidden-name", id="from-pandas-import-eval"),
+    pytest.param("from numpy import fromfile as ff  #!", "", "forbidden-attribute", id="from-import-as"),
+    pytest.param("from numpy import _core  #!", "", "private-access", id="from-import-private"),
+    pytest.param("from typing import __loader__  #!", "", "forbidden-name", id="from-import-dunder"),
+    pytest.param("import numpy as os  #!", "", "forbidden-name", id="alias-shadowing-os"),
+    # built-ins that evaluate, import or reach the interpreter
+    pytest.param("", "__import__('os')  #!", "forbidden-name", id="dunder-import"),
+    pytest.param("", "exec('1')  #!", "forbidden-name", id="exec"),
+    pytest.param("", "eval('1')  #!", "forbidden-name", id="eval"),
+    pytest.param("", "compile('1', 'x', 'exec')  #!", "forbidden-name", id="compile"),
+    pytest.param("", "open('/etc/passwd')  #!", "forbidden-name", id="open"),
+    pytest.param("", "globals()  #!", "forbidden-name", id="globals"),
+    pytest.param("", "locals()  #!", "forbidden-name", id="locals"),
+    pytest.param("", "vars(self)  #!", "forbidden-name", id="vars"),
+    pytest.param("", "getattr(self, '__class__')  #!", "forbidden-name", id="getattr"),
+    pytest.param("", "setattr(self, 'stoploss', -0.5)  #!", "forbidden-name", id="setattr"),
+    pytest.param("", "delattr(self, 'stoploss')  #!", "forbidden-name", id="delattr"),
+    pytest.param("", "breakpoint()  #!", "forbidden-name", id="breakpoint"),
+    pytest.param("", "input()  #!", "forbidden-name", id="input"),
+    pytest.param("", "f = lambda: __builtins__  #!", "forbidden-name", id="lambda-builtins"),
+    pytest.param("", "x = [os for os in range(3)]  #!", "forbidden-name", id="name-os-even-as-a-variable"),
+    # dunder and private access
+    pytest.param("", "().__class__.__bases__[0].__subclasses__()  #!", "dunder-access", id="subclasses-escape"),
+    pytest.param("", "d = self.__dict__  #!", "dunder-access", id="self-dict"),
+    pytest.param("", "x = __name__  #!", "dunder-access", id="dunder-name"),
+    pytest.param("", "x = self._private  #!", "private-access", id="private-attribute"),
+    pytest.param("", "x = self.dp._exchange  #!", "private-access", id="private-exchange"),
+    # I/O and string evaluation through attributes
+    pytest.param("", "'{0.__class__}'.format(self)  #!", "forbidden-attribute", id="str-format"),
+    pytest.param("", "'{x}'.format_map({})  #!", "forbidden-attribute", id="str-format-map"),
+    pytest.param("import pandas as pd", "pd.read_csv('x')  #!", "forbidden-attribute", id="pd-read-csv"),
+    pytest.param("", "dataframe.to_csv('x')  #!", "forbidden-attribute", id="to-csv"),
+    pytest.param("", "dataframe.to_pickle('x')  #!", "forbidden-attribute", id="to-pickle"),
+    pytest.param("", "dataframe.to_string('x')  #!", "forbidden-attribute", id="to-string-buf"),
+    pytest.param("", "dataframe.values.dump('x')  #!", "forbidden-attribute", id="ndarray-dump"),
+    pytest.param("import numpy", "numpy.load('x')  #!", "forbidden-attribute", id="numpy-load"),
+    pytest.param("import numpy as np", "np.fromfile('x')  #!", "forbidden-attribute", id="numpy-fromfile"),
+    pytest.param("import pandas as pd", "pd.HDFStore('x')  #!", "forbidden-attribute", id="hdfstore"),
+    pytest.param("import pandas as pd", "pd.io.common.os.system('id')  #!", "forbidden-attribute", id="pd-io-os"),
+    pytest.param("", "dataframe.eval('a + b')  #!", "forbidden-attribute", id="dataframe-eval"),
+    pytest.param("", "dataframe.query('a > 1')  #!", "forbidden-attribute", id="dataframe-query"),
+    pytest.param("import pandas as pd", "pd.eval('1 + 1')  #!", "forbidden-attribute", id="pd-eval"),
+    pytest.param("import freqtrade.strategy", "freqtrade.misc.sys  #!", "forbidden-attribute", id="module-sys"),
+    # statements
+    pytest.param("", "global x  #!", "no-global", id="global"),
+    pytest.param("", "def inner():\n    nonlocal dataframe  #!", "no-global", id="nonlocal"),
+    pytest.param("print('x')  #!", "", "top-level", id="top-level-call"),
+    pytest.param("if True:  #!\n    pass", "", "top-level", id="top-level-if"),
+    pytest.param("for i in range(3):  #!\n    pass", "", "top-level", id="top-level-for"),
+    pytest.param("try:  #!\n    pass\nexcept Exception:\n    pass", "", "top-level", id="top-level-try"),
+]
+
+
+@pytest.mark.parametrize(("top", "body", "rule"), HOSTILE)
+def test_hostile_snippet_is_rejected_with_rule_and_line(top: str, body: str, rule: str) -> None:
+    code = probe(top=top, body=body)
+    line = marked_line(code)
+
+    violations = violations_of(code)
+
+    assert (line, rule) in [(v.line, v.rule) for v in violations], violations
+    with pytest.raises(ReviewRejected, match=rf"line {line}: .*\[{rule}\]"):
+        review(code, "Probe")
+
+
+def test_dunder_method_definition_is_rejected() -> None:
+    code = probe(tail="    def __init_subclass__(cls):  #!\n        pass")
+    assert (marked_line(code), "dunder-access") in [(v.line, v.rule) for v in violations_of(code)]
+
+
+def test_helper_class_is_rejected() -> None:
+    code = probe(tail="class Helper:  #!\n    pass")
+    assert [(v.line, v.rule) for v in violations_of(code)] == [(marked_line(code), "one-strategy")]
+
+
+def test_two_strategy_classes_are_rejected() -> None:
+    code = probe(tail="class Probe2(IStrategy):\n    pass")
+    assert [(v.line, v.rule) for v in violations_of(code)] == [(1, "one-strategy")]
+    assert "found 2" in violations_of(code)[0].message
+
+
+def test_zero_strategy_classes_are_rejected() -> None:
+    code = probe(base="object")
+    class_line = code.splitlines().index("class Probe(object):") + 1
+    assert [(v.line, v.rule) for v in violations_of(code)] == [(1, "one-strategy"), (class_line, "one-strategy")]
+    assert "found 0" in violations_of(code)[0].message
+
+
+def test_a_module_without_classes_is_rejected() -> None:
+    assert [(v.line, v.rule) for v in violations_of("x = 1\n")] == [(1, "one-strategy")]
+
+
+def test_strategy_class_must_match_the_file_name() -> None:
+    code = probe()
+    class_line = code.splitlines().index("class Probe(IStrategy):") + 1
+    violations = violations_of(code, name="Other")
+    assert [(v.line, v.rule) for v in violations] == [(class_line, "strategy-name")]
+    assert violations[0].message == "the strategy class is Probe, expected Other"
+
+
+def test_strategy_may_subclass_istrategy_by_attribute() -> None:
+    review(probe(top="import freqtrade.strategy", base="freqtrade.strategy.IStrategy"), "Probe")
+
+
+@pytest.mark.parametrize(
+    ("code", "line"),
+    [
+        pytest.param("class Probe(IStrategy:\n    pass\n", 1, id="unclosed-paren"),
+        pytest.param(probe(body="x = = 1"), 12, id="in-method"),
+        pytest.param(probe(body="if True:\nreturn dataframe"), 13, id="indentation"),
+    ],
+)
+def test_syntax_error_reports_its_line(code: str, line: int) -> None:
+    (violation,) = violations_of(code)
+    assert (violation.line, violation.rule) == (line, "syntax")
+    assert str(violation).startswith(f"line {line}: syntax error")
+
+
+def test_all_violations_are_reported_in_line_order() -> None:
+    code = probe(top="import os\nimport sys", body="eval('1')\nx = self.__dict__")
+    violations = violations_of(code)
+
+    assert [(v.line, v.rule) for v in violations] == [
+        (3, "import-allow-list"),
+        (4, "import-allow-list"),
+        (13, "forbidden-name"),
+        (14, "dunder-access"),
+    ]
+    message = str(ReviewRejected(violations))
+    assert "line 3: import of os is not allowed [import-allow-list]" in message
+    assert "line 14: access to attribute __dict__ is not allowed [dunder-access]" in message
+
+
+def test_module_docstring_and_future_import_are_allowed() -> None:
+    review('"""A strategy."""\nfrom __future__ import annotations\n' + probe(), "Probe")
+
+
+# --- accepted -------------------------------------------------------------------------------------------
+
+
+def test_compiled_design_example_passes() -> None:
+    draft = parse_draft(DESIGN_EXAMPLE)
+    review(compile_strategy(draft), draft.name)
+
+
+HAND_WRITTEN = '''
+"""A typical hand-written Freqtrade strategy, as a user or the LLM would write it."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from functools import reduce
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+import talib.abstract as ta
+from pandas import DataFrame
+from technical import qtpylib
+
+from freqtrade.exchange import timeframe_to_minutes
+from freqtrade.persistence import Trade
+from freqtrade.strategy import DecimalParameter, IntParameter, IStrategy, informative, stoploss_from_open
+
+LOOKBACK: int = 20
+
+
+def helper(series: pd.Series) -> pd.Series:
+    return series.rolling(LOOKBACK).mean()
+
+
+class HandWritten(IStrategy):
+    INTERFACE_VERSION = 3
+    timeframe = "15m"
+    can_short = False
+    minimal_roi = {"0": 0.04, "60": 0.01}
+    stoploss = -0.10
+    use_custom_stoploss = True
+    startup_candle_count: int = 200
+
+    buy_rsi = IntParameter(10, 40, default=30, space="buy")
+    sell_rsi = DecimalParameter(60.0, 90.0, default=70.0, space="sell")
+
+    @informative("1h")
+    def populate_indicators_1h(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        dataframe["rsi"] = ta.RSI(dataframe, timeperiod=14)
+        return dataframe
+
+    def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        dataframe["rsi"] = ta.RSI(dataframe, timeperiod=14)
+        dataframe["ema"] = ta.EMA(dataframe, timeperiod=50)
+        dataframe["mean"] = helper(dataframe["close"])
+        dataframe["log_return"] = np.log(dataframe["close"] / dataframe["close"].shift(1))
+        dataframe["bars"] = math.ceil(timeframe_to_minutes(self.timeframe) / 5)
+        bollinger = qtpylib.bollinger_bands(qtpylib.typical_price(dataframe), window=20, stds=2)
+        dataframe["bb_lower"] = bollinger["lower"]
+        return dataframe
+
+    def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        conditions = [dataframe["rsi"] < self.buy_rsi.value, dataframe["close"] > dataframe["ema"]]
+        dataframe.loc[reduce(lambda a, b: a & b, conditions), ["enter_long", "enter_tag"]] = (1, "rsi_dip")
+        return dataframe
+
+    def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        dataframe.loc[qtpylib.crossed_above(dataframe["rsi"], self.sell_rsi.value), "exit_long"] = 1
+        return dataframe
+
+    def custom_stoploss(
+        self,
+        pair: str,
+        trade: Trade,
+        current_time: datetime,
+        current_rate: float,
+        current_profit: float,
+        after_fill: bool,
+        **kwargs,
+    ) -> Optional[float]:
+        if current_time - trade.open_date_utc > timedelta(hours=4):
+            return stoploss_from_open(0.01, current_profit, is_short=trade.is_short, leverage=trade.leverage)
+        return None
+'''
+
+
+def test_typical_hand_written_strategy_passes() -> None:
+    review(HAND_WRITTEN, "HandWritten")
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "dataframe['open_close'] = dataframe.open - dataframe.close",  # 'open' as a column attribute is fine
+        "dataframe['x'] = dataframe['close'].rolling(5).agg('mean')",
+        "x = {'format': 1, 'eval': 2}",  # forbidden words as data
+        "x = 'import os; os.system(\"id\")'",
+        "x = [_ for _ in range(3)]",
+        "x = self.dp.runmode.value if self.dp else None",
+    ],
+)
+def test_harmless_code_passes(snippet: str) -> None:
+    review(probe(body=snippet), "Probe")
