@@ -9,7 +9,9 @@ restriction). Each rejection names the line and the rule it broke.
 from __future__ import annotations
 
 import ast
+import importlib
 from dataclasses import dataclass
+from types import ModuleType
 
 # Reaching any of these, by name or as another module's attribute (pandas.io.common.os), is refused.
 MODULES_WITH_EFFECTS = frozenset(
@@ -93,9 +95,32 @@ def _is_dunder(name: str) -> bool:
     return name.startswith("__")
 
 
+# pandas methods that call a function given by name: ``df.apply("to_csv", path_or_buf=...)`` would
+# reach any method. Their function argument must be a lambda, a reference, or a harmless name.
+DISPATCHING_METHODS = frozenset({"apply", "agg", "aggregate", "transform", "map", "applymap", "pipe"})
+SAFE_FUNCTION_NAMES = frozenset(
+    {
+        "mean", "sum", "min", "max", "std", "var", "median", "count", "first", "last", "prod", "size",
+        "nunique", "sem", "skew", "kurt", "cumsum", "cumprod", "cummax", "cummin", "abs", "diff",
+        "pct_change", "rank", "shift", "idxmin", "idxmax", "any", "all", "round", "quantile",
+    }
+)  # fmt: skip
+SAFE_BUILTIN_CALLABLES = frozenset({"abs", "min", "max", "sum", "len", "round", "float", "int", "bool"})
+
+
+def _resolve_module(path: str) -> ModuleType | None:
+    """Import a module of an allowed (trusted) library to look at its attributes; None if it is not one."""
+    try:
+        return importlib.import_module(path)
+    except ImportError:
+        return None
+
+
 class _Reviewer(ast.NodeVisitor):
-    def __init__(self) -> None:
+    def __init__(self, functions: set[str]) -> None:
         self.violations: list[Violation] = []
+        self.modules: dict[str, str] = {}  # local name -> module it is bound to
+        self.functions = functions  # functions the module defines (safe to pass to apply & co)
 
     def flag(self, node: ast.AST, rule: str, message: str) -> None:
         self.violations.append(Violation(getattr(node, "lineno", 0), rule, message))
@@ -104,6 +129,13 @@ class _Reviewer(ast.NodeVisitor):
         for alias in node.names:
             if not _import_allowed(alias.name):
                 self.flag(node, "import-allow-list", f"import of {alias.name} is not allowed")
+            elif "." in alias.name and not alias.asname:
+                # ``import freqtrade.strategy`` binds ``freqtrade``, and with it every loaded submodule.
+                self.flag(
+                    node, "import-allow-list", f"write `from {alias.name} import ...` or `import {alias.name} as x`"
+                )
+            else:
+                self.modules[alias.asname or alias.name] = alias.name
         self.generic_visit(node)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
@@ -120,10 +152,20 @@ class _Reviewer(ast.NodeVisitor):
                 self.flag(node, "forbidden-attribute", f"importing {alias.name} (I/O or evaluation) is not allowed")
             elif alias.name.startswith("_"):
                 self.flag(node, "private-access", f"importing private name {alias.name} is not allowed")
-            elif node.module == "freqtrade" and not node.level and not _import_allowed(f"freqtrade.{alias.name}"):
-                # ``from freqtrade import misc`` imports the module freqtrade.misc.
-                self.flag(node, "import-allow-list", f"import of freqtrade.{alias.name} is not allowed")
+            elif not node.level and node.module and _import_allowed(node.module):
+                self._imported_name(node, node.module, alias)
         self.generic_visit(node)
+
+    def _imported_name(self, node: ast.ImportFrom, module: str, alias: ast.alias) -> None:
+        """``from pandas import io`` imports a module: it must be an allowed one, like any import."""
+        package = _resolve_module(module)
+        value = getattr(package, alias.name, None) if package is not None else None
+        if isinstance(value, ModuleType) or (value is None and _resolve_module(f"{module}.{alias.name}")):
+            path = f"{module}.{alias.name}"
+            if not _import_allowed(path):
+                self.flag(node, "import-allow-list", f"import of {path} is not allowed")
+            else:
+                self.modules[alias.asname or alias.name] = path
 
     def visit_Name(self, node: ast.Name) -> None:
         if node.id in FORBIDDEN_NAMES:
@@ -133,6 +175,7 @@ class _Reviewer(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
+        self._check_module_chain(node)
         if _is_dunder(node.attr):
             self.flag(node, "dunder-access", f"access to attribute {node.attr} is not allowed")
         elif node.attr in FORBIDDEN_ATTRIBUTES:
@@ -140,6 +183,50 @@ class _Reviewer(ast.NodeVisitor):
         elif node.attr.startswith("_"):
             self.flag(node, "private-access", f"access to private attribute {node.attr} is not allowed")
         self.generic_visit(node)
+
+    def _check_module_chain(self, node: ast.Attribute) -> None:
+        """``np.random`` is fine; ``pd.io.common.os`` or ``freqtrade.misc`` reach modules outside the allow-list."""
+        chain: list[str] = []
+        current: ast.expr = node
+        while isinstance(current, ast.Attribute):
+            chain.insert(0, current.attr)
+            current = current.value
+        if not isinstance(current, ast.Name) or current.id not in self.modules:
+            return
+        value: object = _resolve_module(self.modules[current.id])
+        for attr in chain:
+            value = getattr(value, attr, None)
+            if not isinstance(value, ModuleType):
+                return
+            if not _import_allowed(value.__name__):
+                self.flag(node, "module-access", f"reaching module {value.__name__} is not allowed")
+                return
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if isinstance(node.func, ast.Attribute) and node.func.attr in DISPATCHING_METHODS:
+            candidates = node.args[:1] + [k.value for k in node.keywords if k.arg in ("func", "arg")]
+            for candidate in candidates:
+                if not self._safe_callable(candidate):
+                    self.flag(
+                        node,
+                        "string-dispatch",
+                        f"{node.func.attr}() takes a lambda, a function or a reduction name here",
+                    )
+                    break
+        self.generic_visit(node)
+
+    def _safe_callable(self, node: ast.expr) -> bool:
+        if isinstance(node, ast.Lambda | ast.Attribute):
+            return True
+        if isinstance(node, ast.Name):
+            return node.id in self.functions or node.id in SAFE_BUILTIN_CALLABLES
+        if isinstance(node, ast.Constant):
+            return isinstance(node.value, str) and node.value in SAFE_FUNCTION_NAMES
+        if isinstance(node, ast.List | ast.Tuple):
+            return all(self._safe_callable(element) for element in node.elts)
+        if isinstance(node, ast.Dict):
+            return all(self._safe_callable(value) for value in node.values)
+        return False
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         if _is_dunder(node.name):
@@ -202,7 +289,8 @@ def review(code: str, name: str) -> None:
         tree = ast.parse(code, filename=f"{name}.py")
     except SyntaxError as exc:
         raise ReviewRejected([Violation(exc.lineno or 0, "syntax", f"syntax error: {exc.msg}")]) from None
-    reviewer = _Reviewer()
+    functions = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    reviewer = _Reviewer(functions)
     reviewer.visit(tree)
     violations = sorted(_structure(tree, name) + reviewer.violations, key=lambda v: (v.line, v.rule))
     if violations:

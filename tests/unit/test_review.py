@@ -66,6 +66,25 @@ def test_the_probe_itself_passes() -> None:
 
 
 HOSTILE = [
+    # Found by review of the review: string dispatch and module attribute chains.
+    pytest.param("", "dataframe.apply('to_csv', path_or_buf='/tmp/x')  #!", "string-dispatch", id="apply-to-csv"),
+    pytest.param("", "dataframe.agg('to_' + 'csv', path_or_buf='/tmp/x')  #!", "string-dispatch", id="agg-built-name"),
+    pytest.param(
+        "", "name = 'to_pickle'\ndataframe.transform(name, '/tmp/x')  #!", "string-dispatch", id="transform-var"
+    ),
+    pytest.param("", "dataframe.pipe(f'{chr(116)}o_csv')  #!", "string-dispatch", id="pipe-fstring"),
+    pytest.param("import freqtrade.strategy  #!", "", "import-allow-list", id="dotted-plain-import"),
+    pytest.param(
+        "import freqtrade.strategy as fts", "fts.interface.logger  #!", "module-access", id="reach-module-by-chain"
+    ),
+    pytest.param("import pandas as pd", "pd.io.common.os.remove('/tmp/x')  #!", "module-access", id="pandas-io-os"),
+    pytest.param("from pandas import io  #!", "", "forbidden-name", id="from-pandas-import-io-module"),
+    pytest.param(
+        "from freqtrade.persistence import models  #!", "", "import-allow-list", id="freqtrade-persistence-models"
+    ),
+    pytest.param(
+        "import numpy as np", "np.ctypeslib.load_library('x', '.')  #!", "forbidden-attribute", id="np-ctypeslib"
+    ),
     # imports outside the allow-list
     pytest.param("import os  #!", "", "import-allow-list", id="import-os"),
     pytest.param("import subprocess  #!", "", "import-allow-list", id="import-subprocess"),
@@ -195,7 +214,22 @@ def test_strategy_class_must_match_the_file_name() -> None:
 
 
 def test_strategy_may_subclass_istrategy_by_attribute() -> None:
-    review(probe(top="import freqtrade.strategy", base="freqtrade.strategy.IStrategy"), "Probe")
+    review(probe(top="import freqtrade.strategy as fts", base="fts.IStrategy"), "Probe")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "dataframe['m'] = dataframe['close'].rolling(5).apply(lambda window: window.mean())",
+        "dataframe['m'] = dataframe[['open', 'close']].agg(['min', 'max'])",
+        "dataframe['m'] = dataframe['close'].transform('cumsum')",
+        "dataframe['m'] = dataframe['close'].apply(np.log)",
+        "dataframe['m'] = np.lib.stride_tricks.sliding_window_view(dataframe['close'], 3).mean(axis=1)[0]",
+        "dataframe['m'] = np.random.default_rng(1).random(len(dataframe))",
+    ],
+)
+def test_legitimate_pandas_and_numpy_use_passes(body: str) -> None:
+    review(probe(top="import numpy as np", body=body), "Probe")
 
 
 @pytest.mark.parametrize(
