@@ -11,18 +11,19 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from gentrade import auth, devkeys, errors, runtime
-from gentrade.blueprints import chats, docs_assets, health, strategies, webhooks
+from gentrade.blueprints import backtests, chats, docs_assets, health, strategies, webhooks
 from gentrade.cli import gentrade_cli
 from gentrade.extensions import db, migrate
 from gentrade.freqtrade.userdir import UserDirectories
 from gentrade.schemas.pydantic import register_pydantic_schema
 from gentrade.settings import ConfigurationError, Settings, load_settings
 from gentrade.strategies.draft import StrategyDraft
+from gentrade.tasks.celery_app import celery_init_app
 
 __all__ = ["ConfigurationError", "create_app"]
 log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-BLUEPRINTS = (health.blp, webhooks.blp, chats.blp, strategies.blp)
+BLUEPRINTS = (health.blp, webhooks.blp, chats.blp, strategies.blp, backtests.blp)
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     errors.init_error_handling(app, api)
     app.cli.add_command(gentrade_cli)
     runtime.install(app, _build_runtime(settings))
+    celery_init_app(app, settings)
     if not settings.uses_clerk_keys:
         log.warning("no Clerk keys configured: trusting development tokens (embedded default)")
     return app

@@ -73,6 +73,16 @@ class Settings(BaseSettings):
     freqtrade_runner: FreqtradeRunner = FreqtradeRunner.LOCAL
     freqtrade_image: str = DEFAULT_FREQTRADE_IMAGE
     exchange_api_url: str | None = None
+    # Where the Docker daemon sees the data folder (the docker runner bind-mounts from there).
+    docker_host_data_dir: Path | None = None
+
+    backtest_timeout_seconds: int = Field(default=900, ge=10)
+    backtest_memory_mb: int = Field(default=2048, ge=256)
+    backtest_cpus: float = Field(default=1.0, gt=0)
+    backtest_max_days: int = Field(default=730, ge=1)
+    backtest_max_active_per_user: int = Field(default=3, ge=1)
+    backtest_max_attempts: int = Field(default=3, ge=1)
+    backtest_stale_seconds: int = Field(default=60, ge=2)  # no heartbeat this long: the worker is gone
 
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Per process. gunicorn workers x (pool + overflow) must stay under PostgreSQL's max_connections.
@@ -139,7 +149,12 @@ class Settings(BaseSettings):
 
     @property
     def effective_broker_url(self) -> str:
-        return self.broker_url or PRODUCTION_BROKER_URL
+        """RabbitMQ in production; in development, without one, a SQLite queue that needs no server."""
+        if self.broker_url:
+            return self.broker_url
+        if self.is_production:
+            return PRODUCTION_BROKER_URL
+        return f"sqla+sqlite:///{self.resolved_data_dir / 'celery-broker.sqlite'}"
 
 
 def load_settings(**overrides: Any) -> Settings:

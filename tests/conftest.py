@@ -32,6 +32,7 @@ from gentrade.extensions import db
 from gentrade.settings import Settings
 
 POSTGRES_URL = os.environ.get("GENTRADE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+RABBITMQ_URL = os.environ.get("GENTRADE_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 ISSUER = "https://clerk.gentrade.test"
 AUTHORIZED_PARTY = "https://app.gentrade.test"
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"gentrade-test-webhook-secret-32b").decode()
@@ -45,13 +46,32 @@ def postgres_unreachable_reason(url: str = POSTGRES_URL) -> str | None:
     return None
 
 
-def require_postgres() -> str:
-    reason = postgres_unreachable_reason()
+def rabbitmq_unreachable_reason(url: str = RABBITMQ_URL) -> str | None:
+    from kombu import Connection
+
+    try:
+        with Connection(url, connect_timeout=3) as connection:
+            connection.ensure_connection(max_retries=1, timeout=3)
+    except Exception as exc:
+        return f"RabbitMQ unreachable at {url}: {exc}"
+    return None
+
+
+def _require(reason: str | None, url: str, what: str) -> str:
+    """The service's URL, or skip with the reason (fail under ``CI=true``: CI must run these tests)."""
     if reason is None:
-        return POSTGRES_URL
+        return url
     if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: PostgreSQL tests must run)")
+        pytest.fail(f"{reason} (CI=true: {what} tests must run)")
     pytest.skip(reason)
+
+
+def require_postgres() -> str:
+    return _require(postgres_unreachable_reason(), POSTGRES_URL, "PostgreSQL")
+
+
+def require_rabbitmq() -> str:
+    return _require(rabbitmq_unreachable_reason(), RABBITMQ_URL, "RabbitMQ")
 
 
 def reset_schema(url: str, schema: str = "public") -> None:

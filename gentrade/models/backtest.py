@@ -25,6 +25,10 @@ class BacktestStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+ACTIVE_STATUSES = (BacktestStatus.QUEUED, BacktestStatus.DOWNLOADING_DATA, BacktestStatus.RUNNING)
+FINAL_STATUSES = (BacktestStatus.FINISHED, BacktestStatus.FAILED, BacktestStatus.CANCELLED)
+
+
 _STATUSES = ", ".join(f"'{status.value}'" for status in BacktestStatus)
 
 
@@ -51,5 +55,7 @@ class Backtest(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # Written by the worker while it works on the backtest; a stale one means the worker is gone.
+    heartbeat_at: Mapped[datetime | None]
 
     strategy: Mapped[Strategy] = relationship(back_populates="backtests")

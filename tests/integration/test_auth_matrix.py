@@ -10,7 +10,9 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import jwt
@@ -23,7 +25,7 @@ from sqlalchemy import select
 
 from gentrade import devkeys
 from gentrade.extensions import db
-from gentrade.models import DeletedUser, User
+from gentrade.models import Backtest, DeletedUser, User
 from tests.conftest import Tokens, new_rsa_key
 from tests.samples import DRAFT
 
@@ -98,7 +100,7 @@ BAD_AUTHORIZATION: dict[str, Callable[[Tokens, Path], str | None]] = {
 
 
 @pytest.fixture
-def alice(client: FlaskClient, tokens: Tokens) -> dict[str, str]:
+def alice(client: FlaskClient, tokens: Tokens, app: Flask) -> dict[str, str]:
     """One of each of alice's resources, by path parameter name."""
     headers = tokens.headers("user_alice")
     chat = client.post("/api/v1/chats", json={"title": "alice's"}, headers=headers)
@@ -106,7 +108,18 @@ def alice(client: FlaskClient, tokens: Tokens) -> dict[str, str]:
     thread_id = chat.json["thread_id"]
     strategy = client.post("/api/v1/strategies", json={"thread_id": thread_id, "draft": DRAFT}, headers=headers)
     assert strategy.status_code == 201
-    return {"thread_id": thread_id, "strategy_id": strategy.json["id"]}
+    with app.app_context():  # a backtest row, without publishing a task
+        backtest = Backtest(
+            strategy_id=uuid.UUID(strategy.json["id"]),
+            timerange_start=date(2026, 1, 1),
+            timerange_end=date(2026, 2, 1),
+            pairs=["BTC/USDT"],
+            timeframe="1h",
+        )
+        db.session.add(backtest)
+        db.session.commit()
+        backtest_id = str(backtest.id)
+    return {"thread_id": thread_id, "strategy_id": strategy.json["id"], "backtest_id": backtest_id}
 
 
 def test_every_protected_route_is_in_the_matrix(app: Flask) -> None:

@@ -1,0 +1,102 @@
+"""``/api/v1/backtests``: start, list, read, cancel, and follow progress as server-sent events."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Response, stream_with_context
+from flask.views import MethodView
+from flask_smorest.pagination import PaginationParameters
+
+from gentrade.auth import current_user, login_required
+from gentrade.blueprints.base import ApiBlueprint
+from gentrade.models import Backtest
+from gentrade.schemas.backtests import BacktestCreateSchema, BacktestPageSchema, BacktestQuerySchema, BacktestSchema
+from gentrade.services import backtests
+from gentrade.services.pagination import envelope
+
+blp = ApiBlueprint("backtests", __name__, url_prefix="/api/v1/backtests", description="Backtests of strategies.")
+KEEP_ALIVE_EVERY = 15  # polls between keep-alive comments, so proxies do not cut an idle stream
+
+
+@blp.route("")
+class Backtests(MethodView):
+    decorators = [login_required]
+
+    @blp.arguments(BacktestCreateSchema)
+    @blp.response(202, BacktestSchema)
+    @blp.alt_response(429, description="Too many of your backtests are queued or running.")
+    @blp.alt_response(503, description="The task queue is unreachable; the backtest was recorded as failed.")
+    def post(self, body: dict[str, Any]) -> Backtest:
+        """Queue a backtest of one of your strategies over a date range."""
+        return backtests.create(
+            current_user(),
+            body["strategy_id"],
+            body["start_date"],
+            body["end_date"],
+            body.get("pairs"),
+            body.get("timeframe"),
+        )
+
+    @blp.arguments(BacktestQuerySchema, location="query")
+    @blp.response(200, BacktestPageSchema)
+    @blp.paginate()
+    def get(self, query: dict[str, Any], pagination_parameters: PaginationParameters) -> dict[str, Any]:
+        """Your backtests, newest first; filter by strategy and status."""
+        items, total = backtests.list_page(
+            current_user(), pagination_parameters.page, pagination_parameters.page_size, **query
+        )
+        return envelope(items, total, pagination_parameters)
+
+
+@blp.route("/<uuid:backtest_id>")
+class BacktestById(MethodView):
+    decorators = [login_required]
+
+    @blp.response(200, BacktestSchema)
+    def get(self, backtest_id: uuid.UUID) -> Backtest:
+        """One backtest: status, error or summary, result path."""
+        return backtests.get_owned(current_user(), backtest_id)
+
+
+@blp.route("/<uuid:backtest_id>/cancel", methods=["POST"])
+@login_required
+@blp.response(200, BacktestSchema)
+def cancel(backtest_id: uuid.UUID) -> Backtest:
+    """Cancel a queued or running backtest (a running Freqtrade is killed)."""
+    return backtests.cancel(current_user(), backtest_id)
+
+
+@blp.route("/<uuid:backtest_id>/events", methods=["GET"])
+@login_required
+@blp.doc(
+    responses={
+        "200": {
+            "description": "Server-sent events: `status` at every change, then `end` after a final state.",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    }
+)
+def events(backtest_id: uuid.UUID) -> Response:
+    """Follow a backtest's status live (server-sent events)."""
+    backtests.get_owned(current_user(), backtest_id)  # 403/404 before the stream starts
+
+    def stream() -> Iterator[str]:
+        idle = 0
+        for snapshot in backtests.follow(backtest_id):
+            if snapshot is None:
+                idle += 1
+                if idle % KEEP_ALIVE_EVERY == 0:
+                    yield ": keep-alive\n\n"
+                continue
+            yield f"event: status\ndata: {json.dumps(snapshot)}\n\n"
+        yield "event: end\ndata: {}\n\n"
+
+    return Response(
+        stream_with_context(stream()),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

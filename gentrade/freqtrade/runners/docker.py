@@ -1,0 +1,280 @@
+"""Run stock ``freqtrade backtesting`` in the pinned ``freqtradeorg/freqtrade`` image (production).
+
+The worker talks to the Docker daemon with docker-py and starts one sibling container per
+backtest. Only two folders are mounted: the job's ``user_data`` read-write at
+``/freqtrade/user_data`` and the shared market-data cache read-only at ``/freqtrade/market_data``.
+Every path handed to Freqtrade is translated into one of those; any other path is refused with
+``ValueError`` before the daemon is contacted, so a job can never mount an arbitrary host path.
+
+The daemon resolves mount sources on the host, not in the worker: ``host_data_dir`` is the
+worker's ``data_dir`` as the host sees it (bind mounts), or ``data_volume`` names the Docker
+volume that holds it (volume mounts with a subpath, Docker Engine 26+ / API 1.45+).
+
+The container gets no environment of ours (no secrets), memory/CPU/pids limits, a read-only root
+file system with a tmpfs for /tmp, no capabilities, and ``no-new-privileges``. It is always removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import docker
+import requests
+from docker.errors import APIError, ImageNotFound, NotFound
+from docker.models.containers import Container
+from docker.types import Mount
+
+from gentrade.freqtrade.jobs import BacktestJob, RunOutcome
+
+log = logging.getLogger(__name__)
+
+CONTAINER_USER_DATA = PurePosixPath("/freqtrade/user_data")
+CONTAINER_MARKET_DATA = PurePosixPath("/freqtrade/market_data")
+LABEL = "gentrade.backtest"
+TAIL_LINES = 60
+PIDS_LIMIT = 256
+TMPFS_MB = 256
+ClientFactory = Callable[[], docker.DockerClient]
+
+
+def container_name(job: BacktestJob) -> str:
+    return f"gentrade-backtest-{job.backtest_id}"
+
+
+class DockerRunner:
+    """``Runner`` that executes Freqtrade in a locked-down sibling container."""
+
+    def __init__(
+        self,
+        client: docker.DockerClient | ClientFactory,
+        image: str,
+        data_dir: Path,
+        host_data_dir: PurePosixPath | str | None = None,
+        *,
+        data_volume: str | None = None,
+        user: str | None = None,
+        pids_limit: int = PIDS_LIMIT,
+        tmpfs_mb: int = TMPFS_MB,
+        tail_lines: int = TAIL_LINES,
+    ) -> None:
+        # A factory gives each run its own client (and HTTP session), closed afterwards.
+        self._client = client
+        self.image = image
+        self.data_dir = Path(data_dir).resolve()
+        self.host_data_dir = PurePosixPath(host_data_dir if host_data_dir is not None else self.data_dir)
+        if data_volume is None and not self.host_data_dir.is_absolute():
+            raise ValueError(f"host_data_dir must be an absolute host path: {host_data_dir!r}")
+        self.data_volume = data_volume
+        # The worker's own uid:gid by default, so files written to user_data stay the worker's.
+        self.user = user or f"{os.getuid()}:{os.getgid()}"
+        self.pids_limit = pids_limit
+        self.tmpfs_mb = tmpfs_mb
+        self.tail_lines = tail_lines
+
+    # --- paths -------------------------------------------------------------------------------
+    def _inside_data_dir(self, path: Path, what: str) -> PurePosixPath:
+        """``path`` relative to the worker's data folder, or ValueError."""
+        resolved = Path(path).resolve()
+        if not resolved.is_relative_to(self.data_dir):
+            raise ValueError(f"{what} {path} is outside the data folder {self.data_dir}")
+        return PurePosixPath(resolved.relative_to(self.data_dir).as_posix())
+
+    def _roots(self, job: BacktestJob) -> list[tuple[Path, PurePosixPath, bool]]:
+        """(worker path, container path, read-only) of the two mounts; validates the job."""
+        user_data = Path(job.user_data_dir).resolve()
+        market = Path(job.datadir).resolve()
+        self._inside_data_dir(user_data, "user_data_dir")
+        self._inside_data_dir(market, "datadir")
+        if user_data.is_relative_to(market):
+            raise ValueError(f"user_data_dir {user_data} must not lie inside the shared datadir {market}")
+        if not Path(job.results_dir).resolve().is_relative_to(user_data):
+            raise ValueError(f"results_dir {job.results_dir} must lie inside user_data_dir {user_data}")
+        return [(user_data, CONTAINER_USER_DATA, False), (market, CONTAINER_MARKET_DATA, True)]
+
+    def path_map(self, job: BacktestJob) -> Callable[[Path], str]:
+        """Worker path -> container path; ValueError for anything outside the two mounts."""
+        # Most specific root first, in case the market data lives inside user_data.
+        roots = sorted(self._roots(job), key=lambda root: len(root[0].parts), reverse=True)
+
+        def to_container(path: Path) -> str:
+            resolved = Path(path).resolve()
+            for worker_root, container_root, _ in roots:
+                if resolved.is_relative_to(worker_root):
+                    return str(container_root / resolved.relative_to(worker_root).as_posix())
+            raise ValueError(f"{path} is outside the job's user_data_dir and datadir: it cannot be mounted")
+
+        return to_container
+
+    def mounts(self, job: BacktestJob) -> list[Mount]:
+        """Exactly two mounts, sources as the Docker daemon sees them."""
+        result = []
+        for worker_root, container_root, read_only in self._roots(job):
+            relative = self._inside_data_dir(worker_root, "mount source")
+            if self.data_volume is not None:
+                subpath = None if str(relative) == "." else str(relative)
+                mount = Mount(
+                    str(container_root), self.data_volume, type="volume", read_only=read_only, subpath=subpath
+                )
+            else:
+                source = self.host_data_dir / relative
+                mount = Mount(str(container_root), str(source), type="bind", read_only=read_only)
+            result.append(mount)
+        return result
+
+    def container_options(self, job: BacktestJob) -> dict[str, Any]:
+        """Everything ``containers.run`` gets besides the image; ValueError for a bad path."""
+        return {
+            "command": job.freqtrade_args(self.path_map(job)),
+            "detach": True,
+            "environment": {},  # nothing of the worker's, in particular no secret
+            "mounts": self.mounts(job),
+            "mem_limit": f"{job.memory_mb}m",
+            "memswap_limit": f"{job.memory_mb}m",  # no swap on top of the memory limit
+            "nano_cpus": int(job.cpus * 1e9),
+            "pids_limit": self.pids_limit,
+            "read_only": True,
+            "tmpfs": {"/tmp": f"rw,noexec,nosuid,size={self.tmpfs_mb}m"},  # noqa: S108 - in the container
+            "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges"],
+            "user": self.user,
+            "labels": {LABEL: str(job.backtest_id)},
+            "name": container_name(job),
+            "working_dir": "/freqtrade",
+        }
+
+    # --- running -----------------------------------------------------------------------------
+    def run(
+        self,
+        job: BacktestJob,
+        *,
+        should_cancel: Callable[[], bool],
+        heartbeat: Callable[[], None],
+        poll_seconds: float = 1.0,
+    ) -> RunOutcome:
+        """Run to completion, timeout or cancel; the container is removed whatever happens."""
+        options = self.container_options(job)  # validates every path before any request
+        started = time.monotonic()
+        deadline = started + job.timeout_seconds
+        Path(job.results_dir).mkdir(parents=True, exist_ok=True)  # as the worker's user, not root
+        client, owned = self._get_client()
+        container: Container | None = None
+        timed_out = cancelled = False
+        exit_code: int | None = None
+        note = ""
+        tail = ""
+        try:
+            # create, then start: a container that fails to start is still known and removed
+            container = self._create(client, job, options)
+            container.start()
+            while True:
+                remaining = deadline - time.monotonic()
+                status = self._wait(container, max(0.01, min(poll_seconds, remaining)))
+                if status is not None:
+                    exit_code = status
+                    break
+                heartbeat()
+                if should_cancel():
+                    cancelled, note = True, "cancelled"
+                    break
+                if time.monotonic() >= deadline:
+                    timed_out, note = True, f"timeout of {job.timeout_seconds} s reached"
+                    break
+            if cancelled or timed_out:
+                self._kill(container)
+            elif exit_code != 0 and self._oom_killed(container):
+                note = f"out of memory (limit {job.memory_mb} MiB)"
+            tail = self._log_tail(container)
+        finally:
+            if container is not None:
+                self._remove(container)
+            if owned:
+                client.close()
+        if note:
+            tail = f"{tail}\n[gentrade] killed: {note}".lstrip("\n")
+        return RunOutcome(
+            exit_code=None if (cancelled or timed_out) else exit_code,
+            timed_out=timed_out,
+            cancelled=cancelled,
+            seconds=time.monotonic() - started,
+            log_tail=tail,
+        )
+
+    def _get_client(self) -> tuple[docker.DockerClient, bool]:
+        if isinstance(self._client, docker.DockerClient):
+            return self._client, False
+        return self._client(), True
+
+    def _create(self, client: docker.DockerClient, job: BacktestJob, options: dict[str, Any]) -> Container:
+        """Create (not start); pull a missing image; replace a leftover of the same backtest (a crashed worker)."""
+        try:
+            return self._create_pulling(client, options)
+        except APIError as exc:
+            if exc.status_code != 409:  # 409: the name is taken
+                raise
+        stale = client.containers.get(container_name(job))
+        if stale.labels.get(LABEL) != str(job.backtest_id):
+            raise RuntimeError(f"container {container_name(job)} exists and is not this backtest's")
+        log.warning("removing leftover container %s of backtest %s", stale.short_id, job.backtest_id)
+        stale.remove(force=True)
+        return self._create_pulling(client, options)
+
+    def _create_pulling(self, client: docker.DockerClient, options: dict[str, Any]) -> Container:
+        try:
+            return client.containers.create(self.image, **options)
+        except ImageNotFound:
+            log.info("pulling %s", self.image)
+            client.images.pull(self.image)
+            return client.containers.create(self.image, **options)
+
+    def _wait(self, container: Container, timeout: float) -> int | None:
+        """The exit status, or None while it still runs after ``timeout`` seconds."""
+        asked = time.monotonic()
+        try:
+            result = container.wait(timeout=timeout)
+        except requests.exceptions.ReadTimeout:
+            return None
+        except requests.exceptions.ConnectionError:
+            # docker-py over a unix socket can report the read timeout as a ConnectionError.
+            # One that comes back early is a real failure: let reload() raise it if the daemon is gone.
+            if time.monotonic() - asked < timeout * 0.9:
+                container.reload()
+                time.sleep(max(0.0, timeout - (time.monotonic() - asked)))
+            return None
+        return int(result.get("StatusCode", -1))
+
+    @staticmethod
+    def _kill(container: Container) -> None:
+        try:
+            container.kill()
+        except APIError as exc:  # it exited (409) or vanished (404) meanwhile
+            log.info("kill of container %s: %s", container.short_id, exc)
+
+    @staticmethod
+    def _oom_killed(container: Container) -> bool:
+        try:
+            container.reload()
+        except APIError:
+            return False
+        return bool(container.attrs.get("State", {}).get("OOMKilled"))
+
+    def _log_tail(self, container: Container) -> str:
+        try:
+            data = container.logs(stdout=True, stderr=True, tail=self.tail_lines)
+        except APIError as exc:
+            return f"[gentrade] could not read the container's log: {exc}"
+        return "\n".join(data.decode("utf-8", errors="replace").splitlines()[-self.tail_lines :])
+
+    @staticmethod
+    def _remove(container: Container) -> None:
+        """Best effort: a failure here must not hide the run's own result or exception."""
+        try:
+            container.remove(force=True)
+        except NotFound:
+            pass
+        except (APIError, requests.exceptions.RequestException):
+            log.exception("could not remove container %s", container.short_id)

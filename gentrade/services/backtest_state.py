@@ -1,0 +1,156 @@
+"""The backtest state machine, as conditional UPDATEs: a transition happens only from the states it allows.
+
+``queued -> downloading_data -> running -> finished | failed | cancelled``. Every write checks
+the current status in its WHERE clause, so a cancel and a finishing worker, or two deliveries of
+one task, can race without one overwriting the other's final state. Each function commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+
+from gentrade.extensions import db
+from gentrade.models import Backtest, BacktestStatus, utcnow
+from gentrade.models.backtest import ACTIVE_STATUSES
+from gentrade.runtime import runtime
+
+WORKING = (BacktestStatus.DOWNLOADING_DATA, BacktestStatus.RUNNING)
+
+
+def stale_after() -> timedelta:
+    """No heartbeat for this long: the worker is gone (``GENTRADE_BACKTEST_STALE_SECONDS``)."""
+    return timedelta(seconds=runtime().settings.backtest_stale_seconds)
+
+
+def heartbeat_every() -> float:
+    return max(1.0, runtime().settings.backtest_stale_seconds / 6)
+
+
+class Claim(StrEnum):
+    CLAIMED = "claimed"  # this delivery now owns the backtest
+    FINAL = "final"  # already finished, failed or cancelled: nothing to do
+    BUSY = "busy"  # another worker is on it (fresh heartbeat)
+    MISSING = "missing"  # deleted (with its strategy or user)
+
+
+def error(code: str, message: str, detail: Any = None) -> dict[str, Any]:
+    return {"code": code, "message": message, "detail": detail}
+
+
+def _transition(backtest_id: uuid.UUID, allowed: tuple[str, ...], **values: Any) -> bool:
+    result = db.session.execute(
+        update(Backtest)
+        .where(Backtest.id == backtest_id, Backtest.status.in_([str(s) for s in allowed]))
+        .values(updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def claim(backtest_id: uuid.UUID, task_id: str | None) -> Claim:
+    """Take the backtest for this delivery: when queued, or when its worker's heartbeat has gone stale."""
+    now = utcnow()
+    result = db.session.execute(
+        update(Backtest)
+        .where(
+            Backtest.id == backtest_id,
+            or_(
+                Backtest.status == BacktestStatus.QUEUED,
+                and_(
+                    Backtest.status.in_([str(s) for s in WORKING]),
+                    or_(Backtest.heartbeat_at.is_(None), Backtest.heartbeat_at < now - stale_after()),
+                ),
+            ),
+        )
+        .values(
+            status=BacktestStatus.DOWNLOADING_DATA,
+            attempts=Backtest.attempts + 1,
+            heartbeat_at=now,
+            started_at=func.coalesce(Backtest.started_at, now),
+            task_id=task_id,
+            error=None,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if result.rowcount == 1:
+        return Claim.CLAIMED
+    status = db.session.scalar(select(Backtest.status).where(Backtest.id == backtest_id))
+    if status is None:
+        return Claim.MISSING
+    return Claim.BUSY if status in ACTIVE_STATUSES else Claim.FINAL
+
+
+def start_running(backtest_id: uuid.UUID) -> bool:
+    return _transition(backtest_id, (BacktestStatus.DOWNLOADING_DATA,), status=BacktestStatus.RUNNING)
+
+
+def finish(backtest_id: uuid.UUID, summary: dict[str, Any], result_path: str) -> bool:
+    return _transition(
+        backtest_id,
+        (BacktestStatus.RUNNING,),
+        status=BacktestStatus.FINISHED,
+        summary=summary,
+        result_path=result_path,
+        finished_at=utcnow(),
+        heartbeat_at=None,
+    )
+
+
+def fail(backtest_id: uuid.UUID, code: str, message: str, detail: Any = None) -> bool:
+    return _transition(
+        backtest_id,
+        ACTIVE_STATUSES,
+        status=BacktestStatus.FAILED,
+        error=error(code, message, detail),
+        finished_at=utcnow(),
+        heartbeat_at=None,
+    )
+
+
+def cancel(backtest_id: uuid.UUID) -> bool:
+    return _transition(
+        backtest_id,
+        ACTIVE_STATUSES,
+        status=BacktestStatus.CANCELLED,
+        error=error("cancelled", "cancelled by the user"),
+        finished_at=utcnow(),
+        heartbeat_at=None,
+    )
+
+
+def requeue(backtest_id: uuid.UUID, reason: dict[str, Any]) -> bool:
+    """Back to ``queued`` (a transient failure will be retried); the reason stays visible in ``error``."""
+    return _transition(backtest_id, WORKING, status=BacktestStatus.QUEUED, heartbeat_at=None, error=reason)
+
+
+def beat(backtest_id: uuid.UUID) -> bool:
+    """Record that the worker is alive; False when the backtest is no longer ours (cancelled or deleted).
+
+    Uses its own connection: it runs in the heartbeat thread, beside the task's session.
+    """
+    with db.engine.begin() as connection:
+        result = connection.execute(
+            update(Backtest)
+            .where(Backtest.id == backtest_id, Backtest.status.in_([str(s) for s in WORKING]))
+            .values(heartbeat_at=utcnow())
+        )
+    return result.rowcount == 1
+
+
+def stale(limit: int = 100) -> list[tuple[uuid.UUID, int]]:
+    """Backtests whose worker stopped beating twice as long ago as the staleness limit: (id, attempts)."""
+    cutoff = utcnow() - 2 * stale_after()
+    rows = db.session.execute(
+        select(Backtest.id, Backtest.attempts)
+        .where(Backtest.status.in_([str(s) for s in WORKING]), Backtest.heartbeat_at < cutoff)
+        .limit(limit)
+    ).all()
+    return [(row.id, row.attempts) for row in rows]

@@ -1,0 +1,185 @@
+"""Backtests, the API side: start one (validate, commit, publish), list, read, cancel, follow.
+
+The row is committed as ``queued`` before the task is published; if publishing fails the row
+ends ``failed`` (``queue_unavailable``) at once, so nothing waits for a message that never left.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from gentrade.extensions import db
+from gentrade.models import Backtest, BacktestStatus, Strategy, User
+from gentrade.models.backtest import ACTIVE_STATUSES, FINAL_STATUSES
+from gentrade.runtime import runtime
+from gentrade.services import backtest_state, ownership
+from gentrade.services.errors import Forbidden, Invalid, NotFound, ServiceError
+from gentrade.services.pagination import page_of
+from gentrade.strategies.draft import DraftInvalid, parse_draft
+from gentrade.tasks.celery_app import publish_run
+
+log = logging.getLogger(__name__)
+
+
+class TooManyActive(ServiceError):
+    status = 429
+
+
+class QueueUnavailable(ServiceError):
+    status = 503
+
+
+def _validate(strategy: Strategy, start: date, end: date, pairs: list[str] | None) -> list[str]:
+    settings = runtime().settings
+    problems: dict[str, list[str]] = {}
+    today = datetime.now(UTC).date()
+    if start >= end:
+        problems.setdefault("start_date", []).append("Must be before end_date.")
+    if end >= today:
+        problems.setdefault("end_date", []).append(
+            f"Must be before today ({today.isoformat()} UTC): today's candles are not complete yet."
+        )
+    if (end - start).days > settings.backtest_max_days:
+        problems.setdefault("end_date", []).append(f"The range may span at most {settings.backtest_max_days} days.")
+    try:
+        draft = parse_draft(strategy.draft)
+    except DraftInvalid as exc:
+        raise Invalid("the strategy's draft no longer validates", {"strategy_id": [str(exc)]}) from exc
+    if draft.can_short:
+        problems.setdefault("strategy_id", []).append(
+            "Short strategies need futures market data, which backtests do not support yet."
+        )
+    chosen = pairs or list(draft.pairs)
+    quotes = {pair.split("/")[1] for pair in chosen}
+    if len(quotes) > 1:
+        problems.setdefault("pairs", []).append("All pairs must share one quote currency.")
+    if problems:
+        raise Invalid("the backtest request is invalid", problems)
+    return chosen
+
+
+def create(
+    user: User,
+    strategy_id: uuid.UUID,
+    start: date,
+    end: date,
+    pairs: list[str] | None = None,
+    timeframe: str | None = None,
+) -> Backtest:
+    strategy = ownership.owned_strategy(user, strategy_id)
+    chosen_pairs = _validate(strategy, start, end, pairs)
+    # Serialise this user's starts (row lock), so the active limit holds under concurrent requests.
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    limit = runtime().settings.backtest_max_active_per_user
+    if _active_count(user) >= limit:
+        db.session.rollback()
+        raise TooManyActive(f"at most {limit} backtests may be queued or running at once; wait or cancel one")
+    backtest = Backtest(
+        strategy_id=strategy.id,
+        timerange_start=start,
+        timerange_end=end,
+        pairs=chosen_pairs,
+        timeframe=timeframe or strategy.draft["timeframe"],
+        status=BacktestStatus.QUEUED,
+    )
+    db.session.add(backtest)
+    db.session.commit()
+    try:
+        publish_run(backtest.id)
+    except Exception as exc:
+        log.exception("could not publish backtest %s", backtest.id)
+        backtest_state.fail(backtest.id, "queue_unavailable", "the task queue could not be reached", str(exc)[:500])
+        raise QueueUnavailable(
+            "the backtest queue is unavailable; try again shortly", {"backtest_id": [str(backtest.id)]}
+        ) from exc
+    return backtest
+
+
+def _active_count(user: User) -> int:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Backtest)
+            .join(Strategy)
+            .where(Strategy.user_id == user.id, Backtest.status.in_([str(s) for s in ACTIVE_STATUSES]))
+        )
+        or 0
+    )
+
+
+def list_page(
+    user: User, page: int, page_size: int, strategy_id: uuid.UUID | None = None, status: str | None = None
+) -> tuple[list[Backtest], int]:
+    query = select(Backtest).join(Strategy).where(Strategy.user_id == user.id)
+    if strategy_id is not None:
+        query = query.where(Backtest.strategy_id == strategy_id)
+    if status is not None:
+        query = query.where(Backtest.status == status)
+    return page_of(query.order_by(Backtest.created_at.desc(), Backtest.id), page, page_size)
+
+
+def get_owned(user: User, backtest_id: uuid.UUID) -> Backtest:
+    backtest = db.session.get(Backtest, backtest_id)
+    if backtest is None:
+        raise NotFound("backtest not found")
+    if backtest.strategy.user_id != user.id:
+        raise Forbidden("this backtest belongs to another user")
+    return backtest
+
+
+def cancel(user: User, backtest_id: uuid.UUID) -> Backtest:
+    backtest = get_owned(user, backtest_id)
+    if backtest.status in FINAL_STATUSES:
+        raise Invalid(f"the backtest is already {backtest.status}", {"status": [backtest.status]})
+    backtest_state.cancel(backtest_id)
+    db.session.refresh(backtest)
+    return backtest
+
+
+def snapshot(backtest_id: uuid.UUID) -> dict[str, Any] | None:
+    """What a progress event carries; reads and releases the connection (nothing is held while waiting)."""
+    try:
+        row = db.session.execute(
+            select(Backtest.status, Backtest.error, Backtest.attempts, Backtest.started_at, Backtest.finished_at).where(
+                Backtest.id == backtest_id
+            )
+        ).one_or_none()
+    finally:
+        db.session.remove()
+    if row is None:
+        return None
+    return {
+        "id": str(backtest_id),
+        "status": row.status,
+        "error": row.error,
+        "attempts": row.attempts,
+        "started_at": row.started_at.isoformat() if row.started_at else None,
+        "finished_at": row.finished_at.isoformat() if row.finished_at else None,
+    }
+
+
+def follow(
+    backtest_id: uuid.UUID, poll_seconds: float = 1.0, max_duration: timedelta = timedelta(hours=1)
+) -> Iterator[dict[str, Any] | None]:
+    """Yield a snapshot at each status change until a final state; ``None`` means "still waiting" (a keep-alive)."""
+    deadline = time.monotonic() + max_duration.total_seconds()
+    last: dict[str, Any] | None = None
+    while time.monotonic() < deadline:
+        current = snapshot(backtest_id)
+        if current is None:
+            return
+        if current != last:
+            last = current
+            yield current
+            if current["status"] in FINAL_STATUSES:
+                return
+        else:
+            yield None
+        time.sleep(poll_seconds)

@@ -1,0 +1,68 @@
+"""The Celery app, bound to the Flask app so every task runs inside its app context."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from celery import Celery, Task
+from celery.signals import worker_process_init
+from flask import Flask, current_app
+
+from gentrade.extensions import db
+from gentrade.settings import Settings
+
+REAP_EVERY_SECONDS = 60.0
+RUN_BACKTEST = "gentrade.run_backtest"
+
+
+def celery_init_app(app: Flask, settings: Settings) -> Celery:
+    class FlaskTask(Task):
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery = Celery(app.name, task_cls=FlaskTask)
+    celery.conf.update(
+        broker_url=settings.effective_broker_url,
+        broker_connection_retry_on_startup=True,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        # A backtest is acknowledged only when it is done: a worker that dies leaves it in the queue.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_max_tasks_per_child=50,  # Freqtrade runs in subprocesses, but keep workers fresh anyway
+        task_default_queue="gentrade",
+        beat_schedule={
+            "reap-stale-backtests": {"task": "gentrade.reap_stale_backtests", "schedule": REAP_EVERY_SECONDS}
+        },
+        include=["gentrade.tasks.backtests"],
+    )
+    celery.set_default()
+    app.extensions["celery"] = celery
+
+    @worker_process_init.connect(weak=False)
+    def _fresh_connections(**kwargs: Any) -> None:
+        """A forked pool process must not share the parent's database connections."""
+        with app.app_context():
+            db.engine.dispose(close=False)
+
+    return celery
+
+
+def publish_run(backtest_id: uuid.UUID) -> None:
+    """Queue ``run_backtest`` on this app's broker (explicitly: several apps may live in one process)."""
+    celery: Celery = current_app.extensions["celery"]
+    celery.send_task(RUN_BACKTEST, args=[str(backtest_id)], task_id=str(backtest_id), retry=False)
+
+
+def broker_reachable(timeout: float = 2.0) -> bool:
+    celery: Celery = current_app.extensions["celery"]
+    try:
+        with celery.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=timeout)
+    except Exception:
+        return False
+    return True

@@ -1,0 +1,393 @@
+"""LocalRunner with the real, pinned Freqtrade, offline (local exchange stand-in, synthetic candles).
+
+Market data for 2 pairs / 1h / 3 months is downloaded once per module with stock
+``freqtrade download-data``; each test then backtests two months of it. Tests that are about the
+process handling rather than Freqtrade (environment, memory limit, process group, gevent) run a
+small Python command in Freqtrade's place through the runner's configurable command prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
+from gentrade.freqtrade.jobs import BacktestJob, RunOutcome
+from gentrade.freqtrade.runners.local import LOG_FILE, LocalRunner
+from gentrade.strategies.compiler import compile_strategy
+from gentrade.strategies.draft import parse_draft
+from tests.freqtrade_env import download, write_configs
+from tests.samples import draft
+
+PAIRS = ["BTC/USDT", "ETH/USDT"]
+REPO = Path(__file__).resolve().parents[2]
+ALLOWED_ENV = {"PATH", "HOME", "LANG", "LC_ALL", "PYTHONDONTWRITEBYTECODE", "TZ"}
+BROKEN_STRATEGY = """
+from freqtrade.strategy import IStrategy
+from pandas import DataFrame
+
+
+class BrokenStrategy(IStrategy):
+    INTERFACE_VERSION = 3
+    timeframe = "1h"
+    minimal_roi = {"0": 0.1}
+    stoploss = -0.05
+
+    def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        raise ValueError("boom from populate_indicators")
+
+    def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        return dataframe
+
+    def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        return dataframe
+"""
+
+
+@dataclass
+class Workspace:
+    """One user directory with two strategies, its configs, and the shared market data."""
+
+    user_data: Path
+    datadir: Path
+    configs: tuple[Path, ...]
+    api_url: str
+
+    def job(self, name: str, *, strategy: str = "RsiDipBuyer", **changes: Any) -> BacktestJob:
+        values: dict[str, Any] = {
+            "backtest_id": uuid.uuid4(),
+            "strategy_name": strategy,
+            "user_data_dir": self.user_data,
+            "config_files": self.configs,
+            "datadir": self.datadir,
+            "results_dir": self.user_data / "backtest_results" / name,
+            "timerange": "20260701-20260901",
+            "timeframe": "1h",
+            "pairs": tuple(PAIRS),
+            "timeout_seconds": 120,
+        }
+        values.update(changes)
+        return BacktestJob(**values)
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    root = tmp_path_factory.mktemp("runner")
+    config = SimulatorConfig(pairs=tuple(PAIRS), now=datetime(2026, 11, 1, tzinfo=UTC))
+    with ExchangeSimulator(config) as exchange:  # backtesting also asks it for the markets
+        datadir = root / "market" / "binance"
+        download(datadir, PAIRS, "1h", "20260601-20260901", exchange.api_url, root / "work")
+        user_data = root / "ft_userdata" / "user_test" / "user_data"
+        strategies = user_data / "strategies"
+        strategies.mkdir(parents=True)
+        # RSI below 30 alone, so the synthetic candles give trades in two months.
+        rsi_only = draft(entry_conditions={"all": [{"left": "rsi", "op": "<", "right": 30}]})
+        (strategies / "RsiDipBuyer.py").write_text(compile_strategy(parse_draft(rsi_only)))
+        (strategies / "BrokenStrategy.py").write_text(BROKEN_STRATEGY)
+        configs = tuple(write_configs(user_data, PAIRS, exchange.api_url))
+        yield Workspace(user_data, datadir, configs, exchange.api_url)
+
+
+@dataclass
+class Calls:
+    heartbeats: list[float] = field(default_factory=list)
+    cancel_after: int | None = None
+
+    def heartbeat(self) -> None:
+        self.heartbeats.append(time.monotonic())
+
+    def should_cancel(self) -> bool:
+        return self.cancel_after is not None and len(self.heartbeats) >= self.cancel_after
+
+
+def run(runner: LocalRunner, job: BacktestJob, calls: Calls | None = None, poll: float = 0.5) -> RunOutcome:
+    calls = calls or Calls()
+    return runner.run(job, should_cancel=calls.should_cancel, heartbeat=calls.heartbeat, poll_seconds=poll)
+
+
+def leftovers(marker: Path) -> list[psutil.Process]:
+    """Processes whose command line names ``marker`` (a results folder only one job uses)."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        cmdline = process.info["cmdline"] or []
+        if process.info["status"] != psutil.STATUS_ZOMBIE and any(str(marker) in part for part in cmdline):
+            found.append(process)
+    return found
+
+
+def stats_of(results_dir: Path, strategy: str) -> dict[str, Any]:
+    [archive] = results_dir.glob("*.zip")
+    with zipfile.ZipFile(archive) as opened:
+        name = next(n for n in opened.namelist() if n.endswith(".json") and "_config" not in n)
+        return json.loads(opened.read(name))["strategy"][strategy]
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file (not folder: a new results folder changes its parent's mtime) with size and mtime."""
+    files = (p for p in folder.rglob("*") if p.is_file())
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in files}
+
+
+def test_successful_backtest(workspace: Workspace) -> None:
+    job = workspace.job("success")
+    calls = Calls()
+    outcome = run(LocalRunner(), job, calls)
+
+    assert outcome.succeeded, outcome.log_tail
+    assert outcome.exit_code == 0
+    assert not outcome.timed_out
+    assert not outcome.cancelled
+    assert 1 < outcome.seconds < 60
+    assert calls.heartbeats  # a backtest takes seconds: at least one poll went by
+    assert stats_of(job.results_dir, "RsiDipBuyer")["total_trades"] > 0
+    assert (job.results_dir / LOG_FILE).stat().st_size > 0
+    assert "Final balance" in outcome.log_tail  # the end of Freqtrade's report tables
+    assert len(outcome.log_tail.splitlines()) <= 60
+
+
+def test_timeout_kills_the_run(workspace: Workspace) -> None:
+    job = workspace.job("timeout", timeout_seconds=1)
+    started = time.monotonic()
+    outcome = run(LocalRunner(kill_grace_seconds=2), job, poll=0.2)
+
+    assert time.monotonic() - started < 5
+    assert outcome.timed_out
+    assert not outcome.cancelled
+    assert outcome.exit_code is None
+    assert not outcome.succeeded
+    assert "[gentrade] killed: timeout of 1 s reached" in outcome.log_tail
+    assert leftovers(job.results_dir) == []
+    assert list(job.results_dir.glob("*.zip")) == []
+
+
+def test_cancel_after_the_first_heartbeat(workspace: Workspace) -> None:
+    job = workspace.job("cancel")
+    calls = Calls(cancel_after=1)
+    outcome = run(LocalRunner(kill_grace_seconds=2), job, calls, poll=0.3)
+
+    assert outcome.cancelled
+    assert not outcome.timed_out
+    assert outcome.exit_code is None
+    assert len(calls.heartbeats) == 1
+    assert outcome.seconds < 3  # one poll, then SIGTERM ends Freqtrade at once
+    assert "[gentrade] killed: cancelled" in outcome.log_tail
+    assert leftovers(job.results_dir) == []
+
+
+def test_strategy_error_gives_exit_code_and_traceback(workspace: Workspace) -> None:
+    job = workspace.job("broken", strategy="BrokenStrategy")
+    outcome = run(LocalRunner(), job)
+
+    assert outcome.exit_code not in (0, None)
+    assert not outcome.succeeded
+    assert not outcome.timed_out
+    assert "Traceback" in outcome.log_tail
+    assert "boom from populate_indicators" in outcome.log_tail
+
+
+def test_concurrent_runs_write_only_their_own_results(workspace: Workspace) -> None:
+    jobs = [workspace.job("concurrent-a"), workspace.job("concurrent-b")]
+    before = snapshot(workspace.user_data)
+    outcomes: dict[str, RunOutcome] = {}
+
+    def work(job: BacktestJob) -> None:
+        outcomes[job.results_dir.name] = run(LocalRunner(), job)
+
+    threads = [threading.Thread(target=work, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+
+    assert all(outcome.succeeded for outcome in outcomes.values()), outcomes
+    after = snapshot(workspace.user_data)
+    changed = {name for name in after if before.get(name) != after[name]}
+    assert changed, "the runs wrote nothing"
+    own = {f"backtest_results/{job.results_dir.name}" for job in jobs}
+    assert all(any(name.startswith(f"{root}/") for root in own) for name in changed), changed
+    for job in jobs:
+        assert len(list(job.results_dir.glob("*.zip"))) == 1
+        assert stats_of(job.results_dir, "RsiDipBuyer")["total_trades"] > 0
+
+
+def test_child_environment_has_no_secrets(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GENTRADE_CLERK_WEBHOOK_SECRET", "whsec_must-not-leak")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-must-not-leak")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-must-not-leak")
+    monkeypatch.setenv("GENTRADE_DATABASE_URL", "postgresql://user:password@db/gentrade")
+    dump_env = [sys.executable, "-c", "import json, os; print(json.dumps(dict(os.environ)))"]
+    job = workspace.job("environment", results_dir=tmp_path / "results")
+
+    outcome = run(LocalRunner(dump_env), job, poll=0.1)
+
+    assert outcome.succeeded, outcome.log_tail
+    env = json.loads((job.results_dir / LOG_FILE).read_text())
+    assert set(env) == ALLOWED_ENV
+    assert env["PATH"] == os.environ["PATH"]
+    assert env["TZ"] == "UTC"
+    assert env["LANG"] == env["LC_ALL"] == "C.UTF-8"
+    assert env["PYTHONDONTWRITEBYTECODE"] == "1"
+    assert env["HOME"] != os.environ.get("HOME")
+    assert not Path(env["HOME"]).exists()  # a private home, removed after the run
+    leaked = [value for value in env.values() if "must-not-leak" in value or "password" in value]
+    assert leaked == []
+
+
+def test_memory_limit_stops_a_runaway_allocation(workspace: Workspace, tmp_path: Path) -> None:
+    allocate = [sys.executable, "-c", "blob = bytearray(512 * 1024 * 1024); print('allocated')"]
+    job = workspace.job("memory", results_dir=tmp_path / "results", memory_mb=256)
+
+    outcome = run(LocalRunner(allocate), job, poll=0.1)
+
+    assert outcome.exit_code not in (0, None)
+    assert "MemoryError" in outcome.log_tail
+    assert "allocated" not in outcome.log_tail
+
+
+def test_timeout_kills_the_whole_group_even_a_child_ignoring_sigterm(workspace: Workspace, tmp_path: Path) -> None:
+    # The "freqtrade" here starts a child that ignores SIGTERM, then sleeps: both must die.
+    script = (
+        "import signal, subprocess, sys, time\n"
+        "child = 'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)'\n"
+        "subprocess.Popen([sys.executable, '-c', child, *sys.argv[1:]])\n"
+        "print('started', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    job = workspace.job("group", results_dir=tmp_path / "results", timeout_seconds=1)
+    started = time.monotonic()
+
+    outcome = run(LocalRunner([sys.executable, "-c", script], kill_grace_seconds=0.5), job, poll=0.1)
+
+    assert outcome.timed_out
+    assert outcome.exit_code is None
+    assert time.monotonic() - started < 4
+    assert "started" in outcome.log_tail
+    deadline = time.monotonic() + 3  # SIGKILL is immediate, the reaping by init may take a moment
+    while leftovers(job.results_dir) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert leftovers(job.results_dir) == []
+
+
+GEVENT_SCRIPT = """
+from gevent import monkey
+
+monkey.patch_all()
+
+import json, sys, uuid
+from pathlib import Path
+
+import gevent
+
+from gentrade.freqtrade.jobs import BacktestJob
+from gentrade.freqtrade.runners.local import LocalRunner
+
+spec = json.loads(sys.argv[1])
+ticks = 0
+
+
+def ticker():
+    global ticks
+    while True:
+        ticks += 1
+        gevent.sleep(0.05)
+
+
+gevent.spawn(ticker)
+report = {}
+for case in spec["cases"]:
+    job = BacktestJob(
+        backtest_id=uuid.uuid4(), strategy_name="RsiDipBuyer", user_data_dir=Path(spec["user_data"]),
+        config_files=tuple(Path(c) for c in spec["configs"]), datadir=Path(spec["datadir"]),
+        results_dir=Path(case["results_dir"]), timerange="20260701-20260901", timeframe="1h",
+        pairs=("BTC/USDT", "ETH/USDT"), timeout_seconds=case["timeout"],
+    )
+    beats = []
+    start_ticks = ticks
+    outcome = LocalRunner(case["command"], kill_grace_seconds=1).run(
+        job, should_cancel=lambda: case["cancel"] and len(beats) >= 1, heartbeat=lambda: beats.append(1),
+        poll_seconds=0.2,
+    )
+    report[case["name"]] = {
+        "exit_code": outcome.exit_code, "timed_out": outcome.timed_out, "cancelled": outcome.cancelled,
+        "seconds": outcome.seconds, "heartbeats": len(beats), "ticks": ticks - start_ticks,
+        "tail": outcome.log_tail[-2000:],
+    }
+print(json.dumps(report))
+"""
+
+
+def test_works_in_a_gevent_monkey_patched_process(workspace: Workspace, tmp_path: Path) -> None:
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    cases = [
+        {"name": "backtest", "command": None, "timeout": 120, "cancel": False},
+        {"name": "timeout", "command": sleeper, "timeout": 1, "cancel": False},
+        {"name": "cancel", "command": sleeper, "timeout": 60, "cancel": True},
+    ]
+    for case in cases:
+        case["results_dir"] = str(workspace.user_data / "backtest_results" / f"gevent-{case['name']}")
+    spec = {
+        "user_data": str(workspace.user_data),
+        "configs": [str(c) for c in workspace.configs],
+        "datadir": str(workspace.datadir),
+        "cases": cases,
+    }
+    script = tmp_path / "gevent_runner.py"
+    script.write_text(GEVENT_SCRIPT)
+
+    result = subprocess.run(
+        [sys.executable, str(script), json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+
+    backtest = report["backtest"]
+    assert backtest["exit_code"] == 0, backtest["tail"]
+    assert not backtest["timed_out"]
+    assert stats_of(Path(cases[0]["results_dir"]), "RsiDipBuyer")["total_trades"] > 0
+    # Other greenlets kept running while the runner waited: it never blocks the hub.
+    assert backtest["ticks"] >= backtest["seconds"] / 0.05 * 0.5
+    assert backtest["heartbeats"] >= 1
+
+    assert report["timeout"]["timed_out"]
+    assert report["timeout"]["exit_code"] is None
+    assert report["timeout"]["seconds"] < 3
+    assert report["cancel"]["cancelled"]
+    assert report["cancel"]["heartbeats"] == 1
+    assert report["cancel"]["seconds"] < 2
+    for case in cases:
+        assert leftovers(Path(case["results_dir"])) == []
+
+
+def test_sigxcpu_counts_as_a_timeout(workspace: Workspace, tmp_path: Path) -> None:
+    # A child killed by RLIMIT_CPU (SIGXCPU) is reported as timed out, not as an exit code.
+    suicide = [sys.executable, "-c", f"import os; os.kill(os.getpid(), {int(signal.SIGXCPU)})"]
+    job = workspace.job("sigxcpu", results_dir=tmp_path / "results", timeout_seconds=5)
+
+    outcome = run(LocalRunner(suicide), job, poll=0.1)
+
+    assert outcome.timed_out
+    assert outcome.exit_code is None
+    assert "CPU time limit of 15 s reached" in outcome.log_tail
