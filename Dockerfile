@@ -22,8 +22,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     GENTRADE_ENV=production \
     GENTRADE_DATA_DIR=/data
 
-# A fixed, unprivileged uid/gid so the ownership of /data (and of a named volume created from
-# it) is predictable. /data holds user directories, the market-data cache and results.
+# A fixed, unprivileged uid/gid so the ownership of /data (a host folder owned by 10001, bind-mounted
+# by compose) is predictable. /data holds user directories, the market-data cache and results.
 RUN groupadd --system --gid 10001 gentrade \
     && useradd --system --no-log-init --uid 10001 --gid gentrade --no-create-home --home-dir /app \
         --shell /usr/sbin/nologin gentrade \

@@ -22,14 +22,15 @@ $(STAMP): requirements/base.txt requirements/freqtrade.txt requirements/dev.txt
 migrate: $(STAMP)
 	$(BIN)/flask --app wsgi db upgrade
 
-run: migrate
+run: $(STAMP)
 	@echo ""
-	@echo "GenTrade API on http://$(HOST):$(PORT)  (embedded defaults, data in $(GENTRADE_DATA_DIR))"
+	@echo "GenTrade on http://$(HOST):$(PORT): API, backtest worker, exchange stand-in (synthetic data)"
+	@echo "  Embedded defaults, everything in $(GENTRADE_DATA_DIR); Ctrl-C stops it all."
 	@echo "  API docs:     http://$(HOST):$(PORT)/api/docs   (OpenAPI: /api/openapi.json)"
 	@echo "  A token:      TOKEN=\$$(make -s token CLERK_ID=user_demo)"
 	@echo "  Try it:       curl -H \"Authorization: Bearer \$$TOKEN\" http://$(HOST):$(PORT)/api/v1/chats"
 	@echo ""
-	$(BIN)/gunicorn -c config/gunicorn.conf.py -b $(HOST):$(PORT) wsgi:app
+	$(BIN)/python -m gentrade.stack --host $(HOST) --port $(PORT)
 
 token: $(STAMP)
 	@$(BIN)/flask --app wsgi gentrade dev-token $(CLERK_ID) 2>/dev/null

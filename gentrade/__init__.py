@@ -82,11 +82,14 @@ def _build_runtime(settings: Settings) -> runtime.Runtime:
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_foreign_keys(dbapi_connection: Any, connection_record: Any) -> None:
-    """SQLite ignores foreign keys (and so ON DELETE CASCADE) unless asked per connection."""
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    """SQLite (embedded default): enforce foreign keys (ON DELETE CASCADE), and let the API and the
+    worker processes share the file (WAL; wait for a lock rather than fail)."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
 

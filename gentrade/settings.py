@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str | None = None
     broker_url: str | None = None
+    task_queue: str = Field(default="gentrade", pattern=r"^[A-Za-z0-9._-]{1,100}$")  # one per environment
     log_level: str = "INFO"
 
     clerk_jwks_url: str | None = None

@@ -34,7 +34,7 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         worker_max_tasks_per_child=50,  # Freqtrade runs in subprocesses, but keep workers fresh anyway
-        task_default_queue="gentrade",
+        task_default_queue=settings.task_queue,
         beat_schedule={
             "reap-stale-backtests": {"task": "gentrade.reap_stale_backtests", "schedule": REAP_EVERY_SECONDS}
         },

@@ -1,0 +1,120 @@
+"""A backtest stack for benchmarks: the API app on PostgreSQL, RabbitMQ on a private queue, a real
+Celery worker process, and the local exchange stand-in. Everything is torn down afterwards."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from bench.common import POSTGRES_URL
+from gentrade import create_app, devkeys
+from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
+from gentrade.settings import Settings
+from tests.samples import draft
+
+ROOT = Path(__file__).resolve().parent.parent
+BROKER_URL = os.environ.get("GENTRADE_BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+END = datetime.now(UTC).date() - timedelta(days=2)
+START = END - timedelta(days=60)
+
+
+@dataclass
+class BacktestStack:
+    app: Flask
+    client: FlaskClient
+    data_dir: Path
+    exchange: ExchangeSimulator
+    headers: dict[str, str]
+
+    def deploy(self, name: str, **changes: Any) -> str:
+        thread = self.client.post("/api/v1/chats", json={}, headers=self.headers).json["thread_id"]
+        trading = {"entry_conditions": {"any": [{"left": "rsi", "op": "<", "right": 30}]}, **changes}
+        body = {"thread_id": thread, "draft": draft(name=name, **trading)}
+        response = self.client.post("/api/v1/strategies", json=body, headers=self.headers)
+        assert response.status_code == 201, response.json
+        return response.json["id"]
+
+    def start(self, strategy_id: str, **body: Any) -> str:
+        payload = {"strategy_id": strategy_id, "start_date": START.isoformat(), "end_date": END.isoformat(), **body}
+        response = self.client.post("/api/v1/backtests", json=payload, headers=self.headers)
+        assert response.status_code == 202, response.json
+        return response.json["id"]
+
+    def wait(self, backtest_id: str, poll: float = 0.05, timeout: float = 600) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            body = self.client.get(f"/api/v1/backtests/{backtest_id}", headers=self.headers).json
+            if body["status"] in ("finished", "failed", "cancelled"):
+                assert body["status"] == "finished", body["error"]
+                return body
+            time.sleep(poll)
+        raise TimeoutError(backtest_id)
+
+
+@contextmanager
+def backtest_stack(pairs: tuple[str, ...], worker_processes: int = 2, max_active: int = 50) -> Iterator[BacktestStack]:
+    schema = f"gentrade_bench_{uuid.uuid4().hex[:8]}"
+    queue = f"gentrade-bench-{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    folder = tempfile.TemporaryDirectory(prefix="gentrade-bench-")
+    data_dir = Path(folder.name)
+    exchange = ExchangeSimulator(SimulatorConfig(pairs=pairs)).start()
+    env = {
+        "GENTRADE_DATA_DIR": str(data_dir),
+        "GENTRADE_DATABASE_URL": f"{POSTGRES_URL}?options=-csearch_path%3D{schema}",
+        "GENTRADE_BROKER_URL": BROKER_URL,
+        "GENTRADE_TASK_QUEUE": queue,
+        "GENTRADE_EXCHANGE_API_URL": exchange.api_url,
+        "GENTRADE_BACKTEST_MAX_ACTIVE_PER_USER": str(max_active),
+        "GENTRADE_LOG_LEVEL": "WARNING",
+    }
+    settings = Settings(_env_file=None, **{k.removeprefix("GENTRADE_").lower(): v for k, v in env.items()})
+    app = create_app(settings)
+    with app.app_context():
+        upgrade()
+    worker_env = {"PATH": os.environ.get("PATH", ""), "HOME": str(data_dir), **env}
+    log = (data_dir / "worker.log").open("wb")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "gentrade.tasks", "worker", "-c", str(worker_processes),
+         "--without-mingle", "--without-gossip", "--loglevel", "INFO"],
+        cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while b"ready." not in (data_dir / "worker.log").read_bytes():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((data_dir / "worker.log").read_text()[-3000:])
+            time.sleep(0.2)
+        headers = {"Authorization": f"Bearer {devkeys.mint_token(data_dir, 'user_bench')}"}
+        yield BacktestStack(app, app.test_client(), data_dir, exchange, headers)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=60)
+        log.close()
+        exchange.stop()
+        with app.app_context():
+            from gentrade.extensions import db
+
+            db.session.remove()
+            db.engine.dispose()
+            app.extensions["celery"].control.purge()
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        folder.cleanup()
