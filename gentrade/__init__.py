@@ -11,7 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from gentrade import auth, devkeys, errors, runtime
-from gentrade.blueprints import backtests, chats, docs_assets, health, strategies, webhooks
+from gentrade.blueprints import API_BLUEPRINTS, docs_assets
 from gentrade.cli import gentrade_cli
 from gentrade.extensions import db, migrate
 from gentrade.freqtrade.userdir import UserDirectories
@@ -23,7 +23,6 @@ from gentrade.tasks.celery_app import celery_init_app
 __all__ = ["ConfigurationError", "create_app"]
 log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-BLUEPRINTS = (health.blp, webhooks.blp, chats.blp, strategies.blp, backtests.blp)
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -39,7 +38,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     api = errors.JsonErrorApi(app)
     api.spec.components.security_scheme("bearerAuth", auth.BEARER_SCHEME)
     register_pydantic_schema(api.spec, StrategyDraft)
-    for blueprint in BLUEPRINTS:
+    for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_assets.blp)
     errors.init_error_handling(app, api)

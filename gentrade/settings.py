@@ -30,6 +30,11 @@ class LlmProvider(StrEnum):
     ANTHROPIC = "anthropic"
 
 
+class StrategyCodegen(StrEnum):
+    COMPILE = "compile"
+    LLM = "llm"
+
+
 class FreqtradeRunner(StrEnum):
     LOCAL = "local"
     DOCKER = "docker"
@@ -71,6 +76,9 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY"))
     anthropic_api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY"))
 
+    strategy_codegen: StrategyCodegen = StrategyCodegen.COMPILE
+    codegen_max_repairs: int = Field(default=2, ge=0, le=5)
+
     freqtrade_runner: FreqtradeRunner = FreqtradeRunner.LOCAL
     freqtrade_image: str = DEFAULT_FREQTRADE_IMAGE
     exchange_api_url: str | None = None
@@ -103,6 +111,12 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("postgresql", "postgres://", "sqlite")):
             raise ValueError("must be a postgresql:// or sqlite:/// URL")
         return value
+
+    @model_validator(mode="after")
+    def _codegen_needs_a_model(self) -> Settings:
+        if self.strategy_codegen is StrategyCodegen.LLM and self.llm_provider is LlmProvider.OFFLINE:
+            raise ValueError("GENTRADE_STRATEGY_CODEGEN=llm needs GENTRADE_LLM_PROVIDER=openai or anthropic")
+        return self
 
     @model_validator(mode="after")
     def _production_requirements(self) -> Settings:

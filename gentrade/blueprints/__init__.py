@@ -1,1 +1,5 @@
 """HTTP layer: one flask-smorest blueprint per resource."""
+
+from gentrade.blueprints import agent, backtests, chats, health, strategies, webhooks
+
+API_BLUEPRINTS = (health.blp, webhooks.blp, chats.blp, strategies.blp, backtests.blp, agent.blp)

@@ -8,8 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
+from gentrade.agents.checkpoints import delete_threads
 from gentrade.extensions import db
 from gentrade.models import Chat, Strategy, User, utcnow
+from gentrade.runtime import runtime
 from gentrade.services import ownership, strategies
 from gentrade.services.pagination import page_of
 
@@ -56,7 +58,7 @@ def update(
 
 
 def delete(user: User, thread_id: uuid.UUID) -> None:
-    """Delete the chat and the strategies made from it (rows, files, backtests)."""
+    """Delete the chat, the strategies made from it (rows, files, backtests) and its agent checkpoints."""
     chat = get_owned(user, thread_id)
     made_here = db.session.scalars(select(Strategy).where(Strategy.chat_id == chat.id)).all()
     clean_ups = [strategies.stage_delete(user, strategy) for strategy in made_here]
@@ -64,3 +66,4 @@ def delete(user: User, thread_id: uuid.UUID) -> None:
     db.session.commit()
     for clean_up in clean_ups:
         clean_up()
+    delete_threads(runtime().settings, [str(thread_id)])

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, selectinload
 
+from gentrade.agents.providers import chat_model
 from gentrade.extensions import db
 from gentrade.freqtrade.userdir import write_atomically
 from gentrade.models import Backtest, Chat, Strategy, User
@@ -24,7 +25,9 @@ from gentrade.runtime import runtime
 from gentrade.services import ownership
 from gentrade.services.errors import Conflict, Invalid
 from gentrade.services.pagination import page_of
+from gentrade.settings import StrategyCodegen
 from gentrade.strategies.draft import DraftInvalid, StrategyDraft, parse_draft
+from gentrade.strategies.llm_codegen import LlmCodegen
 from gentrade.strategies.pipeline import CodeRejected, verified_code
 
 DRAFT_TOOL = "StrategyDraftOutputTool"
@@ -77,10 +80,19 @@ def deploy(user: User, thread_id: uuid.UUID, draft_data: dict[str, Any] | None) 
     if _name_taken(user, draft.name):
         raise Conflict(f"you already have a strategy named {draft.name}", {"draft": {"name": ["Already used."]}})
     try:
-        code = verified_code(draft)
+        code = _code_for(draft)
     except CodeRejected as exc:
         raise Invalid(f"the strategy was not accepted: {exc}", {"code": {exc.stage: exc.details}}) from exc
     return _store(user, chat, draft, code, index)
+
+
+def _code_for(draft: StrategyDraft) -> str:
+    """Compiled (default) or LLM-written; either way reviewed and checked by Freqtrade before it is stored."""
+    settings = runtime().settings
+    if settings.strategy_codegen is StrategyCodegen.LLM:
+        # LlmCodegen reviews each answer and checks it in a child process (code it wrote never runs here).
+        return LlmCodegen(chat_model(settings), max_repairs=settings.codegen_max_repairs).generate(draft)
+    return verified_code(draft)
 
 
 def _name_taken(user: User, name: str) -> bool:

@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from gentrade.agents.checkpoints import delete_threads
 from gentrade.extensions import db
-from gentrade.models import DeletedUser, User, utcnow
+from gentrade.models import Chat, DeletedUser, User, utcnow
 from gentrade.runtime import runtime
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,12 @@ def stage_upsert(clerk_id: str, email: str | None) -> bool:
     return True
 
 
+def thread_ids(clerk_id: str) -> list[str]:
+    """The agent threads (chats) of a user, to delete their checkpoints with the account."""
+    rows = db.session.scalars(select(Chat.thread_id).join(User).where(User.clerk_id == clerk_id))
+    return [str(thread_id) for thread_id in rows]
+
+
 def stage_delete(clerk_id: str) -> None:
     """Delete the user (rows cascade) and leave a tombstone, in the current transaction."""
     db.session.execute(delete(User).where(User.clerk_id == clerk_id))
@@ -72,7 +79,8 @@ def ensure_directory(clerk_id: str) -> None:
     runtime().user_dirs.ensure(clerk_id)
 
 
-def remove_files(clerk_id: str) -> None:
-    """Remove everything the deleted user had on disk (strategies, results, configs)."""
+def remove_leftovers(clerk_id: str, threads: list[str]) -> None:
+    """After the rows are gone: the user's files (strategies, results, configs) and agent checkpoints."""
     if runtime().user_dirs.delete(clerk_id):
         log.info("removed the files of deleted user %s", clerk_id)
+    delete_threads(runtime().settings, threads)

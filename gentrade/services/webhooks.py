@@ -55,8 +55,9 @@ def _stage(event_type: str, data: dict[str, Any]) -> Callable[[], None] | None:
         return lambda: users.ensure_directory(clerk_id)
     if event_type == "user.deleted":
         clerk_id = _clerk_id(data)
+        threads = users.thread_ids(clerk_id)
         users.stage_delete(clerk_id)
-        return lambda: users.remove_files(clerk_id)
+        return lambda: users.remove_leftovers(clerk_id, threads)
     raise LookupError(event_type)
 
 

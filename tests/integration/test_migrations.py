@@ -14,16 +14,19 @@ from sqlalchemy import inspect
 from gentrade import create_app
 from gentrade.extensions import db
 from gentrade.models import Chat, User
+from gentrade.models.base import include_in_migrations
 from gentrade.settings import Settings
 from tests.conftest import reset_schema
 
 SCHEMA = "gentrade_migration_check"
+
 TABLES = {"users", "deleted_users", "webhook_events", "chats", "strategies", "backtests", "alembic_version"}
 
 
 def _drift(app: Flask) -> list:
     with app.app_context(), db.engine.connect() as conn:
-        return compare_metadata(MigrationContext.configure(conn), db.metadata)
+        context = MigrationContext.configure(conn, opts={"include_object": include_in_migrations})
+        return compare_metadata(context, db.metadata)
 
 
 def _tables(app: Flask) -> set[str]:

@@ -1,0 +1,62 @@
+"""LangGraph checkpointers keyed by the chat's ``thread_id``: PostgreSQL in production, SQLite embedded.
+
+One per process, created on first use (a connection pool for PostgreSQL), with its tables set
+up once. ``delete_thread`` is how a deleted chat or user loses its checkpoints (FR.16).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.postgres import PostgresSaver
+from langgraph.checkpoint.sqlite import SqliteSaver
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from gentrade.settings import Settings
+
+_lock = threading.Lock()
+_savers: dict[str, BaseCheckpointSaver] = {}
+
+
+def _postgres_conninfo(url: str) -> str:
+    """psycopg takes a plain ``postgresql://`` URL; SQLAlchemy's driver suffix is ours, not libpq's."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def _build(settings: Settings) -> BaseCheckpointSaver:
+    url = settings.sqlalchemy_url
+    if url.startswith("postgresql"):
+        pool = ConnectionPool(
+            _postgres_conninfo(url),
+            min_size=1,
+            max_size=settings.db_pool_size,
+            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+            open=True,
+        )
+        saver: BaseCheckpointSaver = PostgresSaver(pool)
+    else:
+        path = Path(settings.resolved_data_dir) / "checkpoints.sqlite"
+        connection = sqlite3.connect(path, check_same_thread=False, timeout=30)
+        connection.execute("PRAGMA journal_mode=WAL")
+        saver = SqliteSaver(connection)
+    saver.setup()  # type: ignore[attr-defined]
+    return saver
+
+
+def checkpointer(settings: Settings) -> BaseCheckpointSaver:
+    """The process's checkpointer for this database (created once, thread-safe)."""
+    key = settings.sqlalchemy_url
+    with _lock:
+        if key not in _savers:
+            _savers[key] = _build(settings)
+        return _savers[key]
+
+
+def delete_threads(settings: Settings, thread_ids: list[str]) -> None:
+    saver = checkpointer(settings)
+    for thread_id in thread_ids:
+        saver.delete_thread(thread_id)

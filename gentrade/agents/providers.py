@@ -1,0 +1,46 @@
+"""The chat model behind the agent, from ``GENTRADE_LLM_PROVIDER``: offline, OpenAI(-compatible) or Anthropic.
+
+The hosted clients retry transient failures (timeouts, rate limits, 5xx) themselves, a bounded
+number of times; what still fails reaches the stream as an ``error`` event.
+"""
+
+from __future__ import annotations
+
+from langchain_core.language_models.chat_models import BaseChatModel
+
+from gentrade.settings import LlmProvider, Settings
+
+TIMEOUT_SECONDS = 60
+MAX_RETRIES = 2
+DEFAULT_MODELS = {LlmProvider.OPENAI: "gpt-4o-mini", LlmProvider.ANTHROPIC: "claude-sonnet-4-5"}
+
+
+def chat_model(settings: Settings) -> BaseChatModel:
+    provider = settings.llm_provider
+    if provider is LlmProvider.OFFLINE:
+        from gentrade.agents.offline import OfflineChatModel
+
+        return OfflineChatModel()
+    model = settings.llm_model or DEFAULT_MODELS[provider]
+    if provider is LlmProvider.OPENAI:
+        from langchain_openai import ChatOpenAI
+
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
+        return ChatOpenAI(
+            model=model,
+            api_key=key,
+            base_url=settings.llm_base_url,
+            timeout=TIMEOUT_SECONDS,
+            max_retries=MAX_RETRIES,
+            streaming=True,
+        )
+    from langchain_anthropic import ChatAnthropic
+
+    assert settings.anthropic_api_key is not None  # production settings require it
+    return ChatAnthropic(
+        model_name=model,
+        api_key=settings.anthropic_api_key,
+        timeout=TIMEOUT_SECONDS,
+        max_retries=MAX_RETRIES,
+        streaming=True,
+    )

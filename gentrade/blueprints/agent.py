@@ -1,0 +1,38 @@
+"""``POST /api/v1/agent/stream``: one agent turn as server-sent events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, stream_with_context
+
+from gentrade.auth import current_user, login_required
+from gentrade.blueprints.base import ApiBlueprint
+from gentrade.schemas.agent import AgentTurnSchema
+from gentrade.services import agent
+
+blp = ApiBlueprint("agent", __name__, url_prefix="/api/v1/agent", description="The strategy assistant.")
+
+EVENTS_DOC = """Server-sent events:
+- `token` `{"text"}`: a piece of the assistant's answer as the model writes it;
+- `tool_start` `{"tool": "StrategyDraftOutputTool", "draft": {...}}`: a draft is ready;
+- `message`: the assistant message as saved in the chat (with the draft in `tool_data`);
+- `error` `{"message", "detail"}`: the turn failed (the chat records it);
+- `end`: the turn is over."""
+
+
+@blp.route("/stream", methods=["POST"])
+@login_required
+@blp.arguments(AgentTurnSchema)
+@blp.doc(
+    responses={"200": {"description": EVENTS_DOC, "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+)
+def stream(body: dict[str, Any]) -> Response:
+    """Send a message in a chat and stream the assistant's turn."""
+    chat = agent.start_turn(current_user(), body["thread_id"])
+    events = agent.run_turn(chat.id, chat.thread_id, body["message"])
+    return Response(
+        stream_with_context(events),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
