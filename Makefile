@@ -10,7 +10,7 @@ PORT ?= 8000
 CLERK_ID ?= user_demo
 export GENTRADE_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: run test lint format token migrate clean
+.PHONY: run demo test lint format token migrate bench clean
 
 $(STAMP): requirements/base.txt requirements/freqtrade.txt requirements/dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "GenTrade needs Python >= 3.11 (set PYTHON=...)"; exit 1; }
@@ -32,11 +32,17 @@ run: $(STAMP)
 	@echo ""
 	$(BIN)/python -m gentrade.stack --host $(HOST) --port $(PORT)
 
+demo: $(STAMP)
+	$(BIN)/python -m gentrade.demo
+
 token: $(STAMP)
 	@$(BIN)/flask --app wsgi gentrade dev-token $(CLERK_ID) 2>/dev/null
 
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run_all
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

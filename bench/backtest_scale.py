@@ -10,6 +10,7 @@ import sys
 import time
 
 from bench.backtest_stack import backtest_stack
+from bench.common import result_line
 
 CONCURRENT = 8
 TARGET = 4.4
@@ -41,6 +42,11 @@ def main() -> int:
     print(f"{CONCURRENT} concurrent on 2 worker processes: {together:6.2f} s")
     print(f"ratio: {ratio:.2f}   target <= {TARGET}: {'met' if ratio <= TARGET else 'MISSED'}")
     print(f"data reuse: SOL/USDT downloaded with {sol_requests} klines requests for 2 concurrent backtests")
+    print(result_line(f"P4 {CONCURRENT} concurrent backtests, 2 worker processes", f"{together:.2f} s",
+                      f"one alone {alone:.2f} s", round(ratio, 2), f"ratio <= {TARGET}", ratio <= TARGET))  # fmt: skip
+    once = "one download: a listing probe and 2 chunks = 3"
+    print(result_line("P3 two concurrent backtests on one new pair", f"{sol_requests} klines requests",
+                      once, None, "downloaded once (3)", sol_requests == 3))  # fmt: skip
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import tempfile
@@ -57,3 +58,9 @@ def summary(samples: list[float]) -> str:
         f"p50 {percentile(samples, 0.5) * 1000:7.1f} ms   p95 {percentile(samples, 0.95) * 1000:7.1f} ms   "
         f"mean {statistics.fmean(samples) * 1000:7.1f} ms"
     )
+
+
+def result_line(name: str, figure: str, baseline: str, ratio: float | None, target: str, met: bool) -> str:
+    """The one machine-readable line ``bench.run_all`` collects into bench/RESULTS.md."""
+    payload = {"name": name, "figure": figure, "baseline": baseline, "ratio": ratio, "target": target, "met": met}
+    return "RESULT " + json.dumps(payload)

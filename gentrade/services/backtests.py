@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from gentrade.extensions import db
+from gentrade.freqtrade.markets import listed_pairs
 from gentrade.models import Backtest, BacktestStatus, Strategy, User
 from gentrade.models.backtest import ACTIVE_STATUSES, FINAL_STATUSES
 from gentrade.runtime import runtime
@@ -60,6 +61,10 @@ def _validate(strategy: Strategy, start: date, end: date, pairs: list[str] | Non
     quotes = {pair.split("/")[1] for pair in chosen}
     if len(quotes) > 1:
         problems.setdefault("pairs", []).append("All pairs must share one quote currency.")
+    listed = listed_pairs(settings.exchange_api_url)
+    unknown = [pair for pair in chosen if listed is not None and pair not in listed]
+    if unknown:
+        problems.setdefault("pairs", []).append(f"Not listed on the exchange: {', '.join(unknown)}.")
     if problems:
         raise Invalid("the backtest request is invalid", problems)
     return chosen

@@ -41,7 +41,7 @@ BACKTESTS = "/api/v1/backtests"
 FINAL = {"finished", "failed", "cancelled"}
 TIMEOUT_SECONDS = 40
 STALE_SECONDS = 6
-PAIRS = ("BTC/USDT", "ETH/USDT", "LATE/USDT", "GAPPY/USDT", "SOL/USDT", "ADA/USDT")
+PAIRS = ("BTC/USDT", "ETH/USDT", "LATE/USDT", "GAPPY/USDT", "FAILS/USDT", "SOL/USDT", "ADA/USDT")
 TODAY = datetime.now(UTC).date()
 END = TODAY - timedelta(days=2)
 START = END - timedelta(days=30)
@@ -52,7 +52,10 @@ def exchange() -> Iterator[ExchangeSimulator]:
     listed = {"LATE/USDT": datetime.combine(END - timedelta(days=10), datetime.min.time(), tzinfo=UTC)}
     gap_start = datetime.combine(END - timedelta(days=12), datetime.min.time(), tzinfo=UTC)
     config = SimulatorConfig(
-        pairs=PAIRS, listed=listed, gaps={"GAPPY/USDT": [(gap_start, gap_start + timedelta(days=2))]}
+        pairs=PAIRS,
+        listed=listed,
+        gaps={"GAPPY/USDT": [(gap_start, gap_start + timedelta(days=2))]},
+        failing={"FAILS/USDT"},
     )
     with ExchangeSimulator(config) as simulator:
         yield simulator
@@ -237,7 +240,7 @@ def test_concurrent_backtests_of_one_user_keep_their_own_results(api: FlaskClien
     [
         ("LATE/USDT", "data_unavailable", "LATE/USDT"),
         ("GAPPY/USDT", "data_invalid", "GAPPY/USDT"),
-        ("NOPE/USDT", "data_unavailable", "NOPE/USDT"),
+        ("FAILS/USDT", "data_unavailable", "FAILS/USDT"),
     ],
 )
 def test_bad_market_data_fails_with_a_precise_error(
@@ -391,6 +394,9 @@ def test_validation_ownership_and_limits(api: FlaskClient, tokens: Tokens, backt
     assert post(pairs=["btc/usdt"]).status_code == 422
     assert post(pairs=["BTC/USDT", "ETH/BTC"]).json["errors"]["pairs"]
     assert post(timeframe="2h").status_code == 422
+    unknown = post(pairs=["BTC/USDT", "NOPE/USDT"])
+    assert unknown.status_code == 422
+    assert "NOPE/USDT" in unknown.json["errors"]["pairs"][0]
     assert post(strategy_id=str(uuid.uuid4())).status_code == 404
     mallory = api.post(
         BACKTESTS,
@@ -416,11 +422,19 @@ def test_validation_ownership_and_limits(api: FlaskClient, tokens: Tokens, backt
 
 
 def test_queue_down_fails_the_backtest_at_once(
-    app: Flask, client: FlaskClient, tokens: Tokens, postgres_url: str, data_dir: Path, clerk_key: rsa.RSAPrivateKey
+    app: Flask,
+    client: FlaskClient,
+    tokens: Tokens,
+    postgres_url: str,
+    data_dir: Path,
+    clerk_key: rsa.RSAPrivateKey,
+    exchange: ExchangeSimulator,
 ) -> None:
-    broken = create_app(
-        production_settings(data_dir, postgres_url, clerk_key, broker_url="amqp://guest:guest@127.0.0.1:1//")
+    dead_broker = "amqp://guest:guest@127.0.0.1:1//"
+    settings = production_settings(
+        data_dir, postgres_url, clerk_key, broker_url=dead_broker, exchange_api_url=exchange.api_url
     )
+    broken = create_app(settings)
     api = broken.test_client()
     strategy_id = deploy(api, tokens)
     response = api.post(

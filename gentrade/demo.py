@@ -1,0 +1,253 @@
+"""``make demo``: the whole journey through the HTTP API, as the frontend would drive it, offline.
+
+Starts the embedded stack (API on gunicorn/gevent, a Celery worker, the exchange stand-in), then:
+a signed ``user.created`` webhook, a chat, an agent turn over SSE that yields a draft, one round of
+feedback, deploying the strategy, a backtest over the last 60 days with live progress, the summary
+as a table, and an equity-curve PNG in the data folder. Stops everything it started; exits non-zero
+with a clear message on any failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import string
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+from svix.webhooks import Webhook
+
+from gentrade import devkeys
+
+ROOT = Path(__file__).resolve().parent.parent
+FIRST_MESSAGE = "Buy BTC and ETH when RSI(14) drops under 30 on the 1h chart, sell above 70, 5% stop loss"
+FEEDBACK = "sell when RSI rises above 65 instead, and make the stop 3%"
+BACKTEST_DAYS = 60
+
+
+class DemoFailed(Exception):
+    """A step failed; the message says which and why."""
+
+
+def say(step: str, detail: str = "") -> None:
+    print(f"\033[1m==> {step}\033[0m {detail}".rstrip(), flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Api:
+    def __init__(self, base: str, token: str) -> None:
+        self.base = base
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def call(self, method: str, path: str, expected: int, **kwargs: Any) -> Any:
+        response = requests.request(method, f"{self.base}{path}", headers=self.headers, timeout=60, **kwargs)
+        if response.status_code != expected:
+            raise DemoFailed(f"{method} {path} answered {response.status_code}: {response.text[:500]}")
+        return response.json() if response.content else None
+
+    def events(self, method: str, path: str, **kwargs: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Server-sent events as (event, data) pairs, as they arrive."""
+        with requests.request(
+            method, f"{self.base}{path}", headers=self.headers, stream=True, timeout=300, **kwargs
+        ) as response:
+            if response.status_code != 200:
+                raise DemoFailed(f"{method} {path} answered {response.status_code}: {response.text[:500]}")
+            event = None
+            for line in response.iter_lines(decode_unicode=True):
+                if line.startswith("event: "):
+                    event = line.removeprefix("event: ")
+                elif line.startswith("data: ") and event:
+                    yield event, json.loads(line.removeprefix("data: "))
+                    event = None
+
+
+def start_stack(data_dir: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    log = log_path.open("wb")
+    command = [sys.executable, "-m", "gentrade.stack", "--port", str(port), "--exchange-port", str(free_port()),
+               "--data-dir", str(data_dir)]  # fmt: skip
+    # A queue of its own: a `make run` sharing the data folder must not take the demo's backtest.
+    env = {**os.environ, "GENTRADE_TASK_QUEUE": f"demo-{secrets.token_hex(4)}"}
+    process = subprocess.Popen(  # noqa: S603 - our own command
+        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise DemoFailed(f"the stack exited at start-up; see {log_path}")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return process
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise DemoFailed(f"the stack did not become ready in 120 s; see {log_path}")
+
+
+def stop_stack(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def agent_turn(api: Api, thread: str, message: str) -> dict[str, Any]:
+    """Stream one turn, printing the answer as it is written; return the draft it announced."""
+    print(f"   you: {message}\n   assistant: ", end="", flush=True)
+    draft = None
+    for event, data in api.events("POST", "/api/v1/agent/stream", json={"thread_id": thread, "message": message}):
+        if event == "token":
+            print(data["text"], end="", flush=True)
+        elif event == "tool_start":
+            draft = data["draft"]
+        elif event == "error":
+            raise DemoFailed(f"the agent failed: {data}")
+    print("\n")
+    if draft is None:
+        raise DemoFailed("the agent answered without a draft")
+    return draft
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{value * 100:.2f} %"
+
+    def money(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.2f}"
+
+    rows = [
+        ("Trades", summary["total_trades"]),
+        ("Wins / draws / losses", f"{summary['wins']} / {summary['draws']} / {summary['losses']}"),
+        ("Win rate", pct(summary["win_rate"])),
+        (
+            "Profit",
+            f"{pct(summary['profit_total'])}  ({money(summary['profit_total_abs'])} {summary['stake_currency']})",
+        ),
+        ("Balance", f"{money(summary['starting_balance'])} -> {money(summary['final_balance'])}"),
+        ("Max drawdown", f"{pct(summary['max_drawdown'])}  ({money(summary['max_drawdown_abs'])})"),
+        ("Sharpe / Sortino / Calmar", " / ".join(str(summary[k]) for k in ("sharpe", "sortino", "calmar"))),
+        ("Profit factor", summary["profit_factor"]),
+        ("Average trade", summary["avg_trade_duration"]),
+    ]
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"   {label:<{width}}  {value}")
+    print(f"\n   {'Pair':<12} {'Trades':>6} {'Win rate':>9} {'Profit':>10}")
+    for row in summary["pairs"]:
+        print(f"   {row['pair']:<12} {row['trades']:>6} {pct(row['win_rate']):>9} {pct(row['profit_total']):>10}")
+
+
+def plot_equity(summary: dict[str, Any], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    times = [datetime.fromisoformat(point["time"].replace("Z", "+00:00")) for point in summary["equity_curve"]]
+    balances = [point["balance"] for point in summary["equity_curve"]]
+    figure, axes = plt.subplots(figsize=(10, 4.5))
+    axes.step(times, balances, where="post", color="#1f77b4")
+    axes.axhline(summary["starting_balance"], color="grey", linewidth=0.8, linestyle="--")
+    axes.set_title(f"{title}: equity curve (synthetic market data)")
+    axes.set_ylabel(summary["stake_currency"])
+    figure.autofmt_xdate()
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def journey(api: Api, data_dir: Path, clerk_id: str, base: str) -> None:
+    say("1/7 Clerk says a user signed up", f"(signed user.created webhook for {clerk_id})")
+    event = json.dumps({"type": "user.created", "object": "event", "data": {
+        "id": clerk_id, "primary_email_address_id": "idn_demo",
+        "email_addresses": [{"id": "idn_demo", "email_address": "demo@example.com"}]}})  # fmt: skip
+    message_id, now = f"msg_{secrets.token_hex(8)}", datetime.now(UTC)
+    signature = Webhook(devkeys.webhook_secret(data_dir)).sign(message_id, now, event)
+    svix_headers = {"svix-id": message_id, "svix-timestamp": str(int(now.timestamp())), "svix-signature": signature}
+    response = requests.post(f"{base}/api/v1/webhooks/clerk", data=event, headers=svix_headers, timeout=30)
+    if response.status_code != 200:
+        raise DemoFailed(f"the webhook was refused: {response.status_code} {response.text}")
+
+    say("2/7 A chat")
+    thread = api.call("POST", "/api/v1/chats", 201, json={})["thread_id"]
+    say("3/7 Asking the agent for a strategy (offline model, streamed)")
+    agent_turn(api, thread, FIRST_MESSAGE)
+    say("4/7 Feedback on the draft")
+    draft = agent_turn(api, thread, FEEDBACK)
+
+    say("5/7 Deploying the draft", f"({draft['name']}: compile, review, Freqtrade check, store)")
+    strategy = api.call("POST", "/api/v1/strategies", 201, json={"thread_id": thread})
+    print(f"   {strategy['file_path']} ({len(strategy['code'].splitlines())} lines)")
+
+    end = datetime.now(UTC).date() - timedelta(days=1)
+    start = end - timedelta(days=BACKTEST_DAYS)
+    say("6/7 Backtesting", f"{start} .. {end} on {', '.join(strategy['pairs'])} {strategy['timeframe']}")
+    backtest = api.call("POST", "/api/v1/backtests", 202, json={
+        "strategy_id": strategy["id"], "start_date": start.isoformat(), "end_date": end.isoformat()})  # fmt: skip
+    started = time.monotonic()
+    for event, data in api.events("GET", f"/api/v1/backtests/{backtest['id']}/events"):
+        if event == "status":
+            print(f"   [{time.monotonic() - started:5.1f} s] {data['status']}", flush=True)
+    result = api.call("GET", f"/api/v1/backtests/{backtest['id']}", 200)
+    if result["status"] != "finished":
+        raise DemoFailed(f"the backtest ended {result['status']}: {result['error']}")
+
+    say("7/7 Results", "(synthetic market data from the local exchange stand-in)")
+    print_summary(result["summary"])
+    chart = data_dir / "demo" / f"equity-{backtest['id']}.png"
+    plot_equity(result["summary"], chart, strategy["name"])
+    print(f"\n   Equity curve: {chart}")
+
+
+def main() -> int:
+    data_dir = Path(os.environ.get("GENTRADE_DATA_DIR", ROOT / "data")).resolve()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"demo failed: cannot use the data folder {data_dir}: {exc}", file=sys.stderr)
+        return 1
+    port = free_port()
+    clerk_id = "user_demo" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(8))
+    log_path = data_dir / "demo-stack.log"
+    say("Starting the embedded stack", f"(API, worker, exchange stand-in; log: {log_path})")
+    stack = None
+    try:
+        stack = start_stack(data_dir, port, log_path)
+        base = f"http://127.0.0.1:{port}"
+        journey(Api(base, devkeys.mint_token(data_dir, clerk_id)), data_dir, clerk_id, base)
+    except (DemoFailed, requests.RequestException) as exc:
+        print(f"\ndemo failed: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # anything else is a bug in the demo or the product: say so plainly
+        print(f"\ndemo failed unexpectedly: {type(exc).__name__}: {exc} (stack log: {log_path})", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ndemo interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if stack is not None:
+            say("Stopping the stack")
+            stop_stack(stack)
+    say("Done", "make run serves the same stack for a frontend.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
