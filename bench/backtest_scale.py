@@ -32,9 +32,7 @@ def main() -> int:
         alone = time.perf_counter() - started
 
         started = time.perf_counter()
-        ids = [stack.start(strategy_id) for strategy_id in strategies]
-        for backtest_id in ids:
-            stack.wait(backtest_id)
+        stack.wait_all([stack.start(strategy_id) for strategy_id in strategies])
         together = time.perf_counter() - started
 
     ratio = together / alone

@@ -56,6 +56,19 @@ class BacktestStack:
         assert response.status_code == 202, response.json
         return response.json["id"]
 
+    def wait_all(self, backtest_ids: list[str], poll: float = 0.1, timeout: float = 900) -> None:
+        """Wait for several backtests with one list request per poll (the benchmark's own load stays small)."""
+        pending, deadline = set(backtest_ids), time.monotonic() + timeout
+        while pending and time.monotonic() < deadline:
+            page = self.client.get("/api/v1/backtests?page_size=100", headers=self.headers).json
+            for item in page["items"]:
+                if item["id"] in pending and item["status"] in ("finished", "failed", "cancelled"):
+                    assert item["status"] == "finished", item["error"]
+                    pending.discard(item["id"])
+            time.sleep(poll)
+        if pending:
+            raise TimeoutError(sorted(pending))
+
     def wait(self, backtest_id: str, poll: float = 0.05, timeout: float = 600) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -31,7 +31,24 @@ control_socket_disable = True
 
 
 def post_worker_init(worker: object) -> None:
-    """Import Freqtrade's strategy machinery (about 2 s) before the worker takes requests, not during a deploy."""
+    """Import Freqtrade's strategy machinery (about 2 s) before the worker takes requests, not during a deploy.
+
+    Then freeze what is loaded: the garbage collector stops re-scanning those ~500k long-lived
+    objects, and its full collections drop from up to a second to a few milliseconds.
+    """
+    import gc
+
     from gentrade.strategies.check import warm_up
 
     warm_up()
+    gc.collect()
+    gc.freeze()
+
+
+def post_request(worker: object, req: object, environ: object, resp: object) -> None:
+    """Yield to the other greenlets after each request: a keep-alive client whose next request is
+    already waiting would otherwise be served again and again while others wait (long tails)."""
+    if worker_class == "gevent":
+        import gevent
+
+        gevent.sleep(0)

@@ -33,7 +33,7 @@ def _build(settings: Settings) -> BaseCheckpointSaver:
         pool = ConnectionPool(
             _postgres_conninfo(url),
             min_size=1,
-            max_size=settings.db_pool_size,
+            max_size=max(4, settings.db_pool_size // 2),  # agent turns only; most requests use the main pool
             kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
             open=True,
         )

@@ -36,12 +36,16 @@ def find(clerk_id: str) -> User | None:
 
 
 def get_or_provision(clerk_id: str) -> User | None:
-    """The user for a verified token, created on first sight; None for a deleted account."""
-    if is_tombstoned(clerk_id):
-        return None
+    """The user for a verified token, created on first sight; None for a deleted account.
+
+    An existing row settles it in one query: deletion removes the row and writes the tombstone in
+    one transaction, so only a missing row needs the tombstone check.
+    """
     user = find(clerk_id)
     if user is not None:
         return user
+    if is_tombstoned(clerk_id):
+        return None
     _insert_ignoring_conflicts(User, {"clerk_id": clerk_id, "created_at": utcnow(), "updated_at": utcnow()})
     db.session.commit()
     user = find(clerk_id)
