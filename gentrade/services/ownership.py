@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from gentrade.extensions import db
 from gentrade.models import Chat, Strategy, User
@@ -21,7 +22,12 @@ def owned_chat(user: User, thread_id: uuid.UUID) -> Chat:
 
 
 def owned_strategy(user: User, strategy_id: uuid.UUID) -> Strategy:
-    strategy = db.session.get(Strategy, strategy_id)
+    # Its chat is needed for the thread id only: never load the chat's (possibly long) messages for it.
+    strategy = db.session.scalar(
+        select(Strategy)
+        .where(Strategy.id == strategy_id)
+        .options(selectinload(Strategy.chat).load_only(Chat.thread_id))
+    )
     if strategy is None:
         raise NotFound("strategy not found")
     if strategy.user_id != user.id:
