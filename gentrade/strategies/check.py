@@ -19,6 +19,7 @@ from pandas import DataFrame
 from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS, synthetic_frame
 
 CHECK_CANDLES = 300  # beyond the strategy's start-up candles
+CHECK_END_SECONDS = 1_767_225_600  # the synthetic candles end at 2026-01-01 00:00 UTC
 MAX_STARTUP_CANDLES = 5000  # as StrategyDraft allows; hand-written code must not make the check allocate without bound
 SIGNAL_COLUMNS = ("enter_long", "exit_long", "enter_short", "exit_short")
 log = logging.getLogger(__name__)
@@ -33,12 +34,11 @@ def warm_up() -> None:
     from freqtrade.resolvers import StrategyResolver  # noqa: F401
 
 
-def check_strategy(code: str, name: str, pairs: list[str], stake_currency: str = "USDT") -> dict[str, Any]:
-    """Load ``code`` as Freqtrade would and run its populate methods; return what was seen."""
+def load_strategy(code: str, name: str, pairs: list[str], stake_currency: str = "USDT") -> Any:
+    """The strategy as Freqtrade's own resolver loads it, from a private temporary folder."""
     from freqtrade.exceptions import OperationalException
     from freqtrade.resolvers import StrategyResolver
 
-    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="gentrade-check-") as folder:
         (Path(folder) / f"{name}.py").write_text(code, encoding="utf-8")
         config = {
@@ -54,11 +54,17 @@ def check_strategy(code: str, name: str, pairs: list[str], stake_currency: str =
             "exchange": {"name": "binance", "pair_whitelist": list(pairs)},
         }
         try:
-            strategy = StrategyResolver.load_strategy(config)
+            return StrategyResolver.load_strategy(config)
         except OperationalException as exc:
             raise StrategyCheckFailed(f"Freqtrade cannot load the strategy: {exc}") from exc
         except Exception as exc:
             raise StrategyCheckFailed(f"loading the strategy raised {type(exc).__name__}: {exc}") from exc
+
+
+def check_strategy(code: str, name: str, pairs: list[str], stake_currency: str = "USDT") -> dict[str, Any]:
+    """Load ``code`` as Freqtrade would and run its populate methods; return what was seen."""
+    started = time.perf_counter()
+    strategy = load_strategy(code, name, pairs, stake_currency)
     if strategy.timeframe not in TIMEFRAME_SECONDS:
         raise StrategyCheckFailed(f"timeframe {strategy.timeframe!r:.20} is not one of {', '.join(TIMEFRAME_SECONDS)}")
     startup = strategy.startup_candle_count
@@ -67,7 +73,7 @@ def check_strategy(code: str, name: str, pairs: list[str], stake_currency: str =
     count = startup + CHECK_CANDLES
     signals = dict.fromkeys(SIGNAL_COLUMNS, 0)
     for pair in pairs:
-        start_ms = (1_767_225_600 - count * TIMEFRAME_SECONDS[strategy.timeframe]) * 1000  # ends 2026-01-01
+        start_ms = (CHECK_END_SECONDS - count * TIMEFRAME_SECONDS[strategy.timeframe]) * 1000
         frame = synthetic_frame(pair, strategy.timeframe, start_ms, count)
         for method, advise in (
             ("populate_indicators", strategy.advise_indicators),

@@ -11,7 +11,6 @@ import ast
 import functools
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import pytest
 
 from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS, synthetic_frame
 from gentrade.strategies.catalogue import INDICATOR_TYPES
-from gentrade.strategies.check import check_strategy
+from gentrade.strategies.check import CHECK_END_SECONDS, check_strategy, load_strategy
 from gentrade.strategies.compiler import TAG_MAX_LENGTH, compile_strategy, literal
 from gentrade.strategies.draft import DraftInvalid, StrategyDraft, parse_draft
 from gentrade.strategies.review import review
@@ -30,7 +29,6 @@ from tests.unit.test_draft import DESIGN_EXAMPLE
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE_GOLDEN = os.environ.get("GENTRADE_UPDATE_GOLDEN") == "1"
 PAIRS = ["BTC/USDT", "ETH/USDT"]
-END_SECONDS = 1_767_225_600  # 2026-01-01, as the check uses
 
 
 def cond(left: Any, op: str, right: Any) -> dict[str, Any]:
@@ -174,29 +172,14 @@ def compiled(case: str) -> tuple[StrategyDraft, str]:
 
 @functools.cache
 def load(code: str, name: str) -> Any:
-    """The strategy as Freqtrade's own resolver loads it (as the check does), from a private folder."""
-    from freqtrade.resolvers import StrategyResolver
-
-    with tempfile.TemporaryDirectory(prefix="gentrade-test-") as folder:
-        (Path(folder) / f"{name}.py").write_text(code, encoding="utf-8")
-        config = {
-            "strategy": name,
-            "strategy_path": folder,
-            "user_data_dir": Path(folder),
-            "stake_currency": "USDT",
-            "stake_amount": "unlimited",
-            "dry_run": True,
-            "trading_mode": "futures",  # Freqtrade refuses can_short strategies in spot mode
-            "margin_mode": "isolated",
-            "exchange": {"name": "binance", "pair_whitelist": []},
-        }
-        return StrategyResolver.load_strategy(config)
+    """The strategy as Freqtrade's own resolver loads it (as the check does)."""
+    return load_strategy(code, name, [])
 
 
 def candles(draft: StrategyDraft, count: int) -> pd.DataFrame:
     """``count`` synthetic candles of the draft's first pair, ending where the check's end."""
     step = TIMEFRAME_SECONDS[draft.timeframe]
-    return synthetic_frame(draft.pairs[0], draft.timeframe, (END_SECONDS - count * step) * 1000, count)
+    return synthetic_frame(draft.pairs[0], draft.timeframe, (CHECK_END_SECONDS - count * step) * 1000, count)
 
 
 def run(strategy: Any, frame: pd.DataFrame, pair: str = "BTC/USDT") -> pd.DataFrame:
