@@ -7,10 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
-from gentrade import auth, devkeys, errors, runtime
+from gentrade import auth, database, devkeys, errors, runtime
 from gentrade.blueprints import API_BLUEPRINTS, docs_assets
 from gentrade.cli import gentrade_cli
 from gentrade.extensions import db, migrate
@@ -51,12 +49,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
 
 def _flask_config(settings: Settings) -> dict[str, Any]:
-    engine_options: dict[str, Any] = {"pool_pre_ping": True}
-    if settings.sqlalchemy_url.startswith("postgresql"):
-        engine_options.update(pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow, pool_recycle=1800)
     return {
         "SQLALCHEMY_DATABASE_URI": settings.sqlalchemy_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "SQLALCHEMY_ENGINE_OPTIONS": database.engine_options(settings),
         "MAX_CONTENT_LENGTH": settings.max_request_bytes,
         "API_TITLE": "GenTrade API",
         "API_VERSION": "v1",
@@ -78,18 +73,6 @@ def _build_runtime(settings: Settings) -> runtime.Runtime:
         token_verifier=auth.build_verifier(settings),
         webhook_secret=secret.get_secret_value() if secret else devkeys.webhook_secret(data_dir),
     )
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    """SQLite (embedded default): enforce foreign keys (ON DELETE CASCADE), and let the API and the
-    worker processes share the file (WAL; wait for a lock rather than fail)."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
 
 
 def configure_logging(level: str) -> None:

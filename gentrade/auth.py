@@ -10,6 +10,7 @@ from flask import g, request
 from flask_smorest import abort
 
 from gentrade import devkeys
+from gentrade.database import read_without_transaction
 from gentrade.models import User
 from gentrade.runtime import runtime
 from gentrade.services import users
@@ -19,6 +20,7 @@ from gentrade.tokens import InvalidToken, JwksKeys, KeySource, KeysUnavailable, 
 F = TypeVar("F", bound=Callable[..., Any])
 BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="gentrade"'}
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def build_verifier(settings: Settings) -> TokenVerifier:
@@ -57,6 +59,8 @@ def authenticate() -> User:
         abort(401, message=str(exc), headers=_CHALLENGE)
     except KeysUnavailable:
         abort(503, message="token keys unavailable, try again shortly")
+    if request.method in READ_ONLY_METHODS:
+        read_without_transaction()
     user = users.get_or_provision(claims["sub"])
     if user is None:
         abort(401, message="this account has been deleted", headers=_CHALLENGE)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -109,21 +110,78 @@ class JwksKeys:
 
 
 @dataclass(frozen=True)
+class _Verified:
+    claims: dict[str, Any]
+    kid: str | None
+    key: Any  # the key that checked the signature: if the key source drops it, the token is checked anew
+    valid_until: float
+
+
+@dataclass
+class VerifiedTokens:
+    """Tokens that passed verification, until they expire (bounded; the least recently used go first).
+
+    A frontend sends the same short-lived session token on every request until Clerk refreshes it;
+    re-checking its RSA signature each time was a tenth of an API request's CPU. Keyed by the whole
+    token string, so only a byte-identical token hits; refusals are never cached.
+    """
+
+    max_entries: int = 10_000
+    clock: Callable[[], float] = time.time
+    _entries: OrderedDict[str, _Verified] = field(default_factory=OrderedDict, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def get(self, token: str) -> _Verified | None:
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is None:
+                return None
+            if self.clock() >= entry.valid_until:
+                del self._entries[token]
+                return None
+            self._entries.move_to_end(token)
+            return entry
+
+    def put(self, token: str, entry: _Verified) -> None:
+        with self._lock:
+            self._entries[token] = entry
+            self._entries.move_to_end(token)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+
+@dataclass(frozen=True)
 class TokenVerifier:
     keys: KeySource
     issuer: str | None = None
     authorized_parties: Sequence[str] = ()
     leeway_seconds: int = 10
+    verified: VerifiedTokens = field(default_factory=VerifiedTokens, compare=False, repr=False)
 
     def verify(self, token: str) -> dict[str, Any]:
-        """Return the verified claims, or raise :class:`InvalidToken` saying why."""
+        """Return the verified claims, or raise :class:`InvalidToken` saying why.
+
+        A token verified before is accepted again until its ``exp`` (plus leeway) while the key that
+        signed it is still the key source's key for its ``kid``: a key Clerk revokes stops its tokens.
+        """
+        entry = self.verified.get(token) if isinstance(token, str) else None
+        if entry is not None and self.keys.key_for(entry.kid) is entry.key:
+            return dict(entry.claims)
+        kid, key, claims = self._verify(token)
+        # ``exp`` is required and numeric by now.
+        self.verified.put(token, _Verified(dict(claims), kid, key, float(claims["exp"]) + self.leeway_seconds))
+        return claims
+
+    def _verify(self, token: str) -> tuple[str | None, Any, dict[str, Any]]:
+        """Check everything: (the header's kid, the key that verified the signature, the claims)."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise InvalidToken("malformed token") from exc
         if header.get("alg") != ALGORITHM:
             raise InvalidToken(f"token algorithm must be {ALGORITHM}")
-        key = self.keys.key_for(header.get("kid"))
+        kid = header.get("kid")
+        key = self.keys.key_for(kid)
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -145,4 +203,4 @@ class TokenVerifier:
             raise InvalidToken("token authorized party not accepted")
         if not is_valid_clerk_id(claims["sub"]):
             raise InvalidToken("token subject is not a Clerk user id")
-        return claims
+        return kid, key, claims

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import defer
+from sqlalchemy import bindparam, select
 
 from gentrade.agents.checkpoints import delete_threads
 from gentrade.extensions import db
 from gentrade.models import Chat, Strategy, User, utcnow
 from gentrade.runtime import runtime
 from gentrade.services import ownership, strategies
-from gentrade.services.pagination import page_of
+from gentrade.services.pagination import rows_page_of
 
 _UNSET: Any = object()
 
@@ -26,15 +26,17 @@ def create(user: User, title: str | None = None, messages: list[dict[str, Any]] 
     return chat
 
 
-def list_page(user: User, page: int, page_size: int) -> tuple[list[Chat], int]:
-    """One page of the user's chats, most recently updated first, and the total count."""
-    query = (
-        select(Chat)
-        .where(Chat.user_id == user.id)
-        .order_by(Chat.updated_at.desc(), Chat.id)
-        .options(defer(Chat.messages))
-    )
-    return page_of(query, page, page_size)
+# Built once (bound per call): the list is the most read route, and building the statement cost more than running it.
+_SUMMARIES = (
+    select(Chat.id, Chat.thread_id, Chat.title, Chat.created_at, Chat.updated_at)
+    .where(Chat.user_id == bindparam("user_id"))
+    .order_by(Chat.updated_at.desc(), Chat.id)
+)
+
+
+def list_page(user: User, page: int, page_size: int) -> tuple[list[Mapping[str, Any]], int]:
+    """One page of the user's chat summaries (no messages), most recently updated first, and the total."""
+    return rows_page_of(_SUMMARIES, page, page_size, {"user_id": user.id})
 
 
 get_owned = ownership.owned_chat

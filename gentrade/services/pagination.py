@@ -2,20 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 
 from gentrade.extensions import db
 
 T = TypeVar("T")
 
 
-def page_of(query: Select[tuple[T]], page: int, page_size: int) -> tuple[list[T], int]:
-    """Rows ``page_size * (page - 1)`` onwards of ``query`` (already ordered), and the total count."""
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = db.session.scalars(query.offset((page - 1) * page_size).limit(page_size)).all()
-    return list(rows), total
+def _counted_page(
+    query: Select[Any], page: int, page_size: int, params: Mapping[str, Any] | None = None
+) -> tuple[list[Row[Any]], int]:
+    """The page's rows (each with the total as its last column) and the total.
+
+    One statement: the total rides along on every row as ``count(*) OVER ()`` (window functions see
+    all matching rows before LIMIT/OFFSET). Only a page past the end, which has no row to carry it,
+    costs a second statement to count.
+    """
+    counted = query.add_columns(func.count().over()).offset((page - 1) * page_size).limit(page_size)
+    rows = list(db.session.execute(counted, params).all())
+    if rows:
+        return rows, rows[0][-1]
+    if page == 1:
+        return [], 0
+    return [], db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()), params) or 0
+
+
+def page_of(
+    query: Select[tuple[T]], page: int, page_size: int, params: Mapping[str, Any] | None = None
+) -> tuple[list[T], int]:
+    """Entities ``page_size * (page - 1)`` onwards of ``query`` (one entity, already ordered), and the total.
+    ``params`` fill the query's ``bindparam()``s."""
+    rows, total = _counted_page(query, page, page_size, params)
+    return [row[0] for row in rows], total
+
+
+def rows_page_of(
+    query: Select[Any], page: int, page_size: int, params: Mapping[str, Any] | None = None
+) -> tuple[list[Mapping[str, Any]], int]:
+    """Like :func:`page_of` for a query of columns: plain read-only rows by column name, no ORM objects
+    (building entities cost a list request more than the query did)."""
+    rows, total = _counted_page(query, page, page_size, params)
+    return [row._mapping for row in rows], total
 
 
 def envelope(items: list[Any], total: int, pagination: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gentrade.agents.checkpoints import delete_threads
@@ -31,8 +31,12 @@ def is_tombstoned(clerk_id: str) -> bool:
     return db.session.get(DeletedUser, clerk_id) is not None
 
 
+# Built once: every authenticated request runs it, and building a statement costs more than running it.
+_USER_BY_CLERK_ID = select(User).where(User.clerk_id == bindparam("clerk_id"))
+
+
 def find(clerk_id: str) -> User | None:
-    return db.session.scalar(select(User).where(User.clerk_id == clerk_id))
+    return db.session.scalar(_USER_BY_CLERK_ID, {"clerk_id": clerk_id})
 
 
 def get_or_provision(clerk_id: str) -> User | None:

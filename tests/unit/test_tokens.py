@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from jwt.algorithms import RSAAlgorithm
 
-from gentrade.tokens import InvalidToken, JwksKeys, KeysUnavailable, StaticKey, TokenVerifier
+from gentrade.tokens import InvalidToken, JwksKeys, KeysUnavailable, StaticKey, TokenVerifier, VerifiedTokens
 
 ISSUER = "https://clerk.gentrade.example"
 PARTIES = ("https://app.gentrade.example", "https://admin.gentrade.example")
@@ -289,6 +289,108 @@ def test_invalid_token_messages_do_not_echo_the_token(verifier: TokenVerifier, k
 
     assert token not in str(error)
     assert "evil" not in str(error)
+
+
+# --------------------------------------------------------------------------- VerifiedTokens (the verified-token cache)
+
+
+@pytest.fixture
+def decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Counts full verifications (PyJWT signature checks) without changing them."""
+    calls: list[str] = []
+    real_decode = jwt.decode
+
+    def counting_decode(token: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(token)
+        return real_decode(token, *args, **kwargs)
+
+    monkeypatch.setattr("gentrade.tokens.jwt.decode", counting_decode)
+    return calls
+
+
+class SwappableKey:
+    """A key source whose key can be replaced, as a JWKS rotation that drops a key does."""
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+
+    def key_for(self, kid: str | None) -> Any:
+        return self.key
+
+
+def cached_verifier(keys: Any, clock: Any = time.time, max_entries: int = 100) -> TokenVerifier:
+    cache = VerifiedTokens(max_entries=max_entries, clock=clock)
+    return TokenVerifier(keys, issuer=ISSUER, authorized_parties=PARTIES, leeway_seconds=LEEWAY, verified=cache)
+
+
+def test_a_verified_token_is_checked_once_until_it_expires(key: rsa.RSAPrivateKey, decodes: list[str]) -> None:
+    clock = FakeClock()
+    clock.now = time.time()
+    verifier = cached_verifier(StaticKey(key.public_key()), clock)
+    token = sign(key)
+
+    for _ in range(5):
+        assert verifier.verify(token)["sub"] == CLERK_ID
+    assert len(decodes) == 1
+
+    clock.advance(60 + LEEWAY)  # past exp + leeway: the cache lets go and the token is checked in full
+    verifier.verify(token)
+    assert len(decodes) == 2
+
+
+def test_refusals_are_never_cached(key: rsa.RSAPrivateKey, other_key: rsa.RSAPrivateKey, decodes: list[str]) -> None:
+    verifier = cached_verifier(StaticKey(key.public_key()))
+    forged = sign(other_key)
+
+    for _ in range(3):
+        refused(verifier, forged)
+    assert len(decodes) == 3
+
+
+def test_a_tampered_copy_of_a_cached_token_is_refused(key: rsa.RSAPrivateKey) -> None:
+    verifier = cached_verifier(StaticKey(key.public_key()))
+    token = sign(key)
+    verifier.verify(token)
+    header, _payload, signature = token.split(".")
+    forged_payload = b64json({**jwt.decode(token, options={"verify_signature": False}), "sub": "user_mallory"})
+
+    refused(verifier, f"{header}.{forged_payload}.{signature}")
+
+
+def test_a_cached_token_is_refused_once_its_key_is_dropped(
+    key: rsa.RSAPrivateKey, other_key: rsa.RSAPrivateKey
+) -> None:
+    keys = SwappableKey(key.public_key())
+    verifier = cached_verifier(keys)
+    token = sign(key)
+    verifier.verify(token)
+
+    keys.key = other_key.public_key()  # the signing key is revoked
+
+    refused(verifier, token)
+
+
+def test_the_cache_keeps_the_most_recently_used_tokens_only(key: rsa.RSAPrivateKey, decodes: list[str]) -> None:
+    verifier = cached_verifier(StaticKey(key.public_key()), max_entries=3)
+    tokens = [sign(key, sid=f"sess_{index}") for index in range(4)]
+    for token in tokens[:3]:
+        verifier.verify(token)
+    verifier.verify(tokens[0])  # recently used: stays
+    verifier.verify(tokens[3])  # evicts tokens[1], the least recently used
+    assert len(decodes) == 4
+
+    verifier.verify(tokens[0])
+    assert len(decodes) == 4
+    verifier.verify(tokens[1])
+    assert len(decodes) == 5
+
+
+def test_cached_claims_are_a_copy(key: rsa.RSAPrivateKey) -> None:
+    verifier = cached_verifier(StaticKey(key.public_key()))
+    token = sign(key)
+    verifier.verify(token)["sub"] = "user_mallory"
+
+    assert verifier.verify(token)["sub"] == CLERK_ID
 
 
 # --------------------------------------------------------------------------- JwksKeys against a real HTTP server

@@ -1,0 +1,135 @@
+"""How the app holds PostgreSQL connections: dead pooled connections are replaced before use without a
+ping round trip, and read-only requests run without a transaction that could leak into the next one."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from flask import Flask
+from sqlalchemy import text
+
+from gentrade import create_app
+from gentrade.database import closed_by_server
+from gentrade.extensions import db
+from tests.conftest import Tokens, production_settings
+
+CHATS = "/api/v1/chats"
+
+
+@pytest.fixture
+def one_connection_app(app: Flask, postgres_url: str, tmp_path: Path, clerk_key: rsa.RSAPrivateKey) -> Iterator[Flask]:
+    """An app whose pool holds exactly one connection, so each request reuses the previous one's
+    (the session ``app`` has migrated the database)."""
+    single = create_app(production_settings(tmp_path, postgres_url, clerk_key, db_pool_size=1, db_max_overflow=0))
+    yield single
+    with single.app_context():
+        db.engine.dispose()
+
+
+def backend_pid(application: Flask) -> int:
+    with application.app_context():
+        try:
+            return db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        finally:
+            db.session.remove()
+
+
+def terminate(postgres_url: str, pid: int) -> None:
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        # pg_terminate_backend only signals: wait until the backend is gone.
+        admin.execute(
+            "DO $$ BEGIN FOR i IN 1..200 LOOP EXIT WHEN NOT EXISTS "
+            f"(SELECT 1 FROM pg_stat_activity WHERE pid = {int(pid)}); PERFORM pg_sleep(0.01); END LOOP; END $$"
+        )
+
+
+def test_a_healthy_idle_connection_is_not_flagged(postgres_url: str) -> None:
+    with psycopg.connect(postgres_url) as connection:
+        connection.execute("SELECT 1").fetchall()
+        connection.rollback()
+        assert not closed_by_server(connection)
+
+
+def test_a_connection_the_server_ended_is_flagged(postgres_url: str) -> None:
+    with psycopg.connect(postgres_url) as connection:
+        pid = connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+        connection.rollback()
+        terminate(postgres_url, pid)
+        assert closed_by_server(connection)
+
+
+def test_a_request_after_the_server_ended_the_pooled_connection_succeeds(
+    one_connection_app: Flask, postgres_url: str, tokens: Tokens
+) -> None:
+    client = one_connection_app.test_client()
+    headers = tokens.headers()
+    assert client.get(CHATS, headers=headers).status_code == 200
+    old_pid = backend_pid(one_connection_app)
+
+    terminate(postgres_url, old_pid)
+
+    for _ in range(3):
+        assert client.get(CHATS, headers=headers).status_code == 200
+    assert client.post(CHATS, json={"title": "after"}, headers=headers).status_code == 201
+    assert backend_pid(one_connection_app) != old_pid
+
+
+@contextmanager
+def protocol_trace(application: Flask) -> Iterator[list[str]]:
+    """libpq's own trace of the app's single pooled connection: every message it sends and receives."""
+    with application.app_context():
+        pgconn = db.session.connection().connection.dbapi_connection.pgconn
+        db.session.remove()
+    lines: list[str] = []
+    with tempfile.TemporaryFile() as trace:
+        pgconn.trace(trace.fileno())
+        try:
+            yield lines
+        finally:
+            pgconn.untrace()
+            trace.seek(0)
+            lines.extend(trace.read().decode().splitlines())
+
+
+def test_a_get_costs_two_round_trips(one_connection_app: Flask, tokens: Tokens) -> None:
+    """The user, then the page with its total: no ``SELECT 1`` ping, no ``BEGIN``/``ROLLBACK``."""
+    client = one_connection_app.test_client()
+    headers = tokens.headers()
+    client.get(CHATS, headers=headers)  # provisions the user
+
+    with protocol_trace(one_connection_app) as trace:
+        assert client.get(CHATS, headers=headers).status_code == 200
+
+    assert sum("\tB\t" in line and "ReadyForQuery" in line for line in trace) == 2, trace
+    sent = [line for line in trace if "\tF\t" in line]
+    assert not [line for line in sent if '"BEGIN"' in line or '"ROLLBACK"' in line or '"SELECT 1"' in line], sent
+
+
+def test_a_read_only_request_leaves_the_connection_transactional(one_connection_app: Flask, tokens: Tokens) -> None:
+    """Autocommit is for the GET alone: the pooled connection goes back to transactions for the next request."""
+    client = one_connection_app.test_client()
+    headers = tokens.headers()
+    assert client.get(CHATS, headers=headers).status_code == 200
+
+    with one_connection_app.app_context():
+        connection = db.session.connection()
+        try:
+            assert connection.connection.dbapi_connection.autocommit is False
+            assert connection.get_isolation_level() == "READ COMMITTED"
+        finally:
+            db.session.remove()
+
+
+def test_a_first_get_provisions_the_user_durably(one_connection_app: Flask, postgres_url: str, tokens: Tokens) -> None:
+    client = one_connection_app.test_client()
+    assert client.get(CHATS, headers=tokens.headers("user_firstget")).status_code == 200
+
+    with psycopg.connect(postgres_url) as connection:
+        assert connection.execute("SELECT count(*) FROM users WHERE clerk_id = 'user_firstget'").fetchone() == (1,)
