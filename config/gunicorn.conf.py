@@ -30,16 +30,26 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 control_socket_disable = True
 
 
+def when_ready(server: object) -> None:
+    """The master holds the same environment (secrets) as its workers: not readable by same-user processes."""
+    from gentrade.process_guard import forbid_inspection
+
+    forbid_inspection()
+
+
 def post_worker_init(worker: object) -> None:
     """Import Freqtrade's strategy machinery (about 2 s) before the worker takes requests, not during a deploy.
 
     Then freeze what is loaded: the garbage collector stops re-scanning those ~500k long-lived
-    objects, and its full collections drop from up to a second to a few milliseconds.
+    objects, and its full collections drop from up to a second to a few milliseconds. The worker is
+    made non-dumpable: the strategy checks it starts cannot read its secrets through ``/proc``.
     """
     import gc
 
+    from gentrade.process_guard import forbid_inspection
     from gentrade.strategies.check import warm_up
 
+    forbid_inspection()
     warm_up()
     gc.collect()
     gc.freeze()

@@ -13,6 +13,7 @@ from gentrade.blueprints import API_BLUEPRINTS, docs_assets
 from gentrade.cli import gentrade_cli
 from gentrade.extensions import db, migrate
 from gentrade.freqtrade.userdir import UserDirectories
+from gentrade.schemas.chats import document_update_rules
 from gentrade.schemas.pydantic import register_pydantic_schema
 from gentrade.settings import ConfigurationError, Settings, load_settings
 from gentrade.strategies.draft import StrategyDraft
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     register_pydantic_schema(api.spec, StrategyDraft)
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
+    document_update_rules(api.spec)
     app.register_blueprint(docs_assets.blp)
     errors.init_error_handling(app, api)
     app.cli.add_command(gentrade_cli)

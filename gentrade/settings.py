@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     docker_host_data_dir: Path | None = None
 
     backtest_timeout_seconds: int = Field(default=900, ge=10)
+    # One ``freqtrade download-data`` run (a hanging exchange): killed after this, then retried with back-off.
+    backtest_download_timeout_seconds: int = Field(default=900, ge=5)
     backtest_memory_mb: int = Field(default=2048, ge=256)
     backtest_cpus: float = Field(default=1.0, gt=0)
     backtest_max_days: int = Field(default=730, ge=1)

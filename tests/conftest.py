@@ -36,6 +36,8 @@ RABBITMQ_URL = os.environ.get("GENTRADE_TEST_BROKER_URL", "amqp://guest:guest@12
 ISSUER = "https://clerk.gentrade.test"
 AUTHORIZED_PARTY = "https://app.gentrade.test"
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"gentrade-test-webhook-secret-32b").decode()
+# One Celery queue per test session: parallel runs on one broker never take each other's tasks.
+TASK_QUEUE = os.environ.get("GENTRADE_TEST_TASK_QUEUE") or f"gentrade-test-{uuid.uuid4().hex[:8]}"
 
 
 def postgres_unreachable_reason(url: str = POSTGRES_URL) -> str | None:
@@ -113,6 +115,7 @@ def production_settings(data_dir: Path, database_url: str, clerk_key: rsa.RSAPri
         "clerk_issuer": ISSUER,
         "clerk_authorized_parties": [AUTHORIZED_PARTY],
         "clerk_webhook_secret": WEBHOOK_SECRET,
+        "task_queue": TASK_QUEUE,
         "log_level": "WARNING",
     }
     values.update(extra)

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import copy
+import uuid
+from datetime import date
 from typing import Any
+
+from flask import Flask
+
+from gentrade.extensions import db
+from gentrade.models import Backtest
 
 # The DESIGN.md §6 example draft.
 DRAFT: dict[str, Any] = {
@@ -46,3 +53,20 @@ def draft_message(value: dict[str, Any]) -> dict[str, Any]:
         "tool_name": "StrategyDraftOutputTool",
         "tool_data": {"draft": value},
     }
+
+
+def add_backtest_row(app: Flask, strategy_id: str, **fields: Any) -> str:
+    """A backtest row for a test that needs one to exist, without publishing a task (no worker runs it);
+    returns its id."""
+    values: dict[str, Any] = {
+        "timerange_start": date(2026, 1, 1),
+        "timerange_end": date(2026, 2, 1),
+        "pairs": ["BTC/USDT"],
+        "timeframe": "1h",
+        **fields,
+    }
+    with app.app_context():
+        backtest = Backtest(strategy_id=uuid.UUID(strategy_id), **values)
+        db.session.add(backtest)
+        db.session.commit()
+        return str(backtest.id)

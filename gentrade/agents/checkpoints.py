@@ -6,16 +6,20 @@ up once. ``delete_thread`` is how a deleted chat or user loses its checkpoints (
 
 from __future__ import annotations
 
+import atexit
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
+import psycopg
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from gentrade.database import closed_by_server
 from gentrade.settings import Settings
 
 _lock = threading.Lock()
@@ -27,6 +31,14 @@ def _postgres_conninfo(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
+def _check_alive(connection: psycopg.Connection[Any]) -> None:
+    """The pool's check on checkout: a connection the server closed (a restart, ``pg_terminate_backend``)
+    is replaced before an agent turn or a deletion uses it; no round trip (see ``gentrade.database``)."""
+    if closed_by_server(connection):
+        connection.close()  # so the pool discards it (libpq itself has not noticed) and opens another
+        raise psycopg.OperationalError("the PostgreSQL server closed this pooled connection")
+
+
 def _build(settings: Settings) -> BaseCheckpointSaver:
     url = settings.sqlalchemy_url
     if url.startswith("postgresql"):
@@ -35,8 +47,12 @@ def _build(settings: Settings) -> BaseCheckpointSaver:
             min_size=1,
             max_size=max(4, settings.db_pool_size // 2),  # agent turns only; most requests use the main pool
             kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+            check=_check_alive,
             open=True,
         )
+        # Closed while the interpreter still runs: left to its finalizer, the pool joins its worker
+        # threads during shutdown, which fails under gevent ("greenlet is being finalized").
+        atexit.register(pool.close)
         saver: BaseCheckpointSaver = PostgresSaver(pool)
     else:
         path = Path(settings.resolved_data_dir) / "checkpoints.sqlite"

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, stream_with_context
 
 from gentrade.auth import current_user, login_required
-from gentrade.blueprints.base import ApiBlueprint
+from gentrade.blueprints.base import ApiBlueprint, sse_event_schema
 from gentrade.schemas.agent import AgentTurnSchema
 from gentrade.services import agent
 
@@ -25,7 +25,14 @@ EVENTS_DOC = """Server-sent events:
 @login_required
 @blp.arguments(AgentTurnSchema)
 @blp.doc(
-    responses={"200": {"description": EVENTS_DOC, "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+    responses={
+        "200": {
+            "description": EVENTS_DOC,
+            "content": {
+                "text/event-stream": {"schema": sse_event_schema("token", "tool_start", "message", "error", "end")}
+            },
+        }
+    }
 )
 def stream(body: dict[str, Any]) -> Response:
     """Send a message in a chat and stream the assistant's turn."""

@@ -12,7 +12,7 @@ from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
 from gentrade.auth import current_user, login_required
-from gentrade.blueprints.base import ApiBlueprint
+from gentrade.blueprints.base import ApiBlueprint, sse_event_schema
 from gentrade.models import Backtest
 from gentrade.schemas.backtests import BacktestCreateSchema, BacktestPageSchema, BacktestQuerySchema, BacktestSchema
 from gentrade.services import backtests
@@ -76,7 +76,7 @@ def cancel(backtest_id: uuid.UUID) -> Backtest:
     responses={
         "200": {
             "description": "Server-sent events: `status` at every change, then `end` after a final state.",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {"text/event-stream": {"schema": sse_event_schema("status", "end")}},
         }
     }
 )

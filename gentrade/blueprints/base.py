@@ -1,9 +1,91 @@
-"""The blueprint class every resource uses, so list endpoints share one pagination contract."""
+"""The blueprint class every resource uses, so list endpoints share one pagination contract and every
+JSON body is read by the same parser."""
 
 from __future__ import annotations
 
+import functools
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import flask
+import marshmallow as ma
 from flask_smorest import Blueprint
+from flask_smorest.pagination import PaginationMetadataSchema
+from webargs.flaskparser import FlaskParser, abort
+
+# PostgreSQL text and JSONB hold neither NUL characters nor unpaired UTF-16 surrogates (which JSON's
+# ``\\u`` escapes can spell): such input is refused as invalid, where the database would fail with a 500.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_MESSAGE = "Text may not contain NUL characters or unpaired surrogates."
+TOO_DEEP_MESSAGE = "Invalid JSON body: nested too deeply."
+PAGINATION_HEADER = {
+    "description": "The pagination metadata as JSON (the same totals as in the body).",
+    "content": {"application/json": {"schema": PaginationMetadataSchema}},
+}
+
+
+def sse_event_schema(*events: str) -> dict[str, Any]:
+    """One server-sent event as a client's parser yields it: its name and its data (JSON text)."""
+    return {
+        "type": "object",
+        "required": ["event", "data"],
+        "properties": {
+            "event": {"type": "string", "enum": list(events)},
+            "data": {"type": "string", "description": "A JSON document."},
+        },
+    }
+
+
+def storable(value: Any) -> bool:
+    """Whether every string in a parsed JSON document (keys included) can be stored; iterative, so any depth."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
+                return False
+        elif isinstance(item, Mapping):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True
+
+
+class StorableJsonParser(FlaskParser):
+    """webargs' parser, answering 400/422 (not 500) for JSON nested past the interpreter's limit or unstorable text."""
+
+    def _raw_load_json(self, req: flask.Request) -> Any:
+        try:
+            data = super()._raw_load_json(req)
+        except RecursionError:
+            abort(400, messages={"json": [TOO_DEEP_MESSAGE]})
+        if not storable(data):
+            abort(422, messages={"json": [UNSTORABLE_MESSAGE]})
+        return data
+
+
+class _SchemaReusingParser(FlaskParser):
+    """flask-smorest hands webargs its pagination-parameters schema as a class, so every list request
+    built a schema (copying its fields) to read two query arguments; one instance per class serves all."""
+
+    def _get_schema(self, argmap: Any, req: flask.Request) -> ma.Schema:
+        if isinstance(argmap, type) and issubclass(argmap, ma.Schema):
+            return _schema_instance(argmap)
+        return super()._get_schema(argmap, req)
+
+
+@functools.cache
+def _schema_instance(schema_class: type[ma.Schema]) -> ma.Schema:
+    return schema_class()
 
 
 class ApiBlueprint(Blueprint):
+    ARGUMENTS_PARSER = StorableJsonParser()
+    PAGINATION_ARGUMENTS_PARSER = _SchemaReusingParser()
     DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 20, "max_page_size": 100}
+
+    def _document_pagination_metadata(self, spec: Any, resp_doc: dict[str, Any]) -> None:
+        """``X-Pagination`` is a JSON document, not a header-style ``key,value`` list as ``schema`` would say."""
+        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = PAGINATION_HEADER

@@ -9,7 +9,7 @@ from flask import request
 from flask_smorest import abort
 from svix.webhooks import Webhook, WebhookVerificationError
 
-from gentrade.blueprints.base import ApiBlueprint
+from gentrade.blueprints.base import TOO_DEEP_MESSAGE, UNSTORABLE_MESSAGE, ApiBlueprint, storable
 from gentrade.runtime import runtime
 from gentrade.schemas.common import StatusSchema
 from gentrade.schemas.webhooks import ClerkEventSchema
@@ -28,7 +28,8 @@ SVIX_HEADERS = ("svix-id", "svix-timestamp", "svix-signature")
     ],
 )
 @blp.response(200, StatusSchema)
-@blp.alt_response(400, description="Missing or invalid svix signature, or a stale timestamp.")
+@blp.alt_response(400, description="Missing or invalid svix signature, a stale timestamp, or nesting too deep.")
+@blp.alt_response(422, description="A signed payload that is not a JSON object, or holds unstorable text.")
 def clerk_webhook() -> dict[str, Any]:
     """Apply ``user.created``, ``user.updated`` or ``user.deleted``; each svix id takes effect once."""
     headers = {name: request.headers.get(name, "") for name in SVIX_HEADERS}
@@ -37,10 +38,18 @@ def clerk_webhook() -> dict[str, Any]:
         Webhook(runtime().webhook_secret).verify(body, headers)
     except WebhookVerificationError as exc:
         abort(400, message=f"webhook signature rejected: {exc}")
+    except ValueError:
+        # svix lets malformed input escape as ValueError (a signature that is not base64 or has no
+        # "v1," prefix, a body that is not UTF-8): hostile or broken, never a server error.
+        abort(400, message="webhook signature rejected: malformed svix headers or body")
     try:
         event = json.loads(body)
     except ValueError:
         abort(422, message="webhook payload is not JSON")
+    except RecursionError:
+        abort(400, message=TOO_DEEP_MESSAGE)
     if not isinstance(event, dict):
         abort(422, message="webhook payload must be a JSON object")
+    if not storable(event):
+        abort(422, message=UNSTORABLE_MESSAGE)
     return {"status": webhooks.handle(headers["svix-id"], event).value}

@@ -89,6 +89,12 @@ class ExchangeSimulator:
         self.server.shutdown()
         self.server.server_close()
 
+    def restart(self) -> ExchangeSimulator:
+        """Serve again on the same address after ``stop``: an outage (connections refused) ends."""
+        self.server = ThreadingHTTPServer(self.server.server_address[:2], self._handler_class())
+        self.server.daemon_threads = True
+        return self.start()
+
     def __enter__(self) -> ExchangeSimulator:
         return self.start()
 

@@ -40,6 +40,7 @@ import pandas as pd
 from gentrade.freqtrade.exchange_config import EXCHANGE, command_overrides
 from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS
 from gentrade.freqtrade.userdir import backtest_config
+from gentrade.process_guard import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -367,7 +368,7 @@ class MarketDataCache:
         with log_path.open("wb") as output:
             process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell; pairs and timeframe are validated
                 args, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=env, cwd=work, start_new_session=True,
+                env=env, cwd=work, start_new_session=True, preexec_fn=die_with_parent,
             )  # fmt: skip
             try:
                 exit_code: int | None = process.wait(timeout=self.download_timeout_seconds)

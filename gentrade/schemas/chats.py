@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from apispec import APISpec
 from marshmallow import validate
 
 from gentrade.models.chat import TITLE_MAX_LENGTH
@@ -68,6 +69,13 @@ class ChatUpdateSchema(StrictSchema):
 
 class ChatUpdateByBodySchema(ChatUpdateSchema):
     thread_id = ma.fields.UUID(required=True)
+
+
+def document_update_rules(spec: APISpec) -> None:
+    """Say in the OpenAPI document what ``_something_to_change`` enforces (apispec reads no schema-level
+    rule from marshmallow): an update names at least one of title and messages."""
+    spec.components.schemas["ChatUpdate"]["minProperties"] = 1
+    spec.components.schemas["ChatUpdateByBody"]["minProperties"] = 2  # thread_id and a change
 
 
 class ChatSummarySchema(ma.Schema):

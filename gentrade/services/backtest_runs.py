@@ -3,20 +3,30 @@
 Called by the Celery task with the backtest id. Every status change is written as it happens
 (``backtest_state``). A heartbeat thread keeps ``heartbeat_at`` fresh while the worker owns the
 backtest and notices a cancel (or a deletion) within one beat; the runner then kills Freqtrade.
+
+No database transaction stays open across the long phases (download, Freqtrade): the backtest is
+read into a plain ``_Plan`` and the read committed, so a dropped connection costs nothing until
+the next short status write, and DDL or a ``TRUNCATE`` never waits behind an idle transaction.
+A dropped database connection is retried like any transient fault; a full disk ends ``disk_full``.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
+import shutil
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from gentrade.extensions import db
 from gentrade.freqtrade.exchange_config import command_overrides
@@ -27,7 +37,7 @@ from gentrade.freqtrade.runners import build_runner
 from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS
 from gentrade.freqtrade.userdir import write_atomically
 from gentrade.freqtrade.verify import DataProblem, verify
-from gentrade.models import Backtest
+from gentrade.models import Backtest, Strategy, User
 from gentrade.runtime import runtime
 from gentrade.services import backtest_state as state
 from gentrade.strategies.draft import DraftInvalid, parse_draft
@@ -35,6 +45,28 @@ from gentrade.tasks.celery_app import publish_run
 
 log = logging.getLogger(__name__)
 TRANSIENT_RETRIES = 4
+DATABASE_RETRY_SECONDS = 2.0
+# Write errors that mean "no room": the device, the user's quota, or a file size limit.
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+MIN_FREE_BYTES = 1024 * 1024  # a results folder with less free space than this cannot take a result
+
+
+class DiskFull(Exception):
+    """The results folder's file system is full: the backtest cannot write its output."""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a run needs of the backtest, its strategy and its user, as plain values (no ORM object)."""
+
+    backtest_id: uuid.UUID
+    strategy_name: str
+    draft: dict[str, Any]
+    clerk_id: str
+    timerange_start: date
+    timerange_end: date
+    timeframe: str
+    pairs: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -97,24 +129,80 @@ def _runner() -> Runner:
 
 def market_cache() -> MarketDataCache:
     settings = runtime().settings
-    return MarketDataCache(settings.resolved_data_dir, settings.exchange_api_url)
+    return MarketDataCache(
+        settings.resolved_data_dir,
+        settings.exchange_api_url,
+        download_timeout_seconds=settings.backtest_download_timeout_seconds,
+    )
+
+
+def _plan(backtest_id: uuid.UUID) -> tuple[_Plan, int] | None:
+    """The backtest's plan and attempts, read in one query; the read transaction is over when this returns."""
+    row = db.session.execute(
+        select(Backtest, Strategy.name, Strategy.draft, User.clerk_id)
+        .join(Strategy, Backtest.strategy_id == Strategy.id)
+        .join(User, Strategy.user_id == User.id)
+        .where(Backtest.id == backtest_id)
+    ).one_or_none()
+    loaded = None
+    if row is not None:
+        backtest = row.Backtest
+        plan = _Plan(
+            backtest_id=backtest_id,
+            strategy_name=row.name,
+            draft=row.draft,
+            clerk_id=row.clerk_id,
+            timerange_start=backtest.timerange_start,
+            timerange_end=backtest.timerange_end,
+            timeframe=backtest.timeframe,
+            pairs=tuple(backtest.pairs),
+        )
+        loaded = plan, backtest.attempts
+    db.session.commit()  # read before committing (commit expires ORM objects): nothing is held from here on
+    return loaded
 
 
 def execute(backtest_id: uuid.UUID, task_id: str | None, retries: int) -> Step:
+    try:
+        return _execute(backtest_id, task_id, retries)
+    except OperationalError as exc:
+        # The database connection dropped (restart, failover, a killed backend): transient, run it again.
+        # The heartbeat has stopped, so a delivery that finds the backtest still working takes it over
+        # once the heartbeat is stale.
+        db.session.rollback()
+        log.warning("backtest %s: database error, retry in %.0f s: %s", backtest_id, DATABASE_RETRY_SECONDS, exc)
+        try:
+            state.requeue(backtest_id, state.error("database_unavailable", "the database connection dropped"))
+        except OperationalError:
+            db.session.rollback()
+        return Step("retry", DATABASE_RETRY_SECONDS)
+
+
+def _execute(backtest_id: uuid.UUID, task_id: str | None, retries: int) -> Step:
     claim = state.claim(backtest_id, task_id)
     if claim is not state.Claim.CLAIMED:
         log.info("backtest %s: %s, nothing to run", backtest_id, claim)
         # Busy: another delivery is on it; look again once its heartbeat could have gone stale.
         return Step(claim, state.stale_after().total_seconds() if claim is state.Claim.BUSY else None)
-    backtest = db.session.get(Backtest, backtest_id)
-    assert backtest is not None
+    loaded = _plan(backtest_id)
+    if loaded is None:
+        return Step(state.Claim.MISSING)
+    plan, attempts = loaded
     settings = runtime().settings
-    if backtest.attempts > settings.backtest_max_attempts:
-        state.fail(backtest_id, "worker_lost", f"the worker stopped during {backtest.attempts - 1} attempts")
+    if attempts > settings.backtest_max_attempts:
+        state.fail(backtest_id, "worker_lost", f"the worker stopped during {attempts - 1} attempts")
         return Step("failed")
     with _Heartbeat(backtest_id, current_app._get_current_object()) as heartbeat:  # type: ignore[attr-defined]
         try:
-            return _pipeline(backtest, heartbeat)
+            step = _pipeline(plan, heartbeat)
+            if step.outcome == "cancelled":
+                _remove_orphans(plan)
+            return step
+        except DiskFull as exc:
+            state.fail(backtest_id, "disk_full", "the results folder is out of space", str(exc)[-2000:])
+            return Step("failed")
+        except OperationalError:
+            raise
         except ExchangeUnavailable as exc:
             if retries < TRANSIENT_RETRIES:
                 delay = 10.0 * 2**retries
@@ -125,30 +213,29 @@ def execute(backtest_id: uuid.UUID, task_id: str | None, retries: int) -> Step:
             return Step("failed")
         except Exception as exc:
             log.exception("backtest %s failed unexpectedly", backtest_id)
+            db.session.rollback()
             state.fail(backtest_id, "internal_error", f"{type(exc).__name__}: {exc}"[:500])
             return Step("failed")
 
 
-def _pipeline(backtest: Backtest, heartbeat: _Heartbeat) -> Step:
-    backtest_id = backtest.id
-    strategy = backtest.strategy
-    user = strategy.user
+def _pipeline(plan: _Plan, heartbeat: _Heartbeat) -> Step:
+    backtest_id = plan.backtest_id
     try:
-        startup_candles = parse_draft(strategy.draft).effective_startup_candles
+        startup_candles = parse_draft(plan.draft).effective_startup_candles
     except DraftInvalid:
         startup_candles = 500
-    candle = timedelta(seconds=TIMEFRAME_SECONDS[backtest.timeframe])
-    start = datetime.combine(backtest.timerange_start, datetime.min.time(), tzinfo=UTC)
-    end = datetime.combine(backtest.timerange_end, datetime.min.time(), tzinfo=UTC) + timedelta(days=1)
+    candle = timedelta(seconds=TIMEFRAME_SECONDS[plan.timeframe])
+    start = datetime.combine(plan.timerange_start, datetime.min.time(), tzinfo=UTC)
+    end = datetime.combine(plan.timerange_end, datetime.min.time(), tzinfo=UTC) + timedelta(days=1)
     data_start = start - startup_candles * candle
-    pairs = list(backtest.pairs)
+    pairs = list(plan.pairs)
 
     cache = market_cache()
-    cache.ensure(pairs, backtest.timeframe, data_start, end)
+    cache.ensure(pairs, plan.timeframe, data_start, end)
     if not heartbeat.check_now():
         return Step("cancelled")
     try:
-        verify(cache.root, pairs, backtest.timeframe, data_start, end)
+        verify(cache.root, pairs, plan.timeframe, data_start, end)
     except DataProblem as problem:
         state.fail(backtest_id, problem.code, problem.message, problem.detail)
         return Step("failed")
@@ -156,9 +243,13 @@ def _pipeline(backtest: Backtest, heartbeat: _Heartbeat) -> Step:
     if not state.start_running(backtest_id):
         return Step("cancelled")
     dirs = runtime().user_dirs
-    results_dir = dirs.backtest_results(user.clerk_id, backtest_id)
-    results_dir.mkdir(parents=True, exist_ok=True)
-    job = _job(backtest, strategy.name, user.clerk_id, cache.root, results_dir, start, end, pairs)
+    results_dir = dirs.backtest_results(plan.clerk_id, backtest_id)
+    try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+        job = _job(plan, cache.root, results_dir, start, end)
+    except OSError as exc:
+        _raise_if_no_space(exc, results_dir)
+        raise
     outcome = _runner().run(job, should_cancel=lambda: heartbeat.lost, heartbeat=lambda: None)
     if outcome.cancelled or heartbeat.lost:
         return Step("cancelled")
@@ -166,47 +257,78 @@ def _pipeline(backtest: Backtest, heartbeat: _Heartbeat) -> Step:
         state.fail(backtest_id, "timeout", f"the backtest ran longer than {job.timeout_seconds} s", outcome.log_tail)
         return Step("failed")
     if not outcome.succeeded:
+        _check_space(results_dir, outcome.log_tail)
         state.fail(backtest_id, "strategy_error", f"Freqtrade exited with {outcome.exit_code}", outcome.log_tail)
         return Step("failed")
     try:
-        parsed = parse_results(results_dir, strategy.name)
+        parsed = parse_results(results_dir, plan.strategy_name)
     except (ResultsMissing, ResultsInvalid) as exc:
+        _check_space(results_dir, outcome.log_tail)
         state.fail(backtest_id, "results_invalid", str(exc), outcome.log_tail)
         return Step("failed")
-    relative = str(parsed.archive.relative_to(dirs.path_for(user.clerk_id)))
-    state.finish(backtest_id, parsed.summary, relative)
+    relative = str(parsed.archive.relative_to(dirs.path_for(plan.clerk_id)))
+    if not state.finish(backtest_id, parsed.summary, relative):
+        return Step("cancelled")  # cancelled or deleted while Freqtrade was finishing
     log.info("backtest %s finished in %.1f s", backtest_id, outcome.seconds)
     return Step("finished")
 
 
-def _job(
-    backtest: Backtest,
-    strategy_name: str,
-    clerk_id: str,
-    datadir: Path,
-    results_dir: Path,
-    start: datetime,
-    end: datetime,
-    pairs: list[str],
-) -> BacktestJob:
+def _check_space(results_dir: Path, log_tail: str) -> None:
+    """Raise ``DiskFull`` (removing the partial output) when a failed run failed for want of space.
+
+    Freqtrade may not manage to log the write error on a full disk, so the free space decides too.
+    """
+    said_so = any(os.strerror(code) in log_tail for code in NO_SPACE_ERRNOS)
+    try:
+        free = shutil.disk_usage(results_dir).free
+    except OSError:
+        free = MIN_FREE_BYTES
+    if said_so or free < MIN_FREE_BYTES:
+        shutil.rmtree(results_dir, ignore_errors=True)
+        raise DiskFull(f"{free} bytes free in the results folder\n{log_tail}")
+
+
+def _raise_if_no_space(exc: OSError, results_dir: Path) -> None:
+    if exc.errno in NO_SPACE_ERRNOS:
+        shutil.rmtree(results_dir, ignore_errors=True)
+        raise DiskFull(f"{exc.strerror}: {exc.filename}") from exc
+
+
+def _remove_orphans(plan: _Plan) -> None:
+    """After a run that stopped because the backtest was no longer ours: if it was deleted (with its
+    strategy or user) rather than cancelled, remove what this run wrote or recreated meanwhile."""
+    if db.session.scalar(select(Backtest.id).where(Backtest.id == plan.backtest_id)) is not None:
+        db.session.commit()
+        return  # cancelled: its folder stays with its row
+    user_exists = db.session.scalar(select(User.id).where(User.clerk_id == plan.clerk_id)) is not None
+    db.session.commit()
+    dirs = runtime().user_dirs
+    # A deleted user's folder is gone for good (a tombstone stops re-provisioning): whatever is there now is ours.
+    leftover = dirs.backtest_results(plan.clerk_id, plan.backtest_id) if user_exists else dirs.path_for(plan.clerk_id)
+    if leftover.exists():
+        shutil.rmtree(leftover, ignore_errors=True)
+        log.info("backtest %s was deleted while it ran; removed %s", plan.backtest_id, leftover)
+
+
+def _job(plan: _Plan, datadir: Path, results_dir: Path, start: datetime, end: datetime) -> BacktestJob:
     settings = runtime().settings
     dirs = runtime().user_dirs
-    user_data = dirs.user_data(clerk_id)
-    stake_currency = pairs[0].split("/")[1]
+    user_data = dirs.user_data(plan.clerk_id)
+    stake_currency = plan.pairs[0].split("/")[1]
     overrides = results_dir / "config.json"
     write_atomically(
-        overrides, json.dumps(command_overrides(pairs, stake_currency, settings.exchange_api_url), indent=2)
+        overrides, json.dumps(command_overrides(plan.pairs, stake_currency, settings.exchange_api_url), indent=2)
     )
     return BacktestJob(
-        backtest_id=backtest.id,
-        strategy_name=strategy_name,
+        backtest_id=plan.backtest_id,
+        strategy_name=plan.strategy_name,
         user_data_dir=user_data,
         config_files=(user_data / "config.json", overrides),
         datadir=datadir,
         results_dir=results_dir,
         timerange=f"{start:%Y%m%d}-{end:%Y%m%d}",
-        timeframe=backtest.timeframe,
-        pairs=tuple(pairs),
+        timeframe=plan.timeframe,
+        pairs=plan.pairs,
         timeout_seconds=settings.backtest_timeout_seconds,
         memory_mb=settings.backtest_memory_mb,
         cpus=settings.backtest_cpus,

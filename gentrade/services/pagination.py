@@ -10,6 +10,7 @@ from sqlalchemy import Row, Select, func, select
 from gentrade.extensions import db
 
 T = TypeVar("T")
+MAX_OFFSET = 2**63 - 1  # PostgreSQL's OFFSET is a bigint: a page past it is past the end of any table
 
 
 def _counted_page(
@@ -21,8 +22,9 @@ def _counted_page(
     all matching rows before LIMIT/OFFSET). Only a page past the end, which has no row to carry it,
     costs a second statement to count.
     """
-    counted = query.add_columns(func.count().over()).offset((page - 1) * page_size).limit(page_size)
-    rows = list(db.session.execute(counted, params).all())
+    offset = (page - 1) * page_size
+    counted = query.add_columns(func.count().over()).offset(offset).limit(page_size)
+    rows = list(db.session.execute(counted, params).all()) if offset <= MAX_OFFSET else []
     if rows:
         return rows, rows[0][-1]
     if page == 1:

@@ -23,7 +23,7 @@ from gentrade.freqtrade.userdir import write_atomically
 from gentrade.models import Backtest, Chat, Strategy, User
 from gentrade.runtime import runtime
 from gentrade.services import ownership
-from gentrade.services.errors import Conflict, Invalid
+from gentrade.services.errors import Conflict, Invalid, NotFound
 from gentrade.services.pagination import page_of
 from gentrade.settings import StrategyCodegen
 from gentrade.strategies.draft import DraftInvalid, StrategyDraft, parse_draft
@@ -115,9 +115,14 @@ def _store(user: User, chat: Chat, draft: StrategyDraft, code: str, message_inde
         db.session.flush()  # claims the (user, name) slot; a concurrent deploy of the name waits here
     except IntegrityError:
         db.session.rollback()
-        raise Conflict(
-            f"you already have a strategy named {draft.name}", {"draft": {"name": ["Already used."]}}
-        ) from None
+        # Which constraint: the name (a concurrent deploy won), or the chat (deleted meanwhile)?
+        if _name_taken(user, draft.name):
+            raise Conflict(
+                f"you already have a strategy named {draft.name}", {"draft": {"name": ["Already used."]}}
+            ) from None
+        if db.session.scalar(select(Chat.id).where(Chat.id == strategy.chat_id)) is None:
+            raise NotFound("chat not found") from None
+        raise
     if message_index is not None:
         _link_message(chat, message_index, str(strategy.id))
     try:

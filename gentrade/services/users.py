@@ -3,14 +3,18 @@
 Database changes here are staged in the caller's transaction (``stage_*``) or committed by the
 use case itself; file-system effects always run after the commit, so a rolled-back transaction
 never leaves a user directory behind and a deleted user's files go only once the rows are gone.
+Every change to a user's existence (webhooks, provisioning on a first token) holds the user's lock,
+and so does the file-system work after it: whatever the interleaving, a deleted user neither comes
+back nor keeps a folder.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gentrade.agents.checkpoints import delete_threads
@@ -19,6 +23,7 @@ from gentrade.models import Chat, DeletedUser, User, utcnow
 from gentrade.runtime import runtime
 
 log = logging.getLogger(__name__)
+USER_LOCK_SPACE = 0x67656E74  # first key of the two-key advisory locks on a Clerk user ("gent")
 
 
 def _insert_ignoring_conflicts(model: type, values: dict[str, Any]) -> None:
@@ -39,22 +44,45 @@ def find(clerk_id: str) -> User | None:
     return db.session.scalar(_USER_BY_CLERK_ID, {"clerk_id": clerk_id})
 
 
+def lock(clerk_id: str) -> None:
+    """Hold the user's lock until the current transaction ends.
+
+    Without it, under READ COMMITTED, a creation checks the tombstone before a concurrent deletion
+    commits and inserts after it (the user comes back), and an update changes a row the deletion has
+    just removed (a 500). SQLite serializes writers by itself.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(USER_LOCK_SPACE, func.hashtext(clerk_id))))
+
+
+def under_lock(clerk_id: str, work: Callable[[], None]) -> None:
+    """Run file-system work in a short transaction holding the user's lock (it sees committed rows)."""
+    try:
+        lock(clerk_id)
+        work()
+    finally:
+        db.session.rollback()  # nothing to keep; ends the transaction and releases the lock
+
+
 def get_or_provision(clerk_id: str) -> User | None:
     """The user for a verified token, created on first sight; None for a deleted account.
 
     An existing row settles it in one query: deletion removes the row and writes the tombstone in
-    one transaction, so only a missing row needs the tombstone check.
+    one transaction, so only a missing row needs the tombstone check, under the user's lock.
     """
     user = find(clerk_id)
     if user is not None:
         return user
+    db.session.commit()  # ends a read-only request's autocommit: the lock needs a real transaction
+    lock(clerk_id)
     if is_tombstoned(clerk_id):
+        db.session.rollback()
         return None
     _insert_ignoring_conflicts(User, {"clerk_id": clerk_id, "created_at": utcnow(), "updated_at": utcnow()})
     db.session.commit()
+    under_lock(clerk_id, lambda: sync_directory(clerk_id))
     user = find(clerk_id)
     if user is not None:
-        runtime().user_dirs.ensure(clerk_id)
         log.info("provisioned user %s on first request", clerk_id)
     return user
 
@@ -83,12 +111,22 @@ def stage_delete(clerk_id: str) -> None:
     _insert_ignoring_conflicts(DeletedUser, {"clerk_id": clerk_id, "deleted_at": utcnow()})
 
 
-def ensure_directory(clerk_id: str) -> None:
-    runtime().user_dirs.ensure(clerk_id)
+def sync_directory(clerk_id: str) -> None:
+    """Create the folder of a user who still exists (a deletion may have committed since). Under :func:`lock`."""
+    if find(clerk_id) is not None:
+        runtime().user_dirs.ensure(clerk_id)
+
+
+def _remove_directory(clerk_id: str) -> None:
+    if runtime().user_dirs.delete(clerk_id):
+        log.info("removed the files of deleted user %s", clerk_id)
 
 
 def remove_leftovers(clerk_id: str, threads: list[str]) -> None:
-    """After the rows are gone: the user's files (strategies, results, configs) and agent checkpoints."""
-    if runtime().user_dirs.delete(clerk_id):
-        log.info("removed the files of deleted user %s", clerk_id)
+    """After the rows are gone: the user's files (under the user's lock), then the agent checkpoints.
+
+    Not both under the lock: the checkpointer's first use creates an index CONCURRENTLY, which waits
+    for every open transaction, ours included, and would never return.
+    """
+    under_lock(clerk_id, lambda: _remove_directory(clerk_id))
     delete_threads(runtime().settings, threads)

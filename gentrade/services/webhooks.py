@@ -1,7 +1,9 @@
 """Clerk webhook events, applied exactly once per svix message id.
 
 The ``WebhookEvent`` row and the event's effect commit in one transaction: a replay (even a
-concurrent one) hits the primary key and changes nothing. File-system work follows the commit.
+concurrent one) hits the primary key and changes nothing. Events of one user (different svix
+ids, in flight together) are serialized by the user's lock (``users.lock``), and the file-system
+work follows the commit under that lock again.
 """
 
 from __future__ import annotations
@@ -49,12 +51,18 @@ def _stage(event_type: str, data: dict[str, Any]) -> Callable[[], None] | None:
     """Stage the event's database effect; return the file-system work to run after the commit."""
     if event_type in ("user.created", "user.updated"):
         clerk_id = _clerk_id(data)
-        if not users.stage_upsert(clerk_id, primary_email(data)):
+        users.lock(clerk_id)
+        email = primary_email(data)
+        existing = users.find(clerk_id) if event_type == "user.created" else None
+        if existing is not None and existing.email is not None:
+            email = None  # user.created is the account's oldest state: a user.updated applied first is newer
+        if not users.stage_upsert(clerk_id, email):
             log.info("ignored %s for deleted user %s", event_type, clerk_id)
             return None
-        return lambda: users.ensure_directory(clerk_id)
+        return lambda: users.under_lock(clerk_id, lambda: users.sync_directory(clerk_id))
     if event_type == "user.deleted":
         clerk_id = _clerk_id(data)
+        users.lock(clerk_id)
         threads = users.thread_ids(clerk_id)
         users.stage_delete(clerk_id)
         return lambda: users.remove_leftovers(clerk_id, threads)

@@ -58,6 +58,17 @@ FORBIDDEN_ATTRIBUTES = frozenset(
         "to_xml", "to_stata", "to_orc", "to_gbq", "write_text", "write_bytes", "read_text", "read_bytes",
         "file_dump_json", "file_load_json", "connect", "urlopen", "dump", "to_string", "to_iceberg",
         "read_iceberg", "ExcelFile", "ExcelWriter", "HDFStore", "fromtextfile", "openfile", *MODULES_WITH_EFFECTS,
+        # Found by the hostile-strategy tests: each of these passed the review and then ran code or did I/O.
+        # get_type_hints and singledispatch's register evaluate string annotations: code the review never sees.
+        "get_type_hints", "ForwardRef", "evaluate_forward_ref", "get_annotations", "singledispatch",
+        "singledispatchmethod",
+        # pd.show_versions(as_json=path) writes a file; pd.test / np.test run pytest; np.f2py runs compilers;
+        # np.testing.tempdir makes folders; NpzFile opens any path; pandas.core.computation evaluates strings;
+        # plotting saves figures and imports the backend module named in an option; Styler renders templates.
+        "show_versions", "test", "testing", "f2py", "tempdir", "temppath", "NpzFile", "npyio", "computation",
+        "plot", "plotting", "savefig", "style", "Styler",
+        # freqtrade.persistence: init_db creates a database file (or connects anywhere); the session runs SQL.
+        "init_db", "session", "exec_driver_sql",
     }
 )  # fmt: skip
 ALLOWED_TOP_LEVEL = (ast.Import, ast.ImportFrom, ast.ClassDef, ast.FunctionDef, ast.Assign, ast.AnnAssign)
@@ -116,6 +127,15 @@ def _resolve_module(path: str) -> ModuleType | None:
         return None
 
 
+def _connects(value: object) -> bool:
+    """An exchange class: making one connects to the exchange (ccxt) from the strategy's process."""
+    if not isinstance(value, type) or not value.__module__.startswith("freqtrade.exchange"):
+        return False
+    from freqtrade.exchange import Exchange  # only reached for freqtrade.exchange classes, already imported
+
+    return issubclass(value, Exchange)
+
+
 class _Reviewer(ast.NodeVisitor):
     def __init__(self, functions: set[str]) -> None:
         self.violations: list[Violation] = []
@@ -160,7 +180,9 @@ class _Reviewer(ast.NodeVisitor):
         """``from pandas import io`` imports a module: it must be an allowed one, like any import."""
         package = _resolve_module(module)
         value = getattr(package, alias.name, None) if package is not None else None
-        if isinstance(value, ModuleType) or (value is None and _resolve_module(f"{module}.{alias.name}")):
+        if _connects(value):
+            self.flag(node, "network", f"importing {alias.name} (an exchange connection) is not allowed")
+        elif isinstance(value, ModuleType) or (value is None and _resolve_module(f"{module}.{alias.name}")):
             path = f"{module}.{alias.name}"
             if not _import_allowed(path):
                 self.flag(node, "import-allow-list", f"import of {path} is not allowed")
@@ -196,6 +218,8 @@ class _Reviewer(ast.NodeVisitor):
         value: object = _resolve_module(self.modules[current.id])
         for attr in chain:
             value = getattr(value, attr, None)
+            if _connects(value):
+                self.flag(node, "network", f"{attr} (an exchange connection) is not allowed")
             if not isinstance(value, ModuleType):
                 return
             if not _import_allowed(value.__name__):

@@ -6,10 +6,11 @@ import uuid
 from typing import Any
 
 from celery import Celery, Task
-from celery.signals import worker_process_init
+from celery.signals import beat_init, worker_init, worker_process_init
 from flask import Flask, current_app
 
 from gentrade.extensions import db
+from gentrade.process_guard import forbid_inspection
 from gentrade.settings import Settings
 
 REAP_EVERY_SECONDS = 60.0
@@ -42,6 +43,13 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
     )
     celery.set_default()
     app.extensions["celery"] = celery
+
+    @worker_init.connect(weak=False)
+    @beat_init.connect(weak=False)
+    def _guard_secrets(**kwargs: Any) -> None:
+        """Before any backtest runs: Freqtrade children (same OS user) cannot read this process's
+        environment or working directory through ``/proc``; the pool processes inherit it."""
+        forbid_inspection()
 
     @worker_process_init.connect(weak=False)
     def _fresh_connections(**kwargs: Any) -> None:

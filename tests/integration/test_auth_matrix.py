@@ -10,9 +10,7 @@ import hashlib
 import hmac
 import json
 import time
-import uuid
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
 import jwt
@@ -25,9 +23,9 @@ from sqlalchemy import select
 
 from gentrade import devkeys
 from gentrade.extensions import db
-from gentrade.models import Backtest, DeletedUser, User
+from gentrade.models import DeletedUser, User
 from tests.conftest import Tokens, new_rsa_key
-from tests.samples import DRAFT
+from tests.samples import DRAFT, add_backtest_row
 
 PUBLIC_PREFIXES = ("/api/v1/webhooks/",)
 SAMPLE_BODIES = {"POST": {}, "PATCH": {"title": "t"}}
@@ -108,17 +106,7 @@ def alice(client: FlaskClient, tokens: Tokens, app: Flask) -> dict[str, str]:
     thread_id = chat.json["thread_id"]
     strategy = client.post("/api/v1/strategies", json={"thread_id": thread_id, "draft": DRAFT}, headers=headers)
     assert strategy.status_code == 201
-    with app.app_context():  # a backtest row, without publishing a task
-        backtest = Backtest(
-            strategy_id=uuid.UUID(strategy.json["id"]),
-            timerange_start=date(2026, 1, 1),
-            timerange_end=date(2026, 2, 1),
-            pairs=["BTC/USDT"],
-            timeframe="1h",
-        )
-        db.session.add(backtest)
-        db.session.commit()
-        backtest_id = str(backtest.id)
+    backtest_id = add_backtest_row(app, strategy.json["id"])
     return {"thread_id": thread_id, "strategy_id": strategy.json["id"], "backtest_id": backtest_id}
 
 

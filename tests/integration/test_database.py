@@ -4,7 +4,10 @@ ping round trip, and read-only requests run without a transaction that could lea
 from __future__ import annotations
 
 import tempfile
+import time
+import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,8 +18,10 @@ from flask import Flask
 from sqlalchemy import text
 
 from gentrade import create_app
+from gentrade.agents.checkpoints import delete_threads
 from gentrade.database import closed_by_server
 from gentrade.extensions import db
+from gentrade.runtime import EXTENSION_KEY, Runtime
 from tests.conftest import Tokens, production_settings
 
 CHATS = "/api/v1/chats"
@@ -133,3 +138,56 @@ def test_a_first_get_provisions_the_user_durably(one_connection_app: Flask, post
 
     with psycopg.connect(postgres_url) as connection:
         assert connection.execute("SELECT count(*) FROM users WHERE clerk_id = 'user_firstget'").fetchone() == (1,)
+
+
+def test_a_query_whose_connection_is_killed_is_a_503_then_the_next_request_succeeds(
+    one_connection_app: Flask, postgres_url: str, tokens: Tokens
+) -> None:
+    """The query is held on a lock, its backend terminated mid-statement: a JSON 503 to retry, not a 500."""
+    client = one_connection_app.test_client()
+    headers = tokens.headers()
+    assert client.get(CHATS, headers=headers).status_code == 200
+    with psycopg.connect(postgres_url) as blocker, ThreadPoolExecutor(max_workers=1) as pool:
+        blocker.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        in_flight = pool.submit(client.get, CHATS, headers=headers)
+        waiting = wait_for_lock_waiter(postgres_url)
+        terminate(postgres_url, waiting)
+        response = in_flight.result(timeout=30)
+        blocker.rollback()
+
+    assert response.status_code == 503, response.json
+    assert response.headers["Retry-After"] == "1"
+    assert response.json["message"] == "The database is unavailable; try again shortly."
+    assert client.get(CHATS, headers=headers).status_code == 200
+
+
+def wait_for_lock_waiter(postgres_url: str, timeout: float = 30) -> int:
+    """The pid of the one backend waiting for a lock (bounded wait)."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        while time.monotonic() < deadline:
+            row = admin.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()
+            if row is not None:
+                return row[0]
+            time.sleep(0.02)
+    raise AssertionError("no request waited for the lock")
+
+
+def runtime_of(application: Flask) -> Runtime:
+    return application.extensions[EXTENSION_KEY]
+
+
+def test_the_checkpointer_replaces_connections_the_server_ended(app: Flask, postgres_url: str) -> None:
+    """The agent's checkpoint pool has the same check: a deletion after a database restart works."""
+    settings = runtime_of(app).settings
+    delete_threads(settings, [str(uuid.uuid4())])  # the pool is open and holds a connection
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        others = admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    for (pid,) in others:
+        terminate(postgres_url, pid)
+
+    delete_threads(settings, [str(uuid.uuid4())])

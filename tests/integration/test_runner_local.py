@@ -28,7 +28,7 @@ import pytest
 
 from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
 from gentrade.freqtrade.jobs import BacktestJob, RunOutcome
-from gentrade.freqtrade.runners.local import LOG_FILE, LocalRunner
+from gentrade.freqtrade.runners.local import BACKTEST_NICENESS, LOG_FILE, LocalRunner
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft
 from tests.freqtrade_env import download, write_configs
@@ -259,6 +259,16 @@ def test_memory_limit_stops_a_runaway_allocation(workspace: Workspace, tmp_path:
     assert outcome.exit_code not in (0, None)
     assert "MemoryError" in outcome.log_tail
     assert "allocated" not in outcome.log_tail
+
+
+def test_backtests_run_below_the_workers_priority(workspace: Workspace, tmp_path: Path) -> None:
+    """A backtest is batch work: on a shared host the API's requests and the worker come first."""
+    report = [sys.executable, "-c", "import os; print('niceness', os.nice(0))"]
+    job = workspace.job("nice", results_dir=tmp_path / "results")
+
+    outcome = run(LocalRunner(report), job, poll=0.1)
+
+    assert f"niceness {os.nice(0) + BACKTEST_NICENESS}" in outcome.log_tail
 
 
 def test_timeout_kills_the_whole_group_even_a_child_ignoring_sigterm(workspace: Workspace, tmp_path: Path) -> None:

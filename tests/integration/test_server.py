@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,29 +14,10 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask.testing import FlaskClient
 
-from tests.conftest import AUTHORIZED_PARTY, ISSUER, WEBHOOK_SECRET, Tokens, public_pem
+from tests.conftest import Tokens
+from tests.servers import gunicorn
 
 ROOT = Path(__file__).resolve().parents[2]
-GUNICORN = Path(sys.executable).with_name("gunicorn")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"gunicorn exited with {process.returncode}")
-        try:
-            if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise AssertionError("gunicorn did not start in time")
 
 
 @pytest.fixture
@@ -47,35 +25,9 @@ def server(
     client: FlaskClient, postgres_url: str, data_dir: Path, clerk_key: rsa.RSAPrivateKey, tmp_path: Path
 ) -> Iterator[tuple[str, Path]]:
     """gunicorn as deployed (production settings, 2 gevent workers) on the migrated test database."""
-    port = free_port()
     log_path = tmp_path / "gunicorn.log"
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "GENTRADE_ENV": "production",
-        "GENTRADE_DATA_DIR": str(data_dir),
-        "GENTRADE_DATABASE_URL": postgres_url,
-        "GENTRADE_BROKER_URL": "memory://",
-        "GENTRADE_CLERK_JWT_KEY": public_pem(clerk_key),
-        "GENTRADE_CLERK_ISSUER": ISSUER,
-        "GENTRADE_CLERK_AUTHORIZED_PARTIES": AUTHORIZED_PARTY,
-        "GENTRADE_CLERK_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "GUNICORN_WORKERS": "2",
-    }
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [str(GUNICORN), "-c", "config/gunicorn.conf.py", "-b", f"127.0.0.1:{port}", "wsgi:app"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(url, process)
+    with gunicorn(postgres_url, data_dir, clerk_key, log_path) as url:
         yield url, log_path
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 def test_gunicorn_gevent_serves_the_api(server: tuple[str, Path], tokens: Tokens) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from gentrade.extensions import db
 from gentrade.models import Backtest, Strategy
 from tests.conftest import Tokens
-from tests.samples import DRAFT, draft, draft_message
+from tests.samples import DRAFT, add_backtest_row, draft, draft_message
 
 STRATEGIES = "/api/v1/strategies"
 CHATS = "/api/v1/chats"
@@ -166,19 +166,8 @@ def test_list_is_paginated_newest_first(client: FlaskClient, tokens: Tokens) -> 
 
 
 def _add_backtest(app: Flask, strategy_id: str, data_dir: Path) -> Path:
-    with app.app_context():
-        from datetime import date
-
-        backtest = Backtest(
-            strategy_id=uuid.UUID(strategy_id),
-            timerange_start=date(2026, 1, 1),
-            timerange_end=date(2026, 2, 1),
-            pairs=["BTC/USDT"],
-            timeframe="1h",
-        )
-        db.session.add(backtest)
-        db.session.commit()
-        results = user_dir(data_dir) / "user_data" / "backtest_results" / str(backtest.id)
+    backtest_id = add_backtest_row(app, strategy_id)
+    results = user_dir(data_dir) / "user_data" / "backtest_results" / backtest_id
     results.mkdir(parents=True)
     (results / "result.zip").write_bytes(b"zip")
     return results

@@ -7,51 +7,13 @@ reported ends with the marker ``#!``.
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft
 from gentrade.strategies.review import ReviewRejected, Violation, review
+from tests.hostile import HOSTILE, marked_line, probe
 from tests.unit.test_draft import DESIGN_EXAMPLE
-
-MARK = "#!"
-
-
-def probe(top: str = "", body: str = "", tail: str = "", base: str = "IStrategy", name: str = "Probe") -> str:
-    """A valid strategy module named ``Probe`` with the snippets spliced in."""
-    indented_body = textwrap.indent(textwrap.dedent(body).strip("\n"), " " * 8)
-    return "\n".join(
-        [
-            "from freqtrade.strategy import IStrategy",
-            "from pandas import DataFrame",
-            textwrap.dedent(top).strip("\n"),
-            "",
-            "",
-            f"class {name}({base}):",
-            "    timeframe = '5m'",
-            "    stoploss = -0.1",
-            "    minimal_roi = {'0': 0.1}",
-            "",
-            "    def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:",
-            indented_body,
-            "        return dataframe",
-            "",
-            "    def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:",
-            "        dataframe.loc[dataframe['close'] > dataframe['open'], 'enter_long'] = 1",
-            "        return dataframe",
-            "",
-            "    def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:",
-            "        return dataframe",
-            tail,
-        ]
-    )
-
-
-def marked_line(code: str) -> int:
-    (line,) = [number for number, text in enumerate(code.splitlines(), start=1) if text.rstrip().endswith(MARK)]
-    return line
 
 
 def violations_of(code: str, name: str = "Probe") -> list[Violation]:
@@ -63,107 +25,6 @@ def violations_of(code: str, name: str = "Probe") -> list[Violation]:
 def test_the_probe_itself_passes() -> None:
     review(probe(), "Probe")
     review(probe(top="import numpy as np", body="dataframe['x'] = np.log(dataframe['close'])"), "Probe")
-
-
-HOSTILE = [
-    # Found by review of the review: string dispatch and module attribute chains.
-    pytest.param("", "dataframe.apply('to_csv', path_or_buf='/tmp/x')  #!", "string-dispatch", id="apply-to-csv"),
-    pytest.param("", "dataframe.agg('to_' + 'csv', path_or_buf='/tmp/x')  #!", "string-dispatch", id="agg-built-name"),
-    pytest.param(
-        "", "name = 'to_pickle'\ndataframe.transform(name, '/tmp/x')  #!", "string-dispatch", id="transform-var"
-    ),
-    pytest.param("", "dataframe.pipe(f'{chr(116)}o_csv')  #!", "string-dispatch", id="pipe-fstring"),
-    pytest.param("import freqtrade.strategy  #!", "", "import-allow-list", id="dotted-plain-import"),
-    pytest.param(
-        "import freqtrade.strategy as fts", "fts.interface.logger  #!", "module-access", id="reach-module-by-chain"
-    ),
-    pytest.param("import pandas as pd", "pd.io.common.os.remove('/tmp/x')  #!", "module-access", id="pandas-io-os"),
-    pytest.param("from pandas import io  #!", "", "forbidden-name", id="from-pandas-import-io-module"),
-    pytest.param(
-        "from freqtrade.persistence import models  #!", "", "import-allow-list", id="freqtrade-persistence-models"
-    ),
-    pytest.param(
-        "import numpy as np", "np.ctypeslib.load_library('x', '.')  #!", "forbidden-attribute", id="np-ctypeslib"
-    ),
-    # imports outside the allow-list
-    pytest.param("import os  #!", "", "import-allow-list", id="import-os"),
-    pytest.param("import subprocess  #!", "", "import-allow-list", id="import-subprocess"),
-    pytest.param("from os import system  #!", "", "import-allow-list", id="from-os-import-system"),
-    pytest.param("import socket  #!", "", "import-allow-list", id="import-socket"),
-    pytest.param("import importlib  #!", "", "import-allow-list", id="import-importlib"),
-    pytest.param("import pickle  #!", "", "import-allow-list", id="import-pickle"),
-    pytest.param("import sys  #!", "", "import-allow-list", id="import-sys"),
-    pytest.param("import builtins  #!", "", "import-allow-list", id="import-builtins"),
-    pytest.param("import ctypes  #!", "", "import-allow-list", id="import-ctypes"),
-    pytest.param("from pathlib import Path  #!", "", "import-allow-list", id="from-pathlib"),
-    pytest.param("import urllib.request  #!", "", "import-allow-list", id="import-urllib-request"),
-    pytest.param("import requests  #!", "", "import-allow-list", id="import-requests"),
-    pytest.param("import logging  #!", "", "import-allow-list", id="import-logging"),
-    pytest.param("from . import x  #!", "", "import-allow-list", id="relative-import"),
-    pytest.param("from .. import x  #!", "", "import-allow-list", id="relative-import-parent"),
-    pytest.param("from pandas import *  #!", "", "import-allow-list", id="star-import"),
-    pytest.param("from freqtrade.misc import file_dump_json  #!", "", "import-allow-list", id="freqtrade-misc"),
-    pytest.param("import freqtrade.misc  #!", "", "import-allow-list", id="import-freqtrade-misc"),
-    pytest.param("from freqtrade import misc  #!", "", "import-allow-list", id="from-freqtrade-import-misc"),
-    pytest.param("from freqtrade import configuration  #!", "", "import-allow-list", id="freqtrade-configuration"),
-    pytest.param("import freqtrade.rpc  #!", "", "import-allow-list", id="import-freqtrade-rpc"),
-    pytest.param("from pandas.io.common import get_handle  #!", "", "import-allow-list", id="pandas-io-module"),
-    pytest.param("import numpy.lib.format  #!", "", "import-allow-list", id="numpy-format-module"),
-    pytest.param("from pandas._libs import lib  #!", "", "import-allow-list", id="private-module"),
-    # importing a forbidden attribute by name is using it
-    pytest.param("from numpy import load  #!", "", "forbidden-attribute", id="from-numpy-import-load"),
-    pytest.param("from pandas import read_pickle  #!", "", "forbidden-attribute", id="from-pandas-import-read"),
-    pytest.param("from pandas import eval  #!", "", "forbidden-name", id="from-pandas-import-eval"),
-    pytest.param("from numpy import fromfile as ff  #!", "", "forbidden-attribute", id="from-import-as"),
-    pytest.param("from numpy import _core  #!", "", "private-access", id="from-import-private"),
-    pytest.param("from typing import __loader__  #!", "", "forbidden-name", id="from-import-dunder"),
-    pytest.param("import numpy as os  #!", "", "forbidden-name", id="alias-shadowing-os"),
-    # built-ins that evaluate, import or reach the interpreter
-    pytest.param("", "__import__('os')  #!", "forbidden-name", id="dunder-import"),
-    pytest.param("", "exec('1')  #!", "forbidden-name", id="exec"),
-    pytest.param("", "eval('1')  #!", "forbidden-name", id="eval"),
-    pytest.param("", "compile('1', 'x', 'exec')  #!", "forbidden-name", id="compile"),
-    pytest.param("", "open('/etc/passwd')  #!", "forbidden-name", id="open"),
-    pytest.param("", "globals()  #!", "forbidden-name", id="globals"),
-    pytest.param("", "locals()  #!", "forbidden-name", id="locals"),
-    pytest.param("", "vars(self)  #!", "forbidden-name", id="vars"),
-    pytest.param("", "getattr(self, '__class__')  #!", "forbidden-name", id="getattr"),
-    pytest.param("", "setattr(self, 'stoploss', -0.5)  #!", "forbidden-name", id="setattr"),
-    pytest.param("", "delattr(self, 'stoploss')  #!", "forbidden-name", id="delattr"),
-    pytest.param("", "breakpoint()  #!", "forbidden-name", id="breakpoint"),
-    pytest.param("", "input()  #!", "forbidden-name", id="input"),
-    pytest.param("", "f = lambda: __builtins__  #!", "forbidden-name", id="lambda-builtins"),
-    pytest.param("", "x = [os for os in range(3)]  #!", "forbidden-name", id="name-os-even-as-a-variable"),
-    # dunder and private access
-    pytest.param("", "().__class__.__bases__[0].__subclasses__()  #!", "dunder-access", id="subclasses-escape"),
-    pytest.param("", "d = self.__dict__  #!", "dunder-access", id="self-dict"),
-    pytest.param("", "x = __name__  #!", "dunder-access", id="dunder-name"),
-    pytest.param("", "x = self._private  #!", "private-access", id="private-attribute"),
-    pytest.param("", "x = self.dp._exchange  #!", "private-access", id="private-exchange"),
-    # I/O and string evaluation through attributes
-    pytest.param("", "'{0.__class__}'.format(self)  #!", "forbidden-attribute", id="str-format"),
-    pytest.param("", "'{x}'.format_map({})  #!", "forbidden-attribute", id="str-format-map"),
-    pytest.param("import pandas as pd", "pd.read_csv('x')  #!", "forbidden-attribute", id="pd-read-csv"),
-    pytest.param("", "dataframe.to_csv('x')  #!", "forbidden-attribute", id="to-csv"),
-    pytest.param("", "dataframe.to_pickle('x')  #!", "forbidden-attribute", id="to-pickle"),
-    pytest.param("", "dataframe.to_string('x')  #!", "forbidden-attribute", id="to-string-buf"),
-    pytest.param("", "dataframe.values.dump('x')  #!", "forbidden-attribute", id="ndarray-dump"),
-    pytest.param("import numpy", "numpy.load('x')  #!", "forbidden-attribute", id="numpy-load"),
-    pytest.param("import numpy as np", "np.fromfile('x')  #!", "forbidden-attribute", id="numpy-fromfile"),
-    pytest.param("import pandas as pd", "pd.HDFStore('x')  #!", "forbidden-attribute", id="hdfstore"),
-    pytest.param("import pandas as pd", "pd.io.common.os.system('id')  #!", "forbidden-attribute", id="pd-io-os"),
-    pytest.param("", "dataframe.eval('a + b')  #!", "forbidden-attribute", id="dataframe-eval"),
-    pytest.param("", "dataframe.query('a > 1')  #!", "forbidden-attribute", id="dataframe-query"),
-    pytest.param("import pandas as pd", "pd.eval('1 + 1')  #!", "forbidden-attribute", id="pd-eval"),
-    pytest.param("import freqtrade.strategy", "freqtrade.misc.sys  #!", "forbidden-attribute", id="module-sys"),
-    # statements
-    pytest.param("", "global x  #!", "no-global", id="global"),
-    pytest.param("", "def inner():\n    nonlocal dataframe  #!", "no-global", id="nonlocal"),
-    pytest.param("print('x')  #!", "", "top-level", id="top-level-call"),
-    pytest.param("if True:  #!\n    pass", "", "top-level", id="top-level-if"),
-    pytest.param("for i in range(3):  #!\n    pass", "", "top-level", id="top-level-for"),
-    pytest.param("try:  #!\n    pass\nexcept Exception:\n    pass", "", "top-level", id="top-level-try"),
-]
 
 
 @pytest.mark.parametrize(("top", "body", "rule"), HOSTILE)

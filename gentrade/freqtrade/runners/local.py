@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from gentrade.freqtrade.jobs import BacktestJob, RunOutcome
+from gentrade.process_guard import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,13 @@ def cpu_limit_seconds(timeout_seconds: int) -> int:
     return max(1, timeout_seconds) + max(CPU_EXTRA_SECONDS, math.ceil(timeout_seconds * 0.1))
 
 
+BACKTEST_NICENESS = 10  # below the API and the worker: a backtest is batch work, a request is someone waiting
+
+
 def _limit_resources(data_bytes: int, cpu_seconds: int) -> None:
     """Runs in the child between fork and exec: only simple system calls here."""
+    die_with_parent()
+    os.nice(BACKTEST_NICENESS)
     resource.setrlimit(resource.RLIMIT_DATA, (data_bytes, data_bytes))
     # SIGXCPU at the soft limit, SIGKILL from the kernel 5 s later if that is ignored.
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))

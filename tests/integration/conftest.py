@@ -1,0 +1,35 @@
+"""Fixtures for the tests that need a real gunicorn server (races need real concurrency)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.servers import gunicorn
+
+
+@pytest.fixture(scope="module")
+def small_server(
+    app: Flask,
+    postgres_url: str,
+    data_dir: Path,
+    clerk_key: rsa.RSAPrivateKey,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """One server per module (tests clean the database through ``client``); a small pool, the machine is shared."""
+    log_path = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    with gunicorn(
+        postgres_url, data_dir, clerk_key, log_path, GENTRADE_DB_POOL_SIZE="10", GENTRADE_DB_MAX_OVERFLOW="5"
+    ) as url:
+        yield url
+
+
+@pytest.fixture
+def url(small_server: str, client: FlaskClient) -> str:
+    """The server's URL, on a clean database and data folder."""
+    return small_server
