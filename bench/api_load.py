@@ -198,16 +198,20 @@ def measure(label: str, url: str, path: str, headers: dict[str, str], script: Pa
     )
 
 
-def start_server(data_dir: Path, schema: str, port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    """gunicorn as configured, 2 gevent workers, development mode on ``schema``, access log off."""
+def start_server(
+    data_dir: Path, database_url: str, port: int, log_path: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """gunicorn as configured, 2 gevent workers, development mode, access log off; ``extra_env`` adds or
+    overrides settings (a broker, a queue, an exchange stand-in)."""
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(data_dir),
         "GENTRADE_DATA_DIR": str(data_dir),
-        "GENTRADE_DATABASE_URL": f"{POSTGRES_URL}?options=-csearch_path%3D{schema}",
+        "GENTRADE_DATABASE_URL": database_url,
         "GENTRADE_TASK_QUEUE": f"gentrade-bench-{uuid.uuid4().hex[:8]}",  # never the shared queue
         "GENTRADE_LOG_LEVEL": "WARNING",
         "GUNICORN_WORKERS": str(WORKERS),
+        **(extra_env or {}),
     }
     with log_path.open("wb") as log:
         return subprocess.Popen(
@@ -314,7 +318,7 @@ def run(profile_dir: Path | None = None) -> dict[str, Any]:
         if generator == "wrk":
             script = Path(scratch) / "count.lua"
             script.write_text(WRK_SCRIPT)
-        server = start_server(data_dir, schema, port, log_path)
+        server = start_server(data_dir, f"{POSTGRES_URL}?options=-csearch_path%3D{schema}", port, log_path)
         try:
             wait_until_serving(url, server, log_path)
             headers = {"Authorization": f"Bearer {devkeys.mint_token(data_dir, 'user_load')}"}

@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import random
 import signal
 import subprocess
@@ -49,14 +48,14 @@ import aiohttp
 import psutil
 import psycopg
 
-from bench.api_load import GUNICORN, ROOT, free_port, stop_server, wait_until_serving, worker_pids
+from bench.api_load import ROOT, WORKERS, free_port, start_server, stop_server, wait_until_serving, worker_pids
 from bench.backtest_stack import END, BacktestStack, backtest_stack
 from bench.common import POSTGRES_URL, percentile, result_line
 from gentrade import devkeys
 from gentrade.runtime import EXTENSION_KEY
 from gentrade.settings import Settings
 
-API_WORKERS = 2
+API_WORKERS = WORKERS  # as bench.api_load starts it
 CELERY_PROCESSES = 2
 PAIRS = ("BTC/USDT", "ETH/USDT")
 BACKTEST_START = END - timedelta(days=30)
@@ -390,28 +389,13 @@ def _connections(states: Counter[str]) -> int:
 
 
 def start_api(settings: Settings, port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    """gunicorn as configured (2 gevent workers) on the stack's schema, broker, queue and exchange.
-
-    Like ``bench.api_load.start_server``, plus the broker, queue and exchange of the backtest stack
-    (that one publishes to a queue of its own); the access log is off.
-    """
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(settings.data_dir),
-        "GENTRADE_DATA_DIR": str(settings.data_dir),
-        "GENTRADE_DATABASE_URL": str(settings.database_url),
+    """The API as ``bench.api_load`` starts it, on the stack's database, broker, queue and exchange."""
+    stack_env = {
         "GENTRADE_BROKER_URL": str(settings.broker_url),
         "GENTRADE_TASK_QUEUE": settings.task_queue,
         "GENTRADE_EXCHANGE_API_URL": str(settings.exchange_api_url),
-        "GENTRADE_LOG_LEVEL": "WARNING",
-        "GUNICORN_WORKERS": str(API_WORKERS),
     }
-    with log_path.open("wb") as log:
-        return subprocess.Popen(
-            [str(GUNICORN), "-c", "config/gunicorn.conf.py", "-w", str(API_WORKERS), "-b", f"127.0.0.1:{port}",
-             "--access-logfile", "/dev/null", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+    return start_server(settings.data_dir, str(settings.database_url), port, log_path, stack_env)
 
 
 def celery_pid(stack: BacktestStack) -> int:
