@@ -31,7 +31,9 @@ control_socket_disable = True
 
 
 def when_ready(server: object) -> None:
-    """The master holds the same environment (secrets) as its workers: not readable by same-user processes."""
+    """Before any worker is forked: the master, and every worker it forks (the flag is inherited), become
+    non-dumpable, so code they start as the same OS user (the strategy checks) cannot read their secrets
+    through ``/proc``."""
     from gentrade.process_guard import forbid_inspection
 
     forbid_inspection()
@@ -41,15 +43,12 @@ def post_worker_init(worker: object) -> None:
     """Import Freqtrade's strategy machinery (about 2 s) before the worker takes requests, not during a deploy.
 
     Then freeze what is loaded: the garbage collector stops re-scanning those ~500k long-lived
-    objects, and its full collections drop from up to a second to a few milliseconds. The worker is
-    made non-dumpable: the strategy checks it starts cannot read its secrets through ``/proc``.
+    objects, and its full collections drop from up to a second to a few milliseconds.
     """
     import gc
 
-    from gentrade.process_guard import forbid_inspection
     from gentrade.strategies.check import warm_up
 
-    forbid_inspection()
     warm_up()
     gc.collect()
     gc.freeze()

@@ -110,10 +110,9 @@ def init_error_handling(app: Flask, api: JsonErrorApi) -> None:
         log.error("database unavailable: %s", error.orig, exc_info=error)
         db.session.rollback()
         message = "The database is unavailable; try again shortly."
-        http_error = ServiceUnavailable(description=message, retry_after=1)
-        http_error.data = {"message": message, "errors": {}}  # type: ignore[attr-defined]
-        payload, status, headers = api.handle_http_exception(http_error)
-        return payload, status, {**headers, "Retry-After": "1"}
+        http_error = ServiceUnavailable(description=message)
+        http_error.data = {"message": message, "errors": {}, "headers": {"Retry-After": "1"}}  # type: ignore[attr-defined]
+        return api.handle_http_exception(http_error)
 
     @app.after_request
     def _echo_request_id(response: Response) -> Response:

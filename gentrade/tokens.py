@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import jwt
+from cachetools import TLRUCache
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
@@ -128,26 +128,20 @@ class VerifiedTokens:
 
     max_entries: int = 10_000
     clock: Callable[[], float] = time.time
-    _entries: OrderedDict[str, _Verified] = field(default_factory=OrderedDict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
+    def __post_init__(self) -> None:
+        self._entries: TLRUCache[str, _Verified] = TLRUCache(
+            self.max_entries, ttu=lambda _token, entry, _now: entry.valid_until, timer=self.clock
+        )
+
     def get(self, token: str) -> _Verified | None:
-        with self._lock:
-            entry = self._entries.get(token)
-            if entry is None:
-                return None
-            if self.clock() >= entry.valid_until:
-                del self._entries[token]
-                return None
-            self._entries.move_to_end(token)
-            return entry
+        with self._lock:  # cachetools caches are not thread-safe
+            return self._entries.get(token)
 
     def put(self, token: str, entry: _Verified) -> None:
         with self._lock:
             self._entries[token] = entry
-            self._entries.move_to_end(token)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
 
 
 @dataclass(frozen=True)

@@ -87,14 +87,18 @@ def get_or_provision(clerk_id: str) -> User | None:
     return user
 
 
-def stage_upsert(clerk_id: str, email: str | None) -> bool:
-    """Create or update the user in the current transaction; False for a tombstoned id."""
+def stage_upsert(clerk_id: str, email: str | None, *, overwrite_email: bool = True) -> bool:
+    """Create or update the user in the current transaction; False for a tombstoned id.
+
+    ``overwrite_email=False`` sets the email only where none is known: a ``user.created`` is the
+    account's oldest state, so an email a ``user.updated`` delivered first is newer than it.
+    """
     if is_tombstoned(clerk_id):
         return False
     now = utcnow()
     _insert_ignoring_conflicts(User, {"clerk_id": clerk_id, "email": email, "created_at": now, "updated_at": now})
     user = find(clerk_id)
-    if user is not None and email is not None and user.email != email:
+    if user is not None and email is not None and user.email != email and (overwrite_email or user.email is None):
         user.email = email
     return True
 

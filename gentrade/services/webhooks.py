@@ -52,11 +52,7 @@ def _stage(event_type: str, data: dict[str, Any]) -> Callable[[], None] | None:
     if event_type in ("user.created", "user.updated"):
         clerk_id = _clerk_id(data)
         users.lock(clerk_id)
-        email = primary_email(data)
-        existing = users.find(clerk_id) if event_type == "user.created" else None
-        if existing is not None and existing.email is not None:
-            email = None  # user.created is the account's oldest state: a user.updated applied first is newer
-        if not users.stage_upsert(clerk_id, email):
+        if not users.stage_upsert(clerk_id, primary_email(data), overwrite_email=event_type == "user.updated"):
             log.info("ignored %s for deleted user %s", event_type, clerk_id)
             return None
         return lambda: users.under_lock(clerk_id, lambda: users.sync_directory(clerk_id))

@@ -44,13 +44,6 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
     celery.set_default()
     app.extensions["celery"] = celery
 
-    @worker_init.connect(weak=False)
-    @beat_init.connect(weak=False)
-    def _guard_secrets(**kwargs: Any) -> None:
-        """Before any backtest runs: Freqtrade children (same OS user) cannot read this process's
-        environment or working directory through ``/proc``; the pool processes inherit it."""
-        forbid_inspection()
-
     @worker_process_init.connect(weak=False)
     def _fresh_connections(**kwargs: Any) -> None:
         """A forked pool process must not share the parent's database connections."""
@@ -58,6 +51,14 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
             db.engine.dispose(close=False)
 
     return celery
+
+
+@worker_init.connect
+@beat_init.connect
+def _guard_secrets(**kwargs: Any) -> None:
+    """Before any backtest runs: Freqtrade children (same OS user) cannot read this process's
+    environment or working directory through ``/proc``; the pool processes inherit it."""
+    forbid_inspection()
 
 
 def publish_run(backtest_id: uuid.UUID) -> None:

@@ -21,7 +21,7 @@ from gentrade import create_app
 from gentrade.agents.checkpoints import delete_threads
 from gentrade.database import closed_by_server
 from gentrade.extensions import db
-from gentrade.runtime import EXTENSION_KEY, Runtime
+from gentrade.runtime import runtime
 from tests.conftest import Tokens, production_settings
 
 CHATS = "/api/v1/chats"
@@ -175,13 +175,10 @@ def wait_for_lock_waiter(postgres_url: str, timeout: float = 30) -> int:
     raise AssertionError("no request waited for the lock")
 
 
-def runtime_of(application: Flask) -> Runtime:
-    return application.extensions[EXTENSION_KEY]
-
-
 def test_the_checkpointer_replaces_connections_the_server_ended(app: Flask, postgres_url: str) -> None:
     """The agent's checkpoint pool has the same check: a deletion after a database restart works."""
-    settings = runtime_of(app).settings
+    with app.app_context():
+        settings = runtime().settings
     delete_threads(settings, [str(uuid.uuid4())])  # the pool is open and holds a connection
     with psycopg.connect(postgres_url, autocommit=True) as admin:
         others = admin.execute(
