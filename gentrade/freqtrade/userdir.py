@@ -23,7 +23,13 @@ from gentrade.identity import require_clerk_id
 from gentrade.strategies.draft import NAME_PATTERN
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config" / "freqtrade"
-USER_DATA_SUBDIRS = ("data", "strategies", "backtest_results")
+# Every folder Freqtrade's own create_userdata_dir makes (2026.9). Each backtest's Freqtrade makes the missing
+# ones with a check-then-mkdir, so two first backtests of a new user racing on them failed one with
+# FileExistsError; made here once (exist_ok), they are never missing.
+USER_DATA_SUBDIRS = (
+    "backtest_results", "data", "freqaimodels", "hyperopt_results", "hyperopts", "logs", "notebooks", "plot",
+    "strategies",
+)  # fmt: skip
 STRATEGY_NAME = re.compile(NAME_PATTERN)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from freqtrade.configuration.directory_operations import create_userdata_dir
 
 from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
 from gentrade.freqtrade.results import (
@@ -78,7 +79,8 @@ def backtest_args(configs: list[Path], userdir: Path, datadir: Path, name: str, 
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     work = tmp_path_factory.mktemp("results")
     userdir, datadir = work / "user_data", work / "market"
-    (userdir / "strategies").mkdir(parents=True)
+    # Made before the concurrent runs: each Freqtrade makes missing subfolders with a check-then-mkdir race.
+    create_userdata_dir(str(userdir), create_dir=True)
     for name, threshold in ENTRIES.items():
         value = draft(name=name, entry_conditions={"all": [{"left": "rsi", "op": "<", "right": threshold}]})
         (userdir / "strategies" / f"{name}.py").write_text(compile_strategy(parse_draft(value)))

@@ -19,10 +19,9 @@ EXPECTED_LAYOUT = {
     "docker-compose.yml",
     "user_data",
     "user_data/config.json",
-    "user_data/data",
-    "user_data/strategies",
-    "user_data/backtest_results",
-}
+    *(f"user_data/{sub}" for sub in ("backtest_results", "data", "freqaimodels", "hyperopt_results", "hyperopts",
+                                     "logs", "notebooks", "plot", "strategies")),
+}  # fmt: skip
 
 
 @pytest.fixture
