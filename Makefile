@@ -10,7 +10,7 @@ PORT ?= 8000
 CLERK_ID ?= user_demo
 export GENTRADE_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: run demo test lint format token migrate bench clean
+.PHONY: run demo test lint format token migrate bench clean contract-deps
 
 $(STAMP): requirements/base.txt requirements/freqtrade.txt requirements/dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "GenTrade needs Python >= 3.11 (set PYTHON=...)"; exit 1; }
@@ -38,8 +38,31 @@ demo: $(STAMP)
 token: $(STAMP)
 	@$(BIN)/flask --app wsgi gentrade dev-token $(CLERK_ID) 2>/dev/null
 
-test: lint
+test: lint contract-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The frontend contract suite (tests/contract) runs on the frontend's own npm libraries. npm ci fills
+# a cache folder named by the lockfile's sha256 only when that folder is missing (a new lockfile gets a
+# new folder, built aside and renamed into place); tests/contract/node_modules links to it.
+# Without npm, or when npm ci fails (offline), it says so and the contract test skips (fails under CI=true).
+CONTRACT := tests/contract
+NODE_CACHE := .cache/contract-node
+contract-deps:
+	@command -v npm >/dev/null 2>&1 || { echo "npm not found: the frontend contract test will skip (fail under CI=true)"; exit 0; }; \
+	set -e; hash=$$(sha256sum $(CONTRACT)/package-lock.json | cut -d' ' -f1); dir=$(NODE_CACHE)/$$hash; \
+	if [ ! -d $$dir/node_modules ]; then \
+	  mkdir -p $(NODE_CACHE); tmp=$$(mktemp -d $(NODE_CACHE)/.install.XXXXXX); \
+	  cp $(CONTRACT)/package.json $(CONTRACT)/package-lock.json $$tmp/; \
+	  echo "npm ci for $(CONTRACT) (lockfile $$hash)"; \
+	  (cd $$tmp && npm ci --no-audit --no-fund --loglevel=error) || { rm -rf $$tmp; \
+	    echo "npm ci failed: the frontend contract test will skip (fail under CI=true)"; exit 0; }; \
+	  mv -T $$tmp $$dir 2>/dev/null || rm -rf $$tmp; \
+	fi; \
+	link=$(CONTRACT)/node_modules; target=../../$$dir/node_modules; \
+	if [ "$$(readlink $$link 2>/dev/null)" != "$$target" ]; then \
+	  if [ -e $$link ] && [ ! -L $$link ]; then rm -rf $$link; fi; \
+	  ln -sfn $$target $$link.tmp.$$$$ && mv -T $$link.tmp.$$$$ $$link; \
+	fi
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all
@@ -53,4 +76,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache $(NODE_CACHE) $(CONTRACT)/node_modules

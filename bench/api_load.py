@@ -1,6 +1,6 @@
 """P1: authenticated reads under load on the real server: gunicorn (``config/gunicorn.conf.py``, 2 gevent
-workers) on PostgreSQL, 64 concurrent connections. ``GET /api/v1/chats`` (the user has 50 chats; the
-default first page) and ``GET /api/v1/strategies/{id}``, beside ``GET /healthz`` on the same server as
+workers) on PostgreSQL, 64 concurrent connections. ``GET /api/v1/chats`` (the user has 50 chats, all on
+the default first page) and ``GET /api/v1/strategies/{id}``, beside ``GET /healthz`` on the same server as
 the baseline (a bare Flask view: no token, no database).
 
 Targets for each API endpoint: p99 <= 50 ms and throughput >= 40 % of the bare endpoint's.

@@ -61,7 +61,7 @@ class BacktestStack:
         pending, deadline = set(backtest_ids), time.monotonic() + timeout
         while pending and time.monotonic() < deadline:
             page = self.client.get("/api/v1/backtests?page_size=100", headers=self.headers).json
-            for item in page["items"]:
+            for item in page:
                 if item["id"] in pending and item["status"] in ("finished", "failed", "cancelled"):
                     assert item["status"] == "finished", item["error"]
                     pending.discard(item["id"])

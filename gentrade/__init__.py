@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_cors import CORS
 
 from gentrade import auth, database, devkeys, errors, runtime
 from gentrade.blueprints import API_BLUEPRINTS, docs_assets
@@ -15,6 +16,7 @@ from gentrade.extensions import db, migrate
 from gentrade.freqtrade.userdir import UserDirectories
 from gentrade.schemas.chats import document_update_rules
 from gentrade.schemas.pydantic import register_pydantic_schema
+from gentrade.schemas.strategies import document_create_forms
 from gentrade.settings import ConfigurationError, Settings, load_settings
 from gentrade.strategies.draft import StrategyDraft
 from gentrade.tasks.celery_app import celery_init_app
@@ -22,6 +24,9 @@ from gentrade.tasks.celery_app import celery_init_app
 __all__ = ["ConfigurationError", "create_app"]
 log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CORS_ROUTES = (r"/api/.*", r"/chat/.*")  # the REST API and the agent's LangServe routes
+CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", "ThreadId", "X-Request-ID")
+CORS_EXPOSE_HEADERS = ("X-Pagination", "X-Request-ID")
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -40,8 +45,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
     document_update_rules(api.spec)
+    document_create_forms(api.spec)
     app.register_blueprint(docs_assets.blp)
     errors.init_error_handling(app, api)
+    enable_cors(app, settings)
     app.cli.add_command(gentrade_cli)
     runtime.install(app, _build_runtime(settings))
     celery_init_app(app, settings)
@@ -64,6 +71,19 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
         "OPENAPI_SWAGGER_UI_URL": docs_assets.ASSETS_URL,
         "API_SPEC_OPTIONS": {"security": [{"bearerAuth": []}]},
     }
+
+
+def enable_cors(app: Flask, settings: Settings) -> None:
+    """Let web frontends on ``GENTRADE_CORS_ORIGINS`` call the API from the browser: preflights are answered
+    without a token, errors carry the CORS headers too (so the page can read them), and the page may read
+    the paging and request-id headers. Other origins get no CORS header at all, so browsers refuse them."""
+    CORS(
+        app,
+        resources=list(CORS_ROUTES),
+        origins=settings.cors_origins,
+        allow_headers=list(CORS_ALLOW_HEADERS),
+        expose_headers=list(CORS_EXPOSE_HEADERS),
+    )
 
 
 def _build_runtime(settings: Settings) -> runtime.Runtime:

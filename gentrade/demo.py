@@ -18,7 +18,7 @@ import string
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -75,12 +75,16 @@ class Api:
                     event = None
 
 
-def start_stack(data_dir: Path, port: int, log_path: Path) -> subprocess.Popen[bytes]:
+def start_stack(
+    data_dir: Path, port: int, log_path: Path, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """``make run``'s stack on ``port``, ready (``/readyz``), leader of its own process group; ``env`` replaces
+    this process's environment. Stopped again when it does not become ready."""
     log = log_path.open("wb")
     command = [sys.executable, "-m", "gentrade.stack", "--port", str(port), "--exchange-port", str(free_port()),
                "--data-dir", str(data_dir)]  # fmt: skip
     # A queue of its own: a `make run` sharing the data folder must not take the demo's backtest.
-    env = {**os.environ, "GENTRADE_TASK_QUEUE": f"demo-{secrets.token_hex(4)}"}
+    env = {**(os.environ if env is None else env), "GENTRADE_TASK_QUEUE": f"demo-{secrets.token_hex(4)}"}
     process = subprocess.Popen(  # noqa: S603 - our own command
         command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -94,6 +98,7 @@ def start_stack(data_dir: Path, port: int, log_path: Path) -> subprocess.Popen[b
         except requests.RequestException:
             pass
         time.sleep(0.5)
+    stop_stack(process)
     raise DemoFailed(f"the stack did not become ready in 120 s; see {log_path}")
 
 

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_FREQTRADE_IMAGE = "freqtradeorg/freqtrade:2026.9"
 PRODUCTION_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672//"
+DEFAULT_CORS_ORIGINS = ("http://localhost:3000",)  # the web frontend's development server
 
 
 class Environment(StrEnum):
@@ -96,15 +97,17 @@ class Settings(BaseSettings):
     backtest_stale_seconds: int = Field(default=60, ge=2)  # no heartbeat this long: the worker is gone
 
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Browser origins allowed to call the API (CORS); comma-separated in the environment.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_CORS_ORIGINS))
     # Per process. A gevent worker serves many requests at once: fewer connections than concurrent
     # requests makes them queue for the pool (measured: p99 of seconds at 32 per worker). Keep
     # processes x (pool + overflow) under PostgreSQL's max_connections.
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
 
-    @field_validator("clerk_authorized_parties", mode="before")
+    @field_validator("clerk_authorized_parties", "cors_origins", mode="before")
     @classmethod
-    def _split_parties(cls, value: Any) -> Any:
+    def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value

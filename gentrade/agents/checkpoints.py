@@ -76,3 +76,21 @@ def delete_threads(settings: Settings, thread_ids: list[str]) -> None:
     saver = checkpointer(settings)
     for thread_id in thread_ids:
         saver.delete_thread(thread_id)
+
+
+def copy_latest(settings: Settings, source: str, target: str) -> bool:
+    """Give ``target`` the latest checkpoint of ``source`` (a finished turn's state is whole in it: our
+    channels are plain values and reducers, no delta history). False when ``source`` has none.
+
+    The savers do not implement ``copy_thread``; ``get_tuple`` and ``put`` are their public API."""
+    saver = checkpointer(settings)
+    latest = saver.get_tuple({"configurable": {"thread_id": source, "checkpoint_ns": ""}})
+    if latest is None:
+        return False
+    saver.put(
+        {"configurable": {"thread_id": target, "checkpoint_ns": ""}},
+        latest.checkpoint,
+        latest.metadata,
+        latest.checkpoint["channel_versions"],
+    )
+    return True

@@ -15,23 +15,23 @@ from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import tool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.prebuilt import ToolNode
-from pydantic import ValidationError
 
-from gentrade.agents.offline import ANNOUNCE_MARKER, PREVIOUS_DRAFT_MARKER
+from gentrade.agents.offline import ANNOUNCE_MARKER, previous_draft_message
 from gentrade.agents.prompts.draft import ANNOUNCE_PROMPT, DRAFT_PROMPT
 from gentrade.agents.prompts.general import GENERAL_PROMPT
 from gentrade.agents.prompts.router import ROUTER_PROMPT
 from gentrade.agents.schemas import DRAFT_TOOL_NAME, RouteDecision
-from gentrade.strategies.draft import DraftInvalid, StrategyDraft, parse_draft
+from gentrade.agents.structured import structured, valid_draft
+from gentrade.strategies.card import render_card
+from gentrade.strategies.draft import StrategyDraft
 
 log = logging.getLogger(__name__)
-STRUCTURED_OUTPUT_ATTEMPTS = 3
 HISTORY_MESSAGES = 20  # the newest messages the model sees; the draft itself is passed in full
 
 
@@ -42,14 +42,22 @@ class AgentState(TypedDict, total=False):
     revised: bool
 
 
-class DraftRejected(Exception):
-    """The model kept producing drafts that do not validate."""
-
-
 @tool(DRAFT_TOOL_NAME)
 def strategy_draft_output_tool(draft: StrategyDraft) -> str:
-    """Announce a finished StrategyDraft to the user interface (it shows the draft and offers to deploy it)."""
-    return f"Draft {draft.name} shown to the user."
+    """Announce a finished StrategyDraft to the user interface (it shows the draft and offers to deploy it).
+
+    The result is the draft card the interface shows: the draft in plain words, as JSON text."""
+    return json.dumps(render_card(draft))
+
+
+def show_draft(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    """Run the draft tool call. Its run id is the tool call id, so the id a client sees on the tool's
+    events is the one it saves the card under, and the one the draft is found by."""
+    call = state["messages"][-1].tool_calls[0]  # type: ignore[union-attr]
+    result = strategy_draft_output_tool.invoke(
+        {**call, "type": "tool_call"}, {**config, "run_id": uuid.UUID(call["id"])}
+    )
+    return {"messages": [result]}
 
 
 def _history(state: AgentState) -> list[AnyMessage]:
@@ -60,23 +68,21 @@ def _history(state: AgentState) -> list[AnyMessage]:
 
 def _previous_draft(state: AgentState) -> list[BaseMessage]:
     draft = state.get("draft")
-    if not draft:
-        return []
-    return [SystemMessage(f"{PREVIOUS_DRAFT_MARKER}{json.dumps(draft)}")]
+    return [previous_draft_message(StrategyDraft.model_validate(draft))] if draft else []
 
 
 def build_graph(model: BaseChatModel, checkpointer: BaseCheckpointSaver | None) -> CompiledStateGraph:
     def router(state: AgentState) -> dict[str, Any]:
         messages = [SystemMessage(ROUTER_PROMPT), *_previous_draft(state), *_history(state)]
-        decision = _structured(model, RouteDecision, messages)
+        decision = structured(model, RouteDecision, messages)
         log.info("routed to %s (%s)", decision.route, decision.reason)
         return {"route": decision.route}
 
     def strategy_draft(state: AgentState) -> dict[str, Any]:
         messages: list[BaseMessage] = [SystemMessage(DRAFT_PROMPT), *_previous_draft(state), *_history(state)]
-        draft = _draft(model, messages)
+        draft = valid_draft(model, messages)
         payload = draft.model_dump(mode="json")
-        call = {"name": DRAFT_TOOL_NAME, "args": {"draft": payload}, "id": f"call_{uuid.uuid4().hex[:24]}"}
+        call = {"name": DRAFT_TOOL_NAME, "args": {"draft": payload}, "id": str(uuid.uuid4())}
         return {
             "messages": [AIMessage(content="", tool_calls=[call])],
             "draft": payload,
@@ -98,7 +104,7 @@ def build_graph(model: BaseChatModel, checkpointer: BaseCheckpointSaver | None) 
     graph = StateGraph(AgentState)
     graph.add_node("router", router)
     graph.add_node("strategy_draft", strategy_draft)
-    graph.add_node("tools", ToolNode([strategy_draft_output_tool]))
+    graph.add_node("tools", show_draft)
     graph.add_node("announce", announce)
     graph.add_node("general", general)
     graph.add_edge(START, "router")
@@ -116,34 +122,3 @@ def _streamed(model: BaseChatModel, messages: list[BaseMessage]) -> AIMessage:
     chunks = list(model.stream(messages))
     text = "".join(str(chunk.content) for chunk in chunks)
     return AIMessage(content=text, id=chunks[0].id if chunks else None)
-
-
-def _structured(model: BaseChatModel, schema: type, messages: list[BaseMessage]) -> Any:
-    """Structured output, retried when the answer is malformed; provider errors propagate."""
-    runnable = model.with_structured_output(schema)
-    last_error: Exception | None = None
-    for attempt in range(1, STRUCTURED_OUTPUT_ATTEMPTS + 1):
-        try:
-            result = runnable.invoke(messages)
-        except (ValidationError, ValueError) as exc:  # the model's output did not parse into the schema
-            last_error = exc
-            log.warning("malformed %s (attempt %d): %s", schema.__name__, attempt, exc)
-            retry = HumanMessage(f"That answer was not valid: {exc}. Answer again, exactly in the schema.")
-            messages = [*messages, retry]
-            continue
-        if isinstance(result, schema):
-            return result
-        last_error = ValueError(f"expected {schema.__name__}, got {type(result).__name__}")
-    raise DraftRejected(f"the model's {schema.__name__} was malformed {STRUCTURED_OUTPUT_ATTEMPTS} times: {last_error}")
-
-
-def _draft(model: BaseChatModel, messages: list[BaseMessage]) -> StrategyDraft:
-    """A draft that passes the same validation as the API (catalogue, references), or DraftRejected."""
-    for attempt in range(1, STRUCTURED_OUTPUT_ATTEMPTS + 1):
-        draft = _structured(model, StrategyDraft, messages)
-        try:
-            return parse_draft(draft.model_dump(mode="json"))
-        except DraftInvalid as exc:
-            log.warning("invalid draft (attempt %d): %s", attempt, exc)
-            messages = [*messages, HumanMessage(f"The draft is invalid: {exc}. Fix these fields and answer again.")]
-    raise DraftRejected("the model could not produce a valid strategy draft")

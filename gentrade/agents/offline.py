@@ -17,6 +17,11 @@ Conventions the graph uses to talk to it (all plain messages, so real models sim
   of that draft; the reply is :func:`describe_draft`. ``assumptions`` is optional: when absent, the
   ones this process recorded when it drafted that exact draft are used, else (for a fresh draft)
   they are recomputed from the last human message.
+* ``CARD_EDITS_MARKER`` -- the last ``HumanMessage`` containing ``"[gentrade:card-edits]"`` followed by a
+  JSON object of edited draft-card fields (``{"stoploss": "-8%", ...}``, see
+  :mod:`gentrade.strategies.card`) asks to revise the previous draft so that those fields read as
+  written: structured ``StrategyDraft`` output then reads them with the card grammar
+  (:func:`gentrade.agents.offline_drafting.draft_from_card`); a field it cannot read stays as it was.
 * Assumptions are not part of ``StrategyDraft``. Get them with :func:`assumptions_for` (the same
   messages as the structured call), :func:`draft_for` (draft and assumptions at once), or
   ``with_structured_output(StrategyDraft, include_raw=True)``, whose ``raw`` message carries them in
@@ -50,12 +55,19 @@ from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import ValidationError
 
-from gentrade.agents.offline_drafting import classify, describe_draft, draft_from_text, general_answer
+from gentrade.agents.offline_drafting import (
+    classify,
+    describe_draft,
+    draft_from_card,
+    draft_from_text,
+    general_answer,
+)
 from gentrade.agents.schemas import DRAFT_TOOL_NAME, RouteDecision
 from gentrade.strategies.draft import StrategyDraft
 
 ANNOUNCE_MARKER = "[gentrade:announce-draft]"
 PREVIOUS_DRAFT_MARKER = "[gentrade:previous-draft]"
+CARD_EDITS_MARKER = "[gentrade:card-edits]"
 MODEL_NAME = "gentrade-offline"
 _RECENT_LIMIT = 256  # drafts whose assumptions are remembered for the announcement that follows
 
@@ -142,10 +154,26 @@ def previous_draft(messages: Sequence[BaseMessage]) -> StrategyDraft | None:
     return None
 
 
+def previous_draft_message(draft: StrategyDraft) -> SystemMessage:
+    """The system message that tells a model (this one or a real one) which draft the thread already has."""
+    return SystemMessage(f"{PREVIOUS_DRAFT_MARKER}{json.dumps(draft.model_dump(mode='json'))}")
+
+
+def card_edits(messages: Sequence[BaseMessage]) -> dict[str, Any] | None:
+    """The edited card fields the last human message carries after ``CARD_EDITS_MARKER``, or None."""
+    text = last_human_text(messages)
+    edits = _json_after(text, CARD_EDITS_MARKER) if CARD_EDITS_MARKER in text else None
+    return edits if isinstance(edits, dict) else None
+
+
 def draft_for(messages: LanguageModelInput) -> tuple[StrategyDraft, list[str]]:
     """The draft the offline model produces for these messages, with the assumptions it made."""
     listed = as_messages(messages)
-    draft, assumptions = draft_from_text(last_human_text(listed), previous_draft(listed))
+    previous, edits = previous_draft(listed), card_edits(listed)
+    if previous is not None and edits is not None:
+        draft, assumptions = draft_from_card(edits, previous)
+    else:
+        draft, assumptions = draft_from_text(last_human_text(listed), previous)
     _remember(draft, assumptions)
     return draft, assumptions
 

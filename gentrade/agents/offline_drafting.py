@@ -21,8 +21,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from gentrade.agents.schemas import RouteDecision
-from gentrade.strategies.catalogue import CATALOGUE, PRICE_COLUMNS
+from gentrade.strategies.card import LABELS, conditions_text, indicator_label, roi_text, summary
+from gentrade.strategies.card_indicators import MOVING_AVERAGES, preferred_id, unique_id
+from gentrade.strategies.card_reading import read_card
+from gentrade.strategies.catalogue import CATALOGUE, OSCILLATOR_MIDDLES, PRICE_COLUMNS
 from gentrade.strategies.draft import NAME_PATTERN, RESERVED_NAMES, StrategyDraft
+from gentrade.strategies.short_side import OPPOSITE_OPS
+from gentrade.strategies.trees import conditions, references
 
 DEFAULT_BASE = "BTC"
 DEFAULT_QUOTE = "USDT"
@@ -74,11 +79,8 @@ def _pct(ratio: float) -> str:
 
 # --- indicators -------------------------------------------------------------------------------------------
 
-MOVING_AVERAGES = ("ema", "sma", "wma")
-OSCILLATOR_MIDDLES = {"rsi": 50.0, "mfi": 50.0, "stoch": 50.0, "cci": 0.0, "macd": 0.0}
 CARRIED_SUBJECTS = ("rsi", "mfi", "stoch", "cci")  # "sell above 70" refers back to one of these
 DEFAULT_LEVELS = {"rsi": (30.0, 70.0), "mfi": (20.0, 80.0), "stoch": (20.0, 80.0), "cci": (-100.0, 100.0)}
-SINGLE_IDS = {"bbands": "bb", "ichimoku": "ichimoku"}
 TITLES = {
     "rsi": "Rsi",
     "ema": "Ema",
@@ -93,22 +95,6 @@ TITLES = {
     "mfi": "Mfi",
     "obv": "Obv",
     "vwap": "Vwap",
-    "ichimoku": "Ichimoku",
-}
-LABELS = {
-    "rsi": "RSI",
-    "ema": "EMA",
-    "sma": "SMA",
-    "wma": "WMA",
-    "macd": "MACD",
-    "bbands": "Bollinger Bands",
-    "stoch": "Stochastic",
-    "adx": "ADX",
-    "atr": "ATR",
-    "cci": "CCI",
-    "mfi": "MFI",
-    "obv": "OBV",
-    "vwap": "VWAP",
     "ichimoku": "Ichimoku",
 }
 MENTION_ONLY = ("atr", "obv")  # no sensible rule without more context: computed, not traded on
@@ -162,12 +148,12 @@ class _Registry:
                     return ident
             if mention.note:
                 self._note(mention.note)
-            return self._add(f"{kind}{params['period']}", kind, params, bool(written))
+            return self._add(preferred_id(kind, params), kind, params, bool(written))
         existing = self.of_type(kind)
         if not existing:
             if mention.note:
                 self._note(mention.note)
-            return self._add(SINGLE_IDS.get(kind, kind), kind, params, bool(written))
+            return self._add(preferred_id(kind, params), kind, params, bool(written))
         same = [i for i in existing if self.items[i]["params"] == params]
         if not written:
             return existing[0]
@@ -184,12 +170,10 @@ class _Registry:
                 )
             return first
         suffix = "".join(str(int(v)) for v in written.values() if isinstance(v, int | float))
-        return self._add(f"{SINGLE_IDS.get(kind, kind)}{suffix}", kind, params, True)
+        return self._add(f"{preferred_id(kind, params)}{suffix}", kind, params, True)
 
     def _add(self, wanted: str, kind: str, params: dict[str, Any], explicit: bool) -> str:
-        ident, n = wanted, 2
-        while ident in self.items or ident in PRICE_COLUMNS or ident == "date":
-            ident, n = f"{wanted}_{n}", n + 1
+        ident = unique_id(wanted, self.items)
         self.items[ident] = {"id": ident, "type": kind, "params": params}
         if explicit:
             self.explicit.add(ident)
@@ -212,7 +196,7 @@ class _Registry:
         except ValidationError:
             return False
         item["params"] = params
-        new_id = f"{item['type']}{params.get('period')}"
+        new_id = preferred_id(item["type"], params)
         if item["type"] in MOVING_AVERAGES and re.fullmatch(r"[a-z]ma\d+", ident) and new_id not in self.items:
             self.items = {
                 (new_id if k == ident else k): ({**v, "id": new_id} if k == ident else v) for k, v in self.items.items()
@@ -224,15 +208,7 @@ class _Registry:
 
     def label(self, ident: str) -> str:
         item = self.items.get(ident)
-        return _indicator_label(item) if item else ident
-
-
-def _indicator_label(item: dict[str, Any]) -> str:
-    kind, params = item["type"], item.get("params") or {}
-    values = [v for k, v in params.items() if k != "source" and isinstance(v, int | float)]
-    if kind == "obv" or not values:
-        return LABELS[kind]
-    return f"{LABELS[kind]}({', '.join(_fmt(v) for v in values)})"
+        return indicator_label(item) if item else ident
 
 
 # --- the lexer: words -> tokens ---------------------------------------------------------------------------
@@ -1243,7 +1219,7 @@ def _previous_subject(previous: dict[str, Any], role: str, registry: _Registry) 
     if role == "exit":
         fields.reverse()
     for name in fields:
-        for condition in _conditions(previous.get(name)):
+        for condition in conditions(previous.get(name)):
             left = condition["left"]
             if isinstance(left, str) and registry.type_of(left) and not isinstance(condition["right"], str):
                 return left
@@ -1254,27 +1230,6 @@ def _previous_subject(previous: dict[str, Any], role: str, registry: _Registry) 
 
 
 # --- condition trees --------------------------------------------------------------------------------------
-
-
-def _conditions(node: Node | None) -> Iterator[Node]:
-    if not node:
-        return
-    for key in ("all", "any"):
-        if key in node:
-            for child in node[key]:
-                yield from _conditions(child)
-            return
-    yield node
-
-
-def _references(node: Node | None) -> set[str]:
-    ids: set[str] = set()
-    for condition in _conditions(node):
-        for side in ("left", "right"):
-            operand = condition[side]
-            if isinstance(operand, str) and operand not in PRICE_COLUMNS:
-                ids.add(operand.partition(".")[0])
-    return ids
 
 
 def _prune(node: Node | None, drop: Callable[[Node], bool]) -> Node | None:
@@ -1302,20 +1257,13 @@ def _side(op: str) -> str:
 
 
 def _flip(op: str) -> str:
-    return {
-        "<": ">",
-        "<=": ">=",
-        ">": "<",
-        ">=": "<=",
-        "crosses_above": "crosses_below",
-        "crosses_below": "crosses_above",
-    }[op]
+    return OPPOSITE_OPS[op]
 
 
 def _is_line_filter(node: Node, registry: _Registry) -> bool:
     """A trend or strength filter: price against a moving line (not a crossing), or an ADX level."""
-    conditions = list(_conditions(node))
-    for condition in conditions:
+    found = list(conditions(node))
+    for condition in found:
         left, op, right = condition["left"], condition["op"], condition["right"]
         if registry.type_of(left) == "adx" and not isinstance(right, str):
             continue
@@ -1323,7 +1271,7 @@ def _is_line_filter(node: Node, registry: _Registry) -> bool:
             return False
         if registry.type_of(right) not in (*MOVING_AVERAGES, "vwap", "ichimoku"):
             return False
-    return bool(conditions)
+    return bool(found)
 
 
 def _mirror(node: Node, registry: _Registry) -> Node | None:
@@ -1387,56 +1335,6 @@ def _default_rule(kind: str, ident: str, role: str, filtering: bool = False) -> 
 
 # --- words for drafts -------------------------------------------------------------------------------------
 
-_OP_WORDS = {
-    "<": "is below",
-    "<=": "is at or below",
-    ">": "is above",
-    ">=": "is at or above",
-    "crosses_above": "crosses above",
-    "crosses_below": "crosses below",
-}
-_OUTPUT_WORDS = {
-    ("macd", "macd"): "the MACD line",
-    ("macd", "signal"): "the MACD signal line",
-    ("macd", "hist"): "the MACD histogram",
-    ("bbands", "upper"): "the upper Bollinger band",
-    ("bbands", "middle"): "the middle Bollinger band",
-    ("bbands", "lower"): "the lower Bollinger band",
-    ("stoch", "k"): "Stochastic %K",
-    ("stoch", "d"): "Stochastic %D",
-    ("ichimoku", "tenkan"): "the Ichimoku conversion line",
-    ("ichimoku", "kijun"): "the Ichimoku base line",
-    ("ichimoku", "span_a"): "Ichimoku span A",
-    ("ichimoku", "span_b"): "Ichimoku span B",
-}
-
-
-def _operand_words(operand: Any, indicators: dict[str, dict[str, Any]]) -> str:
-    if not isinstance(operand, str):
-        return _fmt(float(operand))
-    if operand in PRICE_COLUMNS:
-        return "the close" if operand == "close" else f"the {operand}" if operand != "volume" else "volume"
-    ident, _, output = operand.partition(".")
-    item = indicators.get(ident)
-    if item is None:
-        return operand
-    if output:
-        return _OUTPUT_WORDS.get((item["type"], output), f"{_indicator_label(item)} {output}")
-    return _indicator_label(item)
-
-
-def _node_words(node: Any, indicators: dict[str, dict[str, Any]], nested: bool = False) -> str:
-    if not node:
-        return ""
-    for key, joiner in (("all", "and"), ("any", "or")):
-        if key in node:
-            parts = [_node_words(child, indicators, True) for child in node[key]]
-            text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + f" {joiner} " + parts[-1]
-            return f"({text})" if nested and len(parts) > 1 else text
-    left = _operand_words(node["left"], indicators)
-    right = _operand_words(node["right"], indicators)
-    return f"{left} {_OP_WORDS.get(node['op'], node['op'])} {right}"
-
 
 def _indicator_map(draft: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {i["id"]: i for i in draft.get("indicators") or []}
@@ -1452,19 +1350,9 @@ def _roi_words(roi: dict[str, float]) -> str:
     steps = sorted((int(k), v) for k, v in roi.items())
     if not steps:
         return "no ROI target"
-    parts = [f"{_pct(v)} {'at once' if minutes == 0 else f'after {minutes} minutes'}" for minutes, v in steps]
-    if len(parts) == 1 and steps[0][0] == 0:
+    if len(steps) == 1 and steps[0][0] == 0:
         return f"take profit at {_pct(steps[0][1])}"
-    return "ROI targets " + _join(parts)
-
-
-def _auto_description(draft: dict[str, Any]) -> str:
-    indicators = _indicator_map(draft)
-    text = f"Buys when {_node_words(draft['entry_conditions'], indicators)}"
-    if draft.get("exit_conditions"):
-        text += f"; sells when {_node_words(draft['exit_conditions'], indicators)}"
-    text += f". {_pct(draft['stoploss'])} stop loss."
-    return text[:2000]
+    return "ROI targets " + roi_text(roi)
 
 
 def _auto_name(draft: dict[str, Any]) -> str:
@@ -1484,7 +1372,7 @@ def _auto_name(draft: dict[str, Any]) -> str:
 
 def _ordered_references(node: Node | None) -> list[str]:
     ids: list[str] = []
-    for condition in _conditions(node):
+    for condition in conditions(node):
         for side in ("left", "right"):
             operand = condition[side]
             if isinstance(operand, str) and operand not in PRICE_COLUMNS:
@@ -1515,6 +1403,14 @@ def draft_from_text(text: str, previous: StrategyDraft | None) -> tuple[Strategy
     return _revise(text, previous)
 
 
+def draft_from_card(edits: dict[str, Any], previous: StrategyDraft) -> tuple[StrategyDraft, list[str]]:
+    """``previous`` revised so that the edited draft-card fields read as written, by the card grammar; a field
+    it cannot read or apply is left as it was, and a note says why."""
+    reading = read_card(previous, edits)
+    problems = {**reading.unread, **reading.errors}
+    return reading.draft, [f"Could not read {field}: {'; '.join(reasons)}." for field, reasons in problems.items()]
+
+
 def _fresh(text: str) -> tuple[StrategyDraft, list[str]]:
     registry = _Registry([], revising=False)
     reader = _Reader(registry, None)
@@ -1532,7 +1428,7 @@ def _fresh(text: str) -> tuple[StrategyDraft, list[str]]:
         target = entry if found.role == "entry" or found.forced_entry else exit_nodes
         if all(found.node != node for node, _ in target):
             target.append((found.node, _found_gap(reading, found.node)))
-    used_types = {registry.type_of(i) for node, _ in entry + exit_nodes for i in _references(node)}
+    used_types = {registry.type_of(i) for node, _ in entry + exit_nodes for i in references(node)}
     extra_notes: list[str] = []
     for role, mention, filtering in reading.leftovers:
         if mention.type in used_types and not (mention.type in MOVING_AVERAGES and mention.params):
@@ -1575,7 +1471,7 @@ def _fresh(text: str) -> tuple[StrategyDraft, list[str]]:
         mirrored = _default_exit([n for n, _ in entry], registry)
         if mirrored:
             exit_node = {"any": [mirrored]}
-            notes.append(f"No exit rule named: exiting when {_node_words(mirrored, registry.items)}.")
+            notes.append(f"No exit rule named: exiting when {conditions_text(mirrored, registry.items)}.")
         else:
             notes.append("No exit rule named: trades close at the take-profit target or the stop loss.")
 
@@ -1590,7 +1486,7 @@ def _fresh(text: str) -> tuple[StrategyDraft, list[str]]:
     if reading.short:
         notes.append("Shorting is not drafted offline: this draft trades long only.")
 
-    referenced = _references(entry_node) | _references(exit_node)
+    referenced = references(entry_node) | references(exit_node)
     indicators = [
         item
         for ident, item in registry.items.items()
@@ -1610,7 +1506,7 @@ def _fresh(text: str) -> tuple[StrategyDraft, list[str]]:
         "trailing_stop": bool(reading.trailing),
     }
     data["name"] = reading.name or _auto_name(data)
-    data["description"] = _auto_description(data)
+    data["description"] = summary(data)
     try:
         return StrategyDraft.model_validate(data), _unique(notes)
     except ValidationError as exc:  # a reading the rules did not foresee: fall back, and say so
@@ -1623,7 +1519,7 @@ def _fresh(text: str) -> tuple[StrategyDraft, list[str]]:
 
 def _default_note(kind: str, role: str, node: Node, registry: _Registry) -> str:
     action = "buying" if role == "entry" else "selling"
-    return f"No {LABELS[kind]} rule named: {action} when {_node_words(node, registry.items)}."
+    return f"No {LABELS[kind]} rule named: {action} when {conditions_text(node, registry.items)}."
 
 
 def _found_gap(reading: _Reading, node: Node) -> str:
@@ -1665,8 +1561,8 @@ def _flatten_all(nodes: list[Node]) -> list[Node]:
 def _default_exit(entry: list[Node], registry: _Registry) -> Node | None:
     def rank(node: Node) -> int:
         if _is_line_filter(node, registry):
-            return 3 if any(registry.type_of(c["left"]) == "adx" for c in _conditions(node)) else 2
-        return 1 if any(c["left"] in PRICE_COLUMNS for c in _conditions(node)) else 0
+            return 3 if any(registry.type_of(c["left"]) == "adx" for c in conditions(node)) else 2
+        return 1 if any(c["left"] in PRICE_COLUMNS for c in conditions(node)) else 0
 
     ranked = sorted((n for n in entry if rank(n) < 3), key=rank)
     for node in ranked:
@@ -1797,7 +1693,7 @@ def _revise(text: str, previous: StrategyDraft) -> tuple[StrategyDraft, list[str
         data["name"] = reading.name
     elif before["name"] == _auto_name(before):
         data["name"] = _auto_name(data)
-    data["description"] = _auto_description(data)
+    data["description"] = summary(data)
     try:
         draft = StrategyDraft.model_validate(data)
     except ValidationError as exc:
@@ -1812,7 +1708,7 @@ def _revise(text: str, previous: StrategyDraft) -> tuple[StrategyDraft, list[str
 
 def _all_references(data: dict[str, Any]) -> set[str]:
     fields = ("entry_conditions", "exit_conditions", "entry_short_conditions", "exit_short_conditions")
-    return set().union(*(_references(data.get(name)) for name in fields))
+    return set().union(*(references(data.get(name)) for name in fields))
 
 
 def _removed_ids(reading: _Reading, registry: _Registry) -> set[str]:
@@ -1867,7 +1763,7 @@ def _next_is_into(reading: _Reading, coin: _Coin) -> bool:
 
 def _number_nodes(data: dict[str, Any]) -> Iterator[tuple[str, Node]]:
     for name in ("entry_conditions", "exit_conditions", "entry_short_conditions", "exit_short_conditions"):
-        for condition in _conditions(data.get(name)):
+        for condition in conditions(data.get(name)):
             yield name, condition
 
 
@@ -1940,7 +1836,7 @@ def _apply_removals(reading: _Reading, data: dict[str, Any], registry: _Registry
 
         def drop(condition: Node, removal: _Removal = removal) -> bool:
             if removal.types:
-                return any(registry.type_of(i) in removal.types for i in _references(condition))
+                return any(registry.type_of(i) in removal.types for i in references(condition))
             return _is_line_filter(condition, registry)
 
         fields = ["entry_conditions", "exit_conditions"]
@@ -1974,7 +1870,7 @@ def _apply_thresholds(reading: _Reading, reader: _Reader, data: dict[str, Any]) 
         ]
         target = None
         for name in fields:
-            for condition in _conditions(data.get(name)):
+            for condition in conditions(data.get(name)):
                 level = condition["right"]
                 if condition["left"] != subject or isinstance(level, str):
                     continue
@@ -1999,11 +1895,11 @@ def _merge(data: dict[str, Any], role: str, node: Node) -> None:
     """Put a new rule into the draft: it replaces a rule on the same indicator and side, else joins."""
     name = f"{role}_conditions"
     current = data.get(name)
-    for condition in _conditions(current):
+    for condition in conditions(current):
         if condition == node:
             return
     if "left" in node:
-        for condition in _conditions(current):
+        for condition in conditions(current):
             same_kind = isinstance(condition["right"], str) == isinstance(node["right"], str)
             if (
                 condition["left"] == node["left"]
@@ -2030,7 +1926,7 @@ def _apply_leftovers(reading: _Reading, data: dict[str, Any], registry: _Registr
             if not mention.params and registry.of_type(mention.type):
                 continue  # "use EMA 100 instead of 50" leaves a bare "EMA" behind: the draft has one
             ident = registry.resolve(mention)
-            used = _references(data.get("entry_conditions")) | _references(data.get("exit_conditions"))
+            used = references(data.get("entry_conditions")) | references(data.get("exit_conditions"))
             if ident in used and not filtering:
                 continue
         elif mention.type in before_types:
@@ -2263,15 +2159,15 @@ def describe_draft(draft: StrategyDraft, assumptions: list[str], revised: bool) 
     pairs = _join(data["pairs"])
     opening = "I've revised the draft" if revised else "Here is a draft"
     parts = [f"{opening}: {data['name']}, a {side} strategy for {pairs} on {data['timeframe']} candles."]
-    parts.append(f"It buys when {_node_words(data['entry_conditions'], indicators)}.")
+    parts.append(f"It buys when {conditions_text(data['entry_conditions'], indicators)}.")
     if data.get("exit_conditions"):
-        parts.append(f"It sells when {_node_words(data['exit_conditions'], indicators)}.")
+        parts.append(f"It sells when {conditions_text(data['exit_conditions'], indicators)}.")
     else:
         parts.append("It has no exit signal: trades close at the take-profit target or the stop loss.")
     if data["can_short"] and data.get("entry_short_conditions"):
-        parts.append(f"It goes short when {_node_words(data['entry_short_conditions'], indicators)}.")
+        parts.append(f"It goes short when {conditions_text(data['entry_short_conditions'], indicators)}.")
         if data.get("exit_short_conditions"):
-            parts.append(f"It covers shorts when {_node_words(data['exit_short_conditions'], indicators)}.")
+            parts.append(f"It covers shorts when {conditions_text(data['exit_short_conditions'], indicators)}.")
     risk = f"Stop loss {_pct(data['stoploss'])}{' (trailing)' if data['trailing_stop'] else ''}"
     parts.append(f"{risk}; {_roi_words(data['minimal_roi'])}.")
     if assumptions:

@@ -1,5 +1,5 @@
 """HTTP layer: one flask-smorest blueprint per resource."""
 
-from gentrade.blueprints import agent, backtests, chats, health, strategies, webhooks
+from gentrade.blueprints import agent, backtests, chats, health, langserve, strategies, webhooks
 
-API_BLUEPRINTS = (health.blp, webhooks.blp, chats.blp, strategies.blp, backtests.blp, agent.blp)
+API_BLUEPRINTS = (health.blp, webhooks.blp, chats.blp, strategies.blp, backtests.blp, agent.blp, langserve.blp)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, stream_with_context
+from flask import Response
 
 from gentrade.auth import current_user, login_required
+from gentrade.blueprints import sse
 from gentrade.blueprints.base import ApiBlueprint, sse_event_schema
 from gentrade.schemas.agent import AgentTurnSchema
 from gentrade.services import agent
@@ -15,7 +16,7 @@ blp = ApiBlueprint("agent", __name__, url_prefix="/api/v1/agent", description="T
 
 EVENTS_DOC = """Server-sent events:
 - `token` `{"text"}`: a piece of the assistant's answer as the model writes it;
-- `tool_start` `{"tool": "StrategyDraftOutputTool", "draft": {...}}`: a draft is ready;
+- `tool_start` `{"tool": "StrategyDraftOutputTool", "draft": {...}, "tool_call_id"}`: a draft is ready;
 - `message`: the assistant message as saved in the chat (with the draft in `tool_data`);
 - `error` `{"message", "detail"}`: the turn failed (the chat records it);
 - `end`: the turn is over."""
@@ -36,10 +37,7 @@ EVENTS_DOC = """Server-sent events:
 )
 def stream(body: dict[str, Any]) -> Response:
     """Send a message in a chat and stream the assistant's turn."""
-    chat = agent.start_turn(current_user(), body["thread_id"])
-    events = agent.run_turn(chat.id, chat.thread_id, body["message"])
-    return Response(
-        stream_with_context(events),
-        mimetype="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    user = current_user()
+    chat = agent.start_turn(user, body["thread_id"])
+    events = agent.run_turn(user.id, chat.id, chat.thread_id, body["message"])
+    return sse.response(sse.relay(events, finish_if_client_leaves=True))

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, stream_with_context
+from flask import Response
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
 from gentrade.auth import current_user, login_required
+from gentrade.blueprints import sse
 from gentrade.blueprints.base import ApiBlueprint, sse_event_schema
 from gentrade.models import Backtest
-from gentrade.schemas.backtests import BacktestCreateSchema, BacktestPageSchema, BacktestQuerySchema, BacktestSchema
+from gentrade.schemas.backtests import BacktestCreateSchema, BacktestQuerySchema, BacktestSchema, BacktestSummarySchema
 from gentrade.services import backtests
-from gentrade.services.pagination import envelope
 
 blp = ApiBlueprint("backtests", __name__, url_prefix="/api/v1/backtests", description="Backtests of strategies.")
 KEEP_ALIVE_EVERY = 15  # polls between keep-alive comments, so proxies do not cut an idle stream
@@ -42,14 +41,15 @@ class Backtests(MethodView):
         )
 
     @blp.arguments(BacktestQuerySchema, location="query")
-    @blp.response(200, BacktestPageSchema)
+    @blp.response(200, BacktestSummarySchema(many=True))
     @blp.paginate()
-    def get(self, query: dict[str, Any], pagination_parameters: PaginationParameters) -> dict[str, Any]:
+    def get(self, query: dict[str, Any], pagination_parameters: PaginationParameters) -> list[Backtest]:
         """Your backtests, newest first; filter by strategy and status."""
         items, total = backtests.list_page(
             current_user(), pagination_parameters.page, pagination_parameters.page_size, **query
         )
-        return envelope(items, total, pagination_parameters)
+        pagination_parameters.item_count = total
+        return items
 
 
 @blp.route("/<uuid:backtest_id>")
@@ -84,19 +84,9 @@ def events(backtest_id: uuid.UUID) -> Response:
     """Follow a backtest's status live (server-sent events)."""
     backtests.get_owned(current_user(), backtest_id)  # 403/404 before the stream starts
 
-    def stream() -> Iterator[str]:
-        idle = 0
+    def changes() -> Iterator[tuple[str, Any] | None]:
         for snapshot in backtests.follow(backtest_id):
-            if snapshot is None:
-                idle += 1
-                if idle % KEEP_ALIVE_EVERY == 0:
-                    yield ": keep-alive\n\n"
-                continue
-            yield f"event: status\ndata: {json.dumps(snapshot)}\n\n"
-        yield "event: end\ndata: {}\n\n"
+            yield None if snapshot is None else ("status", snapshot)
+        yield "end", {}
 
-    return Response(
-        stream_with_context(stream()),
-        mimetype="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return sse.response(sse.relay(changes(), finish_if_client_leaves=False, keep_alive_every=KEEP_ALIVE_EVERY))

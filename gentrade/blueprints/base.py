@@ -1,5 +1,5 @@
-"""The blueprint class every resource uses, so list endpoints share one pagination contract and every
-JSON body is read by the same parser."""
+"""The blueprint class every resource uses, so list endpoints share one pagination contract (a JSON array
+in the body, flask-smorest's ``X-Pagination`` header beside it) and every JSON body is read by the same parser."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 UNSTORABLE_MESSAGE = "Text may not contain NUL characters or unpaired surrogates."
 TOO_DEEP_MESSAGE = "Invalid JSON body: nested too deeply."
 PAGINATION_HEADER = {
-    "description": "The pagination metadata as JSON (the same totals as in the body).",
+    "description": "The pagination metadata as JSON: the total across pages and the page numbers around this one.",
     "content": {"application/json": {"schema": PaginationMetadataSchema}},
 }
 
@@ -84,7 +84,8 @@ def _schema_instance(schema_class: type[ma.Schema]) -> ma.Schema:
 class ApiBlueprint(Blueprint):
     ARGUMENTS_PARSER = StorableJsonParser()
     PAGINATION_ARGUMENTS_PARSER = _SchemaReusingParser()
-    DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 20, "max_page_size": 100}
+    # A sidebar shows a user's whole list in one request; a larger page must still stay one bounded query.
+    DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 100, "max_page_size": 500}
 
     def _document_pagination_metadata(self, spec: Any, resp_doc: dict[str, Any]) -> None:
         """``X-Pagination`` is a JSON document, not a header-style ``key,value`` list as ``schema`` would say."""

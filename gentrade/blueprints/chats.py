@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from flask.views import MethodView
@@ -13,13 +14,12 @@ from gentrade.blueprints.base import ApiBlueprint
 from gentrade.models import Chat
 from gentrade.schemas.chats import (
     ChatCreateSchema,
-    ChatPageSchema,
     ChatSchema,
+    ChatSummarySchema,
     ChatUpdateByBodySchema,
     ChatUpdateSchema,
 )
 from gentrade.services import chats
-from gentrade.services.pagination import envelope
 
 blp = ApiBlueprint("chats", __name__, url_prefix="/api/v1/chats", description="Chat histories with the agent.")
 
@@ -30,16 +30,20 @@ class Chats(MethodView):
 
     @blp.arguments(ChatCreateSchema)
     @blp.response(201, ChatSchema)
-    def post(self, body: dict[str, Any]) -> Chat:
-        """Start a chat; the answer carries its ``thread_id``."""
-        return chats.create(current_user(), body.get("title"), body.get("messages"))
+    @blp.alt_response(200, schema=ChatSchema, description="Saved again: the chat under this thread_id was updated.")
+    @blp.alt_response(409, description="This thread_id is someone else's.")
+    def post(self, body: dict[str, Any]) -> tuple[Chat, int]:
+        """Start a chat (under your own ``thread_id`` if you give one); the answer carries its ``thread_id``."""
+        chat, created = chats.create(current_user(), body.get("title"), body.get("messages"), body.get("thread_id"))
+        return chat, 201 if created else 200
 
-    @blp.response(200, ChatPageSchema)
+    @blp.response(200, ChatSummarySchema(many=True))
     @blp.paginate()
-    def get(self, pagination_parameters: PaginationParameters) -> dict[str, Any]:
+    def get(self, pagination_parameters: PaginationParameters) -> list[Mapping[str, Any]]:
         """List the caller's chats (summaries), most recently updated first."""
         items, total = chats.list_page(current_user(), pagination_parameters.page, pagination_parameters.page_size)
-        return envelope(items, total, pagination_parameters)
+        pagination_parameters.item_count = total
+        return items
 
     @blp.arguments(ChatUpdateByBodySchema)
     @blp.response(200, ChatSchema)

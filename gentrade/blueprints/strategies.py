@@ -11,9 +11,8 @@ from flask_smorest.pagination import PaginationParameters
 from gentrade.auth import current_user, login_required
 from gentrade.blueprints.base import ApiBlueprint
 from gentrade.models import Strategy
-from gentrade.schemas.strategies import StrategyCreateSchema, StrategyPageSchema, StrategySchema
+from gentrade.schemas.strategies import StrategyCreateSchema, StrategySchema, StrategySummarySchema
 from gentrade.services import strategies
-from gentrade.services.pagination import envelope
 
 blp = ApiBlueprint(
     "strategies", __name__, url_prefix="/api/v1/strategies", description="Freqtrade strategies made from drafts."
@@ -28,15 +27,22 @@ class Strategies(MethodView):
     @blp.response(201, StrategySchema)
     @blp.alt_response(409, description="You already have a strategy with this name.")
     def post(self, body: dict[str, Any]) -> Strategy:
-        """Deploy a draft: compile, review, check with Freqtrade, store, and write the strategy file."""
+        """Deploy a draft: compile, review, check with Freqtrade, store, and write the strategy file.
+
+        Two bodies: a chat's draft (``thread_id``, optional ``draft``), or a draft card as the web frontend
+        saves it (its fields, possibly edited, with ``tool_call_id`` and ``chat_id``)."""
+        if body["form"] == "card":
+            card = {key: value for key, value in body.items() if key not in ("form", "tool_call_id", "chat_id")}
+            return strategies.deploy_card(current_user(), body["tool_call_id"], body.get("chat_id"), card)
         return strategies.deploy(current_user(), body["thread_id"], body.get("draft"))
 
-    @blp.response(200, StrategyPageSchema)
+    @blp.response(200, StrategySummarySchema(many=True))
     @blp.paginate()
-    def get(self, pagination_parameters: PaginationParameters) -> dict[str, Any]:
+    def get(self, pagination_parameters: PaginationParameters) -> list[Strategy]:
         """List the caller's strategies, newest first."""
         items, total = strategies.list_page(current_user(), pagination_parameters.page, pagination_parameters.page_size)
-        return envelope(items, total, pagination_parameters)
+        pagination_parameters.item_count = total
+        return items
 
 
 @blp.route("/<uuid:strategy_id>")

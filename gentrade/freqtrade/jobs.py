@@ -24,7 +24,7 @@ class BacktestJob:
     config_files: tuple[Path, ...]  # the user's config.json, then this backtest's overrides
     datadir: Path  # the shared market-data cache of this exchange and trading mode
     results_dir: Path  # user_data/backtest_results/<backtest id>/, this backtest's alone
-    timerange: str  # YYYYMMDD-YYYYMMDD
+    timerange: str  # YYYYMMDD-YYYYMMDD; an end today is YYYYMMDDTHHMM (the last closed candle)
     timeframe: str
     pairs: tuple[str, ...]
     timeout_seconds: int = 900

@@ -32,7 +32,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -138,6 +138,16 @@ def required_candles(start: datetime, end: datetime, timeframe: str) -> tuple[da
     if last < first:
         raise ValueError(f"{format_moment(start)} to {format_moment(end)} holds no complete {timeframe} candle")
     return first, last
+
+
+def range_end(last_day: date, timeframe: str, now: datetime) -> datetime:
+    """The exclusive end of a backtest whose last day (inclusive) is ``last_day``: the midnight after it,
+    or, while that midnight is still ahead (a range ending today), the close of the last ``timeframe``
+    candle closed at ``now``: later candles do not exist yet, and the open one is not final."""
+    midnight_after = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    step = int(timeframe_delta(timeframe).total_seconds())
+    last_close = datetime.fromtimestamp(int(now.timestamp()) // step * step, tz=UTC)
+    return min(midnight_after, last_close)
 
 
 def format_moment(moment: datetime) -> str:

@@ -1,5 +1,6 @@
 """SQLAlchemy models. Importing this package registers every table on the metadata."""
 
+from gentrade.models.agent_thread import DraftOutput, OpenedThread
 from gentrade.models.backtest import Backtest, BacktestStatus
 from gentrade.models.base import Base, utcnow
 from gentrade.models.chat import Chat
@@ -13,6 +14,8 @@ __all__ = [
     "Base",
     "Chat",
     "DeletedUser",
+    "DraftOutput",
+    "OpenedThread",
     "Strategy",
     "User",
     "WebhookEvent",

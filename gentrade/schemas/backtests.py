@@ -2,22 +2,61 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import validate
 
 from gentrade.models.backtest import BacktestStatus
-from gentrade.schemas.common import StrictSchema, page_of
+from gentrade.schemas.common import StrictSchema
 from gentrade.strategies.draft import TIMEFRAMES
 
 PAIR = validate.Regexp(r"^[A-Z0-9]{2,15}/[A-Z0-9]{2,15}$", error="Not a pair like BTC/USDT.")
+DATE_RANGE = re.compile(r"^(\d{8})-(\d{8})$")
+DATE_FIELDS = ("start_date", "end_date")
+
+
+class DateRange(ma.fields.String):
+    """``yyyyMMdd-yyyyMMdd``, the web frontend's form of a range, loaded as its first and last day."""
+
+    default_error_messages = {
+        "format": "Not a date range like 20261127-20261204 (yyyyMMdd-yyyyMMdd).",
+        "date": "{day} is not a date.",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> tuple[date, date]:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        match = DATE_RANGE.fullmatch(text)
+        if match is None:
+            raise self.make_error("format")
+        days = []
+        for day in match.groups():
+            try:
+                days.append(datetime.strptime(day, "%Y%m%d").date())
+            except ValueError:
+                raise self.make_error("date", day=day) from None
+        return days[0], days[1]
 
 
 class BacktestCreateSchema(StrictSchema):
+    """The range is ``start_date`` and ``end_date``, or ``date_range``: exactly one of the two forms."""
+
     strategy_id = ma.fields.UUID(required=True)
-    start_date = ma.fields.Date(required=True, metadata={"example": "2026-08-01"})
-    end_date = ma.fields.Date(required=True, metadata={"description": "Inclusive; before today (UTC)."})
+    start_date = ma.fields.Date(metadata={"example": "2026-08-01", "description": "With end_date, or date_range."})
+    end_date = ma.fields.Date(
+        metadata={
+            "description": "Inclusive; today (UTC) at the latest, which is backtested up to its last closed candle."
+        }
+    )
+    date_range = DateRange(
+        metadata={
+            "example": "20260801-20260807",
+            "pattern": DATE_RANGE.pattern,
+            "description": "yyyyMMdd-yyyyMMdd, both days included: instead of start_date and end_date.",
+        }
+    )
     pairs = ma.fields.List(
         ma.fields.String(validate=PAIR),
         validate=validate.Length(min=1, max=20),
@@ -31,6 +70,24 @@ class BacktestCreateSchema(StrictSchema):
     def _unique(self, pairs: list[str], **kwargs: Any) -> None:
         if len(set(pairs)) != len(pairs):
             raise ma.ValidationError("Pairs must be unique.")
+
+    @ma.validates_schema
+    def _one_range_form(self, data: dict[str, Any], **kwargs: Any) -> None:
+        missing = {name: ["Missing data for required field."] for name in DATE_FIELDS if name not in data}
+        if "date_range" in data:
+            if len(missing) < len(DATE_FIELDS):
+                raise ma.ValidationError("Give date_range or start_date and end_date, not both.", "date_range")
+        elif len(missing) == len(DATE_FIELDS):
+            raise ma.ValidationError("Give date_range (yyyyMMdd-yyyyMMdd), or start_date and end_date.", "date_range")
+        elif missing:
+            raise ma.ValidationError(missing)
+
+    @ma.post_load
+    def _range_as_dates(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """The service takes start and end dates, whichever form the client used."""
+        if "date_range" in data:
+            data["start_date"], data["end_date"] = data.pop("date_range")
+        return data
 
 
 class BacktestQuerySchema(ma.Schema):
@@ -48,6 +105,10 @@ class BacktestSchema(ma.Schema):
     strategy_id = ma.fields.UUID(dump_only=True)
     status = ma.fields.String(dump_only=True, metadata={"enum": [s.value for s in BacktestStatus]})
     timerange = ma.fields.Function(lambda b: TimerangeSchema().dump(b), dump_only=True)
+    start_date = ma.fields.Date(attribute="timerange_start", dump_only=True, metadata={"description": "First day."})
+    end_date = ma.fields.Date(
+        attribute="timerange_end", dump_only=True, metadata={"description": "Last day, included."}
+    )
     pairs = ma.fields.List(ma.fields.String(), dump_only=True)
     timeframe = ma.fields.String(dump_only=True)
     result_path = ma.fields.String(dump_only=True, allow_none=True)
@@ -63,6 +124,3 @@ class BacktestSchema(ma.Schema):
 class BacktestSummarySchema(BacktestSchema):
     class Meta:
         exclude = ("summary",)
-
-
-BacktestPageSchema = page_of(BacktestSummarySchema, "BacktestPageSchema")

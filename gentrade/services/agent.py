@@ -1,35 +1,112 @@
-"""One agent turn, streamed: run the graph on the user's message, relay tokens and the draft, save the chat.
+"""One agent turn, streamed: run the graph on the user's message and relay what it produces as it happens.
 
-The chat row is written once, when the turn ends, with both the user message and the assistant
-message (carrying the draft as structured data), so a reader never sees half a turn. A client
-that disconnects does not cut the turn short: the graph runs to its end and the chat is saved,
-keeping the chat and the thread's checkpoints in step.
+Two streams read the same turn, on the same graph, checkpoints and ownership checks:
+- our own (``POST /api/v1/agent/stream``): tokens, the draft, then the saved assistant message. The
+  chat row is written once, when the turn ends, with both the user message and the assistant message
+  (carrying the draft as structured data), so a reader never sees half a turn;
+- LangServe's ``stream_events`` (the frontend's ``RemoteRunnable``): LangChain's v2 events. Its
+  client saves the chat itself, in its own message format, so the turn leaves the chat row alone.
+
+Every draft a turn shows is recorded by its tool call id (``agent_threads.record_draft``). A client
+that disconnects does not cut a turn short (the blueprint keeps consuming the events): the graph runs
+to its end, keeping the chat and the thread's checkpoints in step.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.messages import AIMessageChunk, HumanMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 
 from gentrade.agents.checkpoints import checkpointer
 from gentrade.agents.graph import build_graph
 from gentrade.agents.providers import chat_model
 from gentrade.agents.schemas import DRAFT_TOOL_NAME
+from gentrade.agents.stream_events import StreamEvents
 from gentrade.extensions import db
 from gentrade.models import Chat, User, utcnow
 from gentrade.runtime import runtime
-from gentrade.services import ownership
+from gentrade.services import agent_threads, ownership
+from gentrade.services.errors import Invalid
 
 log = logging.getLogger(__name__)
 STREAMED_NODES = frozenset({"announce", "general"})
 TITLE_LENGTH = 60
 ERROR_REPLY = "Sorry, I could not answer that just now. Please try again."
+FAILED = "the assistant failed to answer"
+
+
+@dataclass(frozen=True)
+class Token:
+    """A piece of the answer, as the model wrote it."""
+
+    chunk: AIMessageChunk
+    node: str
+
+    @property
+    def text(self) -> str:
+        return str(self.chunk.content)
+
+
+@dataclass(frozen=True)
+class DraftStarted:
+    """The graph called ``StrategyDraftOutputTool`` with a draft (recorded by then)."""
+
+    call_id: str
+    args: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DraftShown:
+    """The tool's result: the draft card, as a ``ToolMessage``."""
+
+    call_id: str
+    args: dict[str, Any]
+    result: ToolMessage
+
+
+TurnEvent = Token | DraftStarted | DraftShown
+
+
+class AgentTurn:
+    """The graph run on one message in one thread, as :data:`TurnEvent` objects."""
+
+    def __init__(self, user_id: uuid.UUID, thread_id: uuid.UUID, message: str) -> None:
+        self.settings = runtime().settings
+        self.model = chat_model(self.settings)
+        self.user_id = user_id
+        self.thread_id = thread_id
+        self.message = message
+        self.run_id = uuid.uuid4()
+
+    def events(self) -> Iterator[TurnEvent]:
+        graph = build_graph(self.model, checkpointer(self.settings))
+        config = {"configurable": {"thread_id": str(self.thread_id)}, "run_id": self.run_id}
+        started: dict[str, dict[str, Any]] = {}
+        stream = graph.stream({"messages": [HumanMessage(self.message)]}, config, stream_mode=["messages", "updates"])
+        for mode, payload in stream:
+            if mode == "messages":
+                chunk, metadata = payload
+                node = metadata.get("langgraph_node")
+                if node in STREAMED_NODES and isinstance(chunk, AIMessageChunk) and chunk.content:
+                    yield Token(chunk, node)
+                continue
+            for node, update in (payload or {}).items():
+                for message in (update or {}).get("messages", []):
+                    if node == "strategy_draft" and isinstance(message, AIMessage):
+                        for call in message.tool_calls:
+                            agent_threads.record_draft(self.user_id, self.thread_id, call["id"], call["args"]["draft"])
+                            started[call["id"]] = call["args"]
+                            yield DraftStarted(call["id"], call["args"])
+                    elif node == "tools" and isinstance(message, ToolMessage):
+                        yield DraftShown(message.tool_call_id, started.get(message.tool_call_id, {}), message)
+
+
+# --- our own stream -----------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -38,11 +115,8 @@ class Turn:
 
     text: str = ""
     draft: dict[str, Any] | None = None
+    tool_call_id: str | None = None
     error: str | None = None
-
-
-def sse(event: str, data: dict[str, Any]) -> str:
-    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
 
 
 def start_turn(user: User, thread_id: uuid.UUID) -> Chat:
@@ -52,54 +126,26 @@ def start_turn(user: User, thread_id: uuid.UUID) -> Chat:
     return chat
 
 
-def _graph_events(thread_id: uuid.UUID, message: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    settings = runtime().settings
-    graph = build_graph(chat_model(settings), checkpointer(settings))
-    config = {"configurable": {"thread_id": str(thread_id)}}
-    stream = graph.stream({"messages": [HumanMessage(message)]}, config, stream_mode=["messages", "updates"])
-    for mode, payload in stream:
-        if mode == "messages":
-            chunk, metadata = payload
-            if metadata.get("langgraph_node") in STREAMED_NODES and isinstance(chunk, AIMessageChunk) and chunk.content:
-                yield "token", {"text": str(chunk.content)}
-        elif mode == "updates":
-            for node, update in (payload or {}).items():
-                if node == "strategy_draft" and update and update.get("draft"):
-                    yield "tool_start", {"tool": DRAFT_TOOL_NAME, "draft": update["draft"]}
-
-
-def run_turn(chat_id: uuid.UUID, thread_id: uuid.UUID, message: str) -> Iterator[str]:
-    """SSE lines for one turn: ``token``*, ``tool_start``?, ``message`` or ``error``, then ``end``."""
+def run_turn(user_id: uuid.UUID, chat_id: uuid.UUID, thread_id: uuid.UUID, message: str) -> Iterator[tuple[str, Any]]:
+    """Events for one turn: ``token``*, ``tool_start``?, ``message`` or ``error``, then ``end``."""
     turn = Turn()
-    client_gone = False
-    events = _graph_events(thread_id, message)
-    while True:
-        try:
-            event, data = next(events)
-        except StopIteration:
-            break
-        except Exception as exc:  # a provider failure after its own retries, or a draft that never validated
-            log.exception("agent turn on %s failed", thread_id)
-            turn.error = f"{type(exc).__name__}: {exc}"[:300]
-            break
-        if event == "token":
-            turn.text += data["text"]
-        elif event == "tool_start":
-            turn.draft = data["draft"]
-        if not client_gone:
-            try:
-                yield sse(event, data)
-            except GeneratorExit:
-                client_gone = True  # finish the turn anyway, so the chat matches the checkpoints
-                log.info("client left the stream of %s; finishing the turn", thread_id)
+    try:
+        for event in AgentTurn(user_id, thread_id, message).events():
+            if isinstance(event, Token):
+                turn.text += event.text
+                yield "token", {"text": event.text}
+            elif isinstance(event, DraftStarted):
+                turn.draft, turn.tool_call_id = event.args["draft"], event.call_id
+                yield "tool_start", {"tool": DRAFT_TOOL_NAME, "draft": turn.draft, "tool_call_id": event.call_id}
+    except Exception as exc:  # a provider failure after its own retries, or a draft that never validated
+        log.exception("agent turn on %s failed", thread_id)
+        turn.error = f"{type(exc).__name__}: {exc}"[:300]
     saved = _save(chat_id, message, turn)
-    if client_gone:
-        return
     if turn.error:
-        yield sse("error", {"message": "the assistant failed to answer", "detail": turn.error})
+        yield "error", {"message": FAILED, "detail": turn.error}
     else:
-        yield sse("message", saved)
-    yield sse("end", {})
+        yield "message", saved
+    yield "end", {}
 
 
 def _assistant_message(turn: Turn) -> dict[str, Any]:
@@ -107,7 +153,12 @@ def _assistant_message(turn: Turn) -> dict[str, Any]:
         return {"role": "assistant", "content": ERROR_REPLY, "type": "error"}
     message: dict[str, Any] = {"role": "assistant", "content": turn.text, "type": "text"}
     if turn.draft is not None:
-        message |= {"type": "strategy_draft", "tool_name": DRAFT_TOOL_NAME, "tool_data": {"draft": turn.draft}}
+        message |= {
+            "type": "strategy_draft",
+            "tool_name": DRAFT_TOOL_NAME,
+            "tool_call_id": turn.tool_call_id,
+            "tool_data": {"draft": turn.draft},
+        }
     return message
 
 
@@ -132,3 +183,46 @@ def title_from(text: str) -> str:
     if len(words) <= TITLE_LENGTH:
         return words
     return words[:TITLE_LENGTH].rsplit(" ", 1)[0].rstrip(",.;:") + "…"
+
+
+# --- LangServe's stream_events -------------------------------------------------------------------------------
+
+
+def langserve_thread(user: User, reference: str | None, message: str) -> uuid.UUID:
+    """The thread a ``stream_events`` turn runs on: ``"new"`` (or none) opens a fresh thread of the caller's
+    own; any other reference must be one of the caller's chats (404/403 before any byte is streamed)."""
+    if reference is None or reference.strip() in agent_threads.NEW_THREAD_REFERENCES:
+        return agent_threads.open_thread(user, message)
+    try:
+        thread_id = uuid.UUID(reference)
+    except ValueError:
+        raise Invalid(
+            "the thread id is neither 'new' nor a chat's UUID", {"thread_id": ["Not 'new' nor a UUID."]}
+        ) from None
+    return start_turn(user, thread_id).thread_id
+
+
+def stream_events(
+    user_id: uuid.UUID, thread_id: uuid.UUID, message: str, graph_input: dict[str, Any]
+) -> Iterator[tuple[str, Any]]:
+    """LangServe's events for one turn: ``data`` (one v2 stream event each), then ``end``; or ``error``."""
+    turn = AgentTurn(user_id, thread_id, message)
+    events = StreamEvents(turn.run_id, {"thread_id": str(thread_id)}, type(turn.model).__name__)
+    yield "data", events.start(graph_input)
+    answer = ""
+    try:
+        for event in turn.events():
+            if isinstance(event, Token):
+                answer += event.text
+                yield "data", events.token(event.chunk, event.node)
+            elif isinstance(event, DraftStarted):
+                yield "data", events.tool_start(event.call_id, event.args)
+            else:
+                yield "data", events.tool_end(event.call_id, event.args, event.result)
+    except Exception:
+        log.exception("agent turn on %s failed", thread_id)
+        # As LangServe does: the client learns the turn failed, not the server's internals.
+        yield "error", {"status_code": 500, "message": FAILED}
+        return
+    yield "data", events.end({"messages": [AIMessage(answer)]})
+    yield "end", None

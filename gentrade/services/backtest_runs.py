@@ -31,7 +31,7 @@ from sqlalchemy.exc import OperationalError
 from gentrade.extensions import db
 from gentrade.freqtrade.exchange_config import command_overrides
 from gentrade.freqtrade.jobs import BacktestJob, Runner
-from gentrade.freqtrade.market_data import ExchangeUnavailable, MarketDataCache
+from gentrade.freqtrade.market_data import ExchangeUnavailable, MarketDataCache, range_end
 from gentrade.freqtrade.results import ResultsInvalid, ResultsMissing, parse_results
 from gentrade.freqtrade.runners import build_runner
 from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS
@@ -226,7 +226,7 @@ def _pipeline(plan: _Plan, heartbeat: _Heartbeat) -> Step:
         startup_candles = 500
     candle = timedelta(seconds=TIMEFRAME_SECONDS[plan.timeframe])
     start = datetime.combine(plan.timerange_start, datetime.min.time(), tzinfo=UTC)
-    end = datetime.combine(plan.timerange_end, datetime.min.time(), tzinfo=UTC) + timedelta(days=1)
+    end = range_end(plan.timerange_end, plan.timeframe, datetime.now(UTC))  # decided once: download, verify, run
     data_start = start - startup_candles * candle
     pairs = list(plan.pairs)
 
@@ -326,13 +326,18 @@ def _job(plan: _Plan, datadir: Path, results_dir: Path, start: datetime, end: da
         config_files=(user_data / "config.json", overrides),
         datadir=datadir,
         results_dir=results_dir,
-        timerange=f"{start:%Y%m%d}-{end:%Y%m%d}",
+        timerange=f"{_timerange_part(start)}-{_timerange_part(end)}",
         timeframe=plan.timeframe,
         pairs=plan.pairs,
         timeout_seconds=settings.backtest_timeout_seconds,
         memory_mb=settings.backtest_memory_mb,
         cpus=settings.backtest_cpus,
     )
+
+
+def _timerange_part(moment: datetime) -> str:
+    """One side of Freqtrade's ``--timerange``: the day at midnight, else day and time (a range ending today)."""
+    return f"{moment:%Y%m%d}" if moment.time() == datetime.min.time() else f"{moment:%Y%m%dT%H%M}"
 
 
 def reap() -> int:

@@ -21,7 +21,7 @@ from gentrade.models import Backtest, BacktestStatus, Strategy, User
 from gentrade.models.backtest import ACTIVE_STATUSES, FINAL_STATUSES
 from gentrade.runtime import runtime
 from gentrade.services import backtest_state, ownership
-from gentrade.services.errors import Forbidden, Invalid, NotFound, ServiceError
+from gentrade.services.errors import Invalid, ServiceError
 from gentrade.services.pagination import page_of
 from gentrade.strategies.draft import DraftInvalid, parse_draft
 from gentrade.tasks.celery_app import publish_run
@@ -43,9 +43,9 @@ def _validate(strategy: Strategy, start: date, end: date, pairs: list[str] | Non
     today = datetime.now(UTC).date()
     if start >= end:
         problems.setdefault("start_date", []).append("Must be before end_date.")
-    if end >= today:
+    if end > today:
         problems.setdefault("end_date", []).append(
-            f"Must be before today ({today.isoformat()} UTC): today's candles are not complete yet."
+            f"Must not be after today ({today.isoformat()} UTC): there are no candles from the future."
         )
     if (end - start).days > settings.backtest_max_days:
         problems.setdefault("end_date", []).append(f"The range may span at most {settings.backtest_max_days} days.")
@@ -130,13 +130,7 @@ def list_page(
     return page_of(query.order_by(Backtest.created_at.desc(), Backtest.id), page, page_size)
 
 
-def get_owned(user: User, backtest_id: uuid.UUID) -> Backtest:
-    backtest = db.session.get(Backtest, backtest_id)
-    if backtest is None:
-        raise NotFound("backtest not found")
-    if backtest.strategy.user_id != user.id:
-        raise Forbidden("this backtest belongs to another user")
-    return backtest
+get_owned = ownership.owned_backtest
 
 
 def cancel(user: User, backtest_id: uuid.UUID) -> Backtest:

@@ -7,23 +7,76 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
 
 from gentrade.agents.checkpoints import delete_threads
 from gentrade.extensions import db
-from gentrade.models import Chat, Strategy, User, utcnow
+from gentrade.models import Chat, OpenedThread, Strategy, User, utcnow
+from gentrade.models.chat import TITLE_MAX_LENGTH
 from gentrade.runtime import runtime
-from gentrade.services import ownership, strategies
+from gentrade.services import agent_threads, ownership, strategies
+from gentrade.services.errors import Conflict
 from gentrade.services.pagination import rows_page_of
 
 _UNSET: Any = object()
 
 
-def create(user: User, title: str | None = None, messages: list[dict[str, Any]] | None = None) -> Chat:
+def create(
+    user: User,
+    title: str | None = None,
+    messages: list[dict[str, Any]] | None = None,
+    thread_id: uuid.UUID | None = None,
+) -> tuple[Chat, bool]:
+    """A new chat, or (for a ``thread_id`` the caller already saved) that chat updated; and whether it is new.
+
+    A chat saved under the client's own ``thread_id`` takes over the agent thread its messages continue
+    (the frontend's first turn runs on ``"new"``), so the agent knows the conversation from then on.
+    """
+    if thread_id is not None:
+        existing = _saved_before(user, thread_id)
+        if existing is not None:
+            return update(user, thread_id, title=title, messages=messages if messages is not None else _UNSET), False
+        # Whatever a crash may have left under this id is not this chat's: the thread starts clean.
+        delete_threads(runtime().settings, [str(thread_id)])
     now = utcnow()
-    chat = Chat(user_id=user.id, title=title, messages=messages or [], created_at=now, updated_at=now)
+    chat = Chat(
+        thread_id=thread_id or uuid.uuid4(),
+        user_id=user.id,
+        title=shorten(title),
+        messages=messages or [],
+        created_at=now,
+        updated_at=now,
+    )
     db.session.add(chat)
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same chat saved twice at once: the other save created it
+        db.session.rollback()
+        if thread_id is None or _saved_before(user, thread_id) is None:
+            raise
+        return update(user, thread_id, title=title, messages=messages if messages is not None else _UNSET), False
+    opened = agent_threads.stage_claim(user, chat, chat.messages) if thread_id is not None else None
     db.session.commit()
+    if opened is not None:
+        delete_threads(runtime().settings, [str(opened)])
+    return chat, True
+
+
+def _saved_before(user: User, thread_id: uuid.UUID) -> Chat | None:
+    """The caller's chat under ``thread_id``; a 409 when the id is someone else's chat or agent thread."""
+    chat = db.session.scalar(select(Chat).where(Chat.thread_id == thread_id))
+    if chat is not None and chat.user_id != user.id:
+        raise Conflict("this thread_id is already used", {"thread_id": ["Already used."]})
+    if chat is None and db.session.get(OpenedThread, thread_id) is not None:
+        raise Conflict("this thread_id is already used", {"thread_id": ["Already used."]})
     return chat
+
+
+def shorten(title: str | None) -> str | None:
+    """Titles longer than the column are cut at a word (the frontend titles a chat by its first message)."""
+    if title is None or len(title) <= TITLE_MAX_LENGTH:
+        return title
+    return title[: TITLE_MAX_LENGTH - 1].rsplit(" ", 1)[0] + "…"
 
 
 # Built once (bound per call): the list is the most read route, and building the statement cost more than running it.
@@ -51,7 +104,7 @@ def update(
 ) -> Chat:
     chat = get_owned(user, thread_id)
     if title is not _UNSET:
-        chat.title = title
+        chat.title = shorten(title)
     if messages is not _UNSET:
         chat.messages = messages
     chat.updated_at = utcnow()
@@ -64,6 +117,7 @@ def delete(user: User, thread_id: uuid.UUID) -> None:
     chat = get_owned(user, thread_id)
     made_here = db.session.scalars(select(Strategy).where(Strategy.chat_id == chat.id)).all()
     clean_ups = [strategies.stage_delete(user, strategy) for strategy in made_here]
+    agent_threads.stage_forget([chat.thread_id])
     db.session.delete(chat)
     db.session.commit()
     for clean_up in clean_ups:

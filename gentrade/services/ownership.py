@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from typing import Protocol, TypeVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from gentrade.extensions import db
-from gentrade.models import Chat, Strategy, User
+from gentrade.models import Backtest, Chat, DraftOutput, Strategy, User
 from gentrade.services.errors import Forbidden, NotFound
+
+
+class _Owned(Protocol):
+    user_id: uuid.UUID
+
+
+Row = TypeVar("Row", bound=_Owned)
 
 # Built once (bound per call): most requests run one of these, and building one costs more than running it.
 _CHAT_BY_THREAD = select(Chat).where(Chat.thread_id == bindparam("thread_id"))
@@ -22,19 +30,36 @@ _STRATEGY_BY_ID = (
 )
 
 
+def _checked(user: User, row: Row | None, what: str, field: str | None = None) -> Row:
+    """The rule itself: absent is 404 (naming the body ``field`` the id came in, if any), another's is 403."""
+    if row is None:
+        raise NotFound(f"{what} not found", {field: ["Unknown."]} if field else None)
+    if row.user_id != user.id:
+        raise Forbidden(f"this {what} belongs to another user")
+    return row
+
+
 def owned_chat(user: User, thread_id: uuid.UUID) -> Chat:
-    chat = db.session.scalar(_CHAT_BY_THREAD, {"thread_id": thread_id})
-    if chat is None:
-        raise NotFound("chat not found")
-    if chat.user_id != user.id:
-        raise Forbidden("this chat belongs to another user")
-    return chat
+    return _checked(user, db.session.scalar(_CHAT_BY_THREAD, {"thread_id": thread_id}), "chat")
+
+
+def owned_chat_by_id(user: User, chat_id: uuid.UUID, field: str = "chat_id") -> Chat:
+    """A chat named by its row ``id`` in a request body (the frontend's ``chat_id``)."""
+    return _checked(user, db.session.get(Chat, chat_id), "chat", field)
 
 
 def owned_strategy(user: User, strategy_id: uuid.UUID) -> Strategy:
-    strategy = db.session.scalar(_STRATEGY_BY_ID, {"strategy_id": strategy_id})
-    if strategy is None:
-        raise NotFound("strategy not found")
-    if strategy.user_id != user.id:
-        raise Forbidden("this strategy belongs to another user")
-    return strategy
+    return _checked(user, db.session.scalar(_STRATEGY_BY_ID, {"strategy_id": strategy_id}), "strategy")
+
+
+def owned_draft(user: User, tool_call_id: uuid.UUID) -> DraftOutput:
+    """A strategy draft the agent showed, by the tool call id it was shown with."""
+    return _checked(user, db.session.get(DraftOutput, tool_call_id), "strategy draft", "tool_call_id")
+
+
+def owned_backtest(user: User, backtest_id: uuid.UUID) -> Backtest:
+    """A backtest is its strategy's owner's."""
+    backtest = db.session.get(Backtest, backtest_id)
+    _checked(user, backtest.strategy if backtest is not None else None, "backtest")
+    assert backtest is not None
+    return backtest

@@ -48,9 +48,3 @@ def rows_page_of(
     (building entities cost a list request more than the query did)."""
     rows, total = _counted_page(query, page, page_size, params)
     return [row._mapping for row in rows], total
-
-
-def envelope(items: list[Any], total: int, pagination: Any) -> dict[str, Any]:
-    """The list body (``PageSchema``); also sets the total for flask-smorest's ``X-Pagination`` header."""
-    pagination.item_count = total
-    return {"items": items, "total": total, "page": pagination.page, "page_size": pagination.page_size}

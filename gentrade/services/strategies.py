@@ -7,9 +7,11 @@ then the transaction commits; a failure at any step leaves neither row nor file 
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, selectinload
 
+from gentrade.agents.card_edits import CardUnreadable, read_card_edits
 from gentrade.agents.providers import chat_model
 from gentrade.extensions import db
 from gentrade.freqtrade.userdir import write_atomically
@@ -26,6 +29,7 @@ from gentrade.services import ownership
 from gentrade.services.errors import Conflict, Invalid, NotFound
 from gentrade.services.pagination import page_of
 from gentrade.settings import StrategyCodegen
+from gentrade.strategies.card import edited_fields
 from gentrade.strategies.draft import DraftInvalid, StrategyDraft, parse_draft
 from gentrade.strategies.llm_codegen import LlmCodegen
 from gentrade.strategies.pipeline import CodeRejected, verified_code
@@ -77,13 +81,56 @@ def deploy(user: User, thread_id: uuid.UUID, draft_data: dict[str, Any] | None) 
     else:
         draft = _parse(draft_data)
         index = _draft_message_index(chat.messages, draft)
+
+    def link(strategy_id: str | None) -> None:
+        if index is not None:
+            _link_message(chat, index, strategy_id)
+
+    return _deploy(user, chat, draft, link, name_errors={"draft": {"name": ["Already used."]}})
+
+
+def deploy_card(user: User, tool_call_id: uuid.UUID, chat_id: uuid.UUID | None, card: dict[str, Any]) -> Strategy:
+    """Deploy the structured draft a ``StrategyDraftOutputTool`` call showed, with the trader's edits of its
+    card read back into it (by the agent's drafting model); the chat's tool result gets the strategy's id."""
+    output = ownership.owned_draft(user, tool_call_id)
+    chat = _card_chat(user, chat_id, output.thread_id)
+    draft = _parse(output.draft)
+    edits = edited_fields(draft, card)
+    if edits:
+        try:
+            draft = read_card_edits(draft, edits, chat_model(runtime().settings))
+        except CardUnreadable as exc:
+            raise Invalid("the edited draft card could not be read", exc.errors) from exc
+        log.info("read the edited fields %s of draft card %s", sorted(edits), tool_call_id)
+
+    def link(strategy_id: str | None) -> None:
+        if chat is not None:
+            _link_tool_result(chat, str(tool_call_id), strategy_id)
+
+    return _deploy(user, chat, draft, link, name_errors={"name": ["Already used."]})
+
+
+def _card_chat(user: User, chat_id: uuid.UUID | None, thread_id: uuid.UUID) -> Chat | None:
+    """The chat a card is saved from: the one named (the caller's), else the one holding its thread, if saved."""
+    if chat_id is None:
+        return db.session.scalar(select(Chat).where(Chat.thread_id == thread_id, Chat.user_id == user.id))
+    return ownership.owned_chat_by_id(user, chat_id)
+
+
+def _deploy(
+    user: User,
+    chat: Chat | None,
+    draft: StrategyDraft,
+    link: Callable[[str | None], None],
+    name_errors: dict[str, Any],
+) -> Strategy:
     if _name_taken(user, draft.name):
-        raise Conflict(f"you already have a strategy named {draft.name}", {"draft": {"name": ["Already used."]}})
+        raise Conflict(f"you already have a strategy named {draft.name}", name_errors)
     try:
         code = _code_for(draft)
     except CodeRejected as exc:
         raise Invalid(f"the strategy was not accepted: {exc}", {"code": {exc.stage: exc.details}}) from exc
-    return _store(user, chat, draft, code, index)
+    return _store(user, chat, draft, code, link, name_errors)
 
 
 def _code_for(draft: StrategyDraft) -> str:
@@ -99,12 +146,19 @@ def _name_taken(user: User, name: str) -> bool:
     return db.session.scalar(select(Strategy.id).where(Strategy.user_id == user.id, Strategy.name == name)) is not None
 
 
-def _store(user: User, chat: Chat, draft: StrategyDraft, code: str, message_index: int | None) -> Strategy:
+def _store(
+    user: User,
+    chat: Chat | None,
+    draft: StrategyDraft,
+    code: str,
+    link: Callable[[str | None], None],
+    name_errors: dict[str, Any],
+) -> Strategy:
     dirs = runtime().user_dirs
     path = dirs.strategy_file(user.clerk_id, draft.name)
     strategy = Strategy(
         user_id=user.id,
-        chat_id=chat.id,
+        chat_id=chat.id if chat is not None else None,
         name=draft.name,
         code=code,
         file_path=str(path.relative_to(dirs.path_for(user.clerk_id))),
@@ -117,14 +171,11 @@ def _store(user: User, chat: Chat, draft: StrategyDraft, code: str, message_inde
         db.session.rollback()
         # Which constraint: the name (a concurrent deploy won), or the chat (deleted meanwhile)?
         if _name_taken(user, draft.name):
-            raise Conflict(
-                f"you already have a strategy named {draft.name}", {"draft": {"name": ["Already used."]}}
-            ) from None
+            raise Conflict(f"you already have a strategy named {draft.name}", name_errors) from None
         if db.session.scalar(select(Chat.id).where(Chat.id == strategy.chat_id)) is None:
             raise NotFound("chat not found") from None
         raise
-    if message_index is not None:
-        _link_message(chat, message_index, str(strategy.id))
+    link(str(strategy.id))
     try:
         dirs.ensure(user.clerk_id)
         write_atomically(path, code)
@@ -143,13 +194,62 @@ def _link_message(chat: Chat, index: int, strategy_id: str | None) -> None:
     chat.messages = messages
 
 
+def _link_tool_result(chat: Chat, tool_call_id: str, strategy_id: str | None) -> None:
+    """Write ``strategy_id`` into the draft card (the tool result) of that tool call, as the frontend does."""
+    messages = [_with_card_link(message, tool_call_id, strategy_id) for message in chat.messages]
+    if messages != chat.messages:
+        chat.messages = messages
+
+
+def _with_card_link(message: dict[str, Any], tool_call_id: str, strategy_id: str | None) -> dict[str, Any]:
+    invocations = message.get("toolInvocations")
+    if not isinstance(invocations, list) or not any(_calls(item, tool_call_id) for item in invocations):
+        return message
+    linked = [
+        {**item, "result": _card_with(item.get("result"), strategy_id)} if _calls(item, tool_call_id) else item
+        for item in invocations
+    ]
+    return {**message, "toolInvocations": linked}
+
+
+def _calls(invocation: Any, tool_call_id: str) -> bool:
+    return isinstance(invocation, dict) and invocation.get("toolCallId") == tool_call_id
+
+
+def _as_card(result: Any) -> dict[str, Any] | None:
+    """A tool result read as a draft card (JSON text, or an object); None when it is not one."""
+    if isinstance(result, str):
+        try:
+            result = json.loads(result)
+        except ValueError:
+            return None
+    return result if isinstance(result, dict) else None
+
+
+def _card_with(result: Any, strategy_id: str | None) -> Any:
+    """The card with ``strategy_id`` set, or removed when None, in the card's own form; other results as they are."""
+    card = _as_card(result)
+    if card is None:
+        return result
+    card = {key: value for key, value in card.items() if key != "strategy_id"}
+    if strategy_id is not None:
+        card["strategy_id"] = strategy_id
+    return json.dumps(card) if isinstance(result, str) else card
+
+
 def _unlink_messages(chat: Chat, strategy_id: uuid.UUID) -> None:
+    """Remove the strategy's id from the chat: from our messages and from the cards that carry it."""
     target = str(strategy_id)
-    if any(message.get("strategy_id") == target for message in chat.messages):
-        chat.messages = [
-            {**message, "strategy_id": None} if message.get("strategy_id") == target else message
-            for message in chat.messages
-        ]
+    messages = [
+        {**message, "strategy_id": None} if message.get("strategy_id") == target else message
+        for message in chat.messages
+    ]
+    for index, message in enumerate(messages):
+        for item in message.get("toolInvocations") or []:
+            if isinstance(item, dict) and (_as_card(item.get("result")) or {}).get("strategy_id") == target:
+                messages[index] = _with_card_link(messages[index], item.get("toolCallId"), None)
+    if messages != chat.messages:
+        chat.messages = messages
 
 
 def list_page(user: User, page: int, page_size: int) -> tuple[list[Strategy], int]:

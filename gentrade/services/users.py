@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from gentrade.agents.checkpoints import delete_threads
 from gentrade.extensions import db
-from gentrade.models import Chat, DeletedUser, User, utcnow
+from gentrade.models import Chat, DeletedUser, OpenedThread, User, utcnow
 from gentrade.runtime import runtime
 
 log = logging.getLogger(__name__)
@@ -104,9 +104,11 @@ def stage_upsert(clerk_id: str, email: str | None, *, overwrite_email: bool = Tr
 
 
 def thread_ids(clerk_id: str) -> list[str]:
-    """The agent threads (chats) of a user, to delete their checkpoints with the account."""
-    rows = db.session.scalars(select(Chat.thread_id).join(User).where(User.clerk_id == clerk_id))
-    return [str(thread_id) for thread_id in rows]
+    """The agent threads of a user (chats, and threads opened for chats not saved yet), to delete their
+    checkpoints with the account."""
+    chats = select(Chat.thread_id).join(User).where(User.clerk_id == clerk_id)
+    opened = select(OpenedThread.thread_id).join(User, OpenedThread.user_id == User.id).where(User.clerk_id == clerk_id)
+    return [str(thread_id) for thread_id in db.session.scalars(chats.union_all(opened))]
 
 
 def stage_delete(clerk_id: str) -> None:

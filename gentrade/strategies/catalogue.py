@@ -130,6 +130,11 @@ CATALOGUE: dict[str, IndicatorSpec] = {
     )
 }
 INDICATOR_TYPES = tuple(CATALOGUE)
+# Levels that split bullish from bearish readings (an oscillator's middle; MACD's zero line): "RSI below 30"
+# mirrors to "RSI above 70". Both the offline drafter and the short side of a card use them.
+OSCILLATOR_MIDDLES: dict[str, float] = {"rsi": 50.0, "mfi": 50.0, "stoch": 50.0, "cci": 0.0, "macd": 0.0}
+# Indicators that measure trend strength or volatility, not direction: a rule on them holds for longs and shorts.
+DIRECTIONLESS = ("adx", "atr")
 
 
 def describe() -> str:

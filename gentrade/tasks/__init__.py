@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from gentrade.tasks.agent import expire_opened_threads
 from gentrade.tasks.backtests import reap_stale_backtests, run_backtest
 
-__all__ = ["reap_stale_backtests", "run_backtest"]
+__all__ = ["expire_opened_threads", "reap_stale_backtests", "run_backtest"]
 
 
 def __getattr__(name: str) -> Any:

@@ -14,6 +14,7 @@ from gentrade.process_guard import forbid_inspection
 from gentrade.settings import Settings
 
 REAP_EVERY_SECONDS = 60.0
+EXPIRE_THREADS_EVERY_SECONDS = 3600.0
 RUN_BACKTEST = "gentrade.run_backtest"
 
 
@@ -37,9 +38,13 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
         worker_max_tasks_per_child=50,  # Freqtrade runs in subprocesses, but keep workers fresh anyway
         task_default_queue=settings.task_queue,
         beat_schedule={
-            "reap-stale-backtests": {"task": "gentrade.reap_stale_backtests", "schedule": REAP_EVERY_SECONDS}
+            "reap-stale-backtests": {"task": "gentrade.reap_stale_backtests", "schedule": REAP_EVERY_SECONDS},
+            "expire-opened-threads": {
+                "task": "gentrade.expire_opened_threads",
+                "schedule": EXPIRE_THREADS_EVERY_SECONDS,
+            },
         },
-        include=["gentrade.tasks.backtests"],
+        include=["gentrade.tasks.backtests", "gentrade.tasks.agent"],
     )
     celery.set_default()
     app.extensions["celery"] = celery

@@ -8,7 +8,7 @@ import json
 import subprocess
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from gentrade import create_app
 from gentrade.exchange_sim import ExchangeSimulator
 from gentrade.extensions import db
 from gentrade.models import Backtest, User
+from gentrade.schemas.backtests import BacktestCreateSchema
 from tests import backtest_stack
 from tests.backtest_stack import (
     BACKTESTS,
@@ -191,7 +192,13 @@ def test_validation_ownership_and_limits(api: FlaskClient, tokens: Tokens, backt
         return api.post(BACKTESTS, json=payload, headers=headers)
 
     assert post(start_date=END.isoformat()).status_code == 422
-    assert post(end_date=TODAY.isoformat()).json["errors"]["end_date"]
+    tomorrow = TODAY + timedelta(days=1)
+    assert "Must not be after today" in post(end_date=tomorrow.isoformat()).json["errors"]["end_date"][0]
+    in_the_future = api.post(
+        BACKTESTS, json={"strategy_id": strategy_id, "date_range": f"{END:%Y%m%d}-{tomorrow:%Y%m%d}"}, headers=headers
+    )
+    assert in_the_future.status_code == 422
+    assert "Must not be after today" in in_the_future.json["errors"]["end_date"][0]
     assert post(end_date=(TODAY + timedelta(days=5)).isoformat()).status_code == 422
     assert post(start_date=(END - timedelta(days=2000)).isoformat()).status_code == 422
     assert post(pairs=["btc/usdt"]).status_code == 422
@@ -218,9 +225,11 @@ def test_validation_ownership_and_limits(api: FlaskClient, tokens: Tokens, backt
     assert too_many.status_code == 429
     for backtest in running:
         assert api.post(f"{BACKTESTS}/{backtest['id']}/cancel", headers=headers).status_code == 200
-    listed = api.get(f"{BACKTESTS}?strategy_id={sleeper}&status=cancelled", headers=headers).json
-    assert listed["total"] == 3
-    assert "summary" not in listed["items"][0]
+    listed = api.get(f"{BACKTESTS}?strategy_id={sleeper}&status=cancelled", headers=headers)
+    assert json.loads(listed.headers["X-Pagination"])["total"] == 3
+    assert sorted(item["id"] for item in listed.json) == sorted(backtest["id"] for backtest in running)
+    assert "summary" not in listed.json[0]
+    assert (listed.json[0]["start_date"], listed.json[0]["end_date"]) == (START.isoformat(), END.isoformat())
     assert api.get(f"{BACKTESTS}/{running[0]['id']}", headers=tokens.headers("user_mallory")).status_code == 403
 
 
@@ -261,3 +270,82 @@ def test_deleting_the_strategy_removes_its_backtests(api: FlaskClient, tokens: T
         assert db.session.query(Backtest).count() == 0
         assert db.session.query(User).count() >= 1
     assert date.fromisoformat(done["timerange"]["start"]) == START
+
+
+def test_a_date_range_ending_today_is_backtested_up_to_the_last_closed_candle(api: FlaskClient, tokens: Tokens) -> None:
+    """The web frontend's default: the last days, ending today, in its ``yyyyMMdd-yyyyMMdd`` form."""
+    strategy_id = deploy(api, tokens)
+    today = datetime.now(UTC).date()
+    first = today - timedelta(days=3)
+    before = datetime.now(UTC)
+    response = api.post(
+        BACKTESTS,
+        json={"strategy_id": strategy_id, "date_range": f"{first:%Y%m%d}-{today:%Y%m%d}", "pairs": ["BTC/USDT"]},
+        headers=tokens.headers(),
+    )
+    assert response.status_code == 202, response.json
+    assert (response.json["start_date"], response.json["end_date"]) == (first.isoformat(), today.isoformat())
+    done = wait_for(api, tokens, response.json["id"], FINAL)
+    after = datetime.now(UTC)
+    assert done["status"] == "finished", done["error"]
+    assert (done["start_date"], done["end_date"]) == (first.isoformat(), today.isoformat())
+
+    # Freqtrade's last candle is the last 1h candle closed when the worker ran it: not a future one.
+    last_candle = datetime.fromisoformat(done["summary"]["timerange"]["end"].replace("Z", "+00:00"))
+    hour = timedelta(hours=1)
+    assert _hour_floor(before) - hour <= last_candle <= _hour_floor(after) - hour
+    listed = api.get(f"{BACKTESTS}?strategy_id={strategy_id}", headers=tokens.headers()).json
+    assert [(b["id"], b["start_date"], b["end_date"]) for b in listed] == [
+        (done["id"], first.isoformat(), today.isoformat())
+    ]
+
+
+def _hour_floor(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+NOT_A_RANGE = "Not a date range like 20261127-20261204 (yyyyMMdd-yyyyMMdd)."
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"date_range": "2026-11-27/2026-12-04"}, "date_range", NOT_A_RANGE),
+        ({"date_range": "20261127-2026120"}, "date_range", NOT_A_RANGE),
+        ({"date_range": " 20261127-20261204"}, "date_range", NOT_A_RANGE),
+        ({"date_range": "20260230-20260305"}, "date_range", "20260230 is not a date."),
+        ({"date_range": "20261127-20261304"}, "date_range", "20261304 is not a date."),
+        ({"date_range": 20261127}, "date_range", "Not a valid string."),
+        (
+            {"date_range": "20261127-20261204", "start_date": "2026-11-27"},
+            "date_range",
+            "Give date_range or start_date and end_date, not both.",
+        ),
+        (
+            {"date_range": "20261127-20261204", "start_date": "2026-11-27", "end_date": "2026-12-04"},
+            "date_range",
+            "Give date_range or start_date and end_date, not both.",
+        ),
+        ({}, "date_range", "Give date_range (yyyyMMdd-yyyyMMdd), or start_date and end_date."),
+        ({"start_date": "2026-11-27"}, "end_date", "Missing data for required field."),
+        ({"end_date": "2026-12-04"}, "start_date", "Missing data for required field."),
+    ],
+)
+def test_the_range_is_one_well_formed_form_or_a_422_naming_the_field(
+    client: FlaskClient, tokens: Tokens, body: dict[str, Any], field: str, message: str
+) -> None:
+    """Refused by the request schema, before the strategy is looked up (the id here names none)."""
+    response = client.post(BACKTESTS, json={"strategy_id": str(uuid.uuid4()), **body}, headers=tokens.headers())
+    assert response.status_code == 422, response.json
+    assert response.json["errors"]["json"] == {field: [message]}
+
+
+def test_a_date_range_loads_as_the_same_two_dates() -> None:
+    schema, strategy_id = BacktestCreateSchema(), uuid.uuid4()
+    as_range = schema.load({"strategy_id": str(strategy_id), "date_range": "20261127-20261204"})
+    as_dates = schema.load({"strategy_id": str(strategy_id), "start_date": "2026-11-27", "end_date": "2026-12-04"})
+    assert (
+        as_range
+        == as_dates
+        == {"strategy_id": strategy_id, "start_date": date(2026, 11, 27), "end_date": date(2026, 12, 4)}
+    )

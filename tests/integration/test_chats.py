@@ -56,35 +56,41 @@ def test_list_is_paginated_newest_update_first(client: FlaskClient, tokens: Toke
 
     first = client.get(f"{CHATS}?page=1&page_size=2", headers=headers)
     assert first.status_code == 200
-    assert first.json["total"] == 5
-    assert (first.json["page"], first.json["page_size"]) == (1, 2)
-    assert [c["thread_id"] for c in first.json["items"]] == [threads[0], threads[4]]
-    assert "messages" not in first.json["items"][0]
-    assert json.loads(first.headers["X-Pagination"])["total_pages"] == 3
+    assert [c["thread_id"] for c in first.json] == [threads[0], threads[4]]
+    assert set(first.json[0]) == {"id", "thread_id", "title", "created_at", "updated_at"}
+    paging = json.loads(first.headers["X-Pagination"])
+    assert paging == {"total": 5, "total_pages": 3, "first_page": 1, "last_page": 3, "page": 1, "next_page": 2}
 
     pages = [client.get(f"{CHATS}?page={p}&page_size=2", headers=headers).json for p in (1, 2, 3)]
-    seen = [c["thread_id"] for page in pages for c in page["items"]]
+    seen = [c["thread_id"] for page in pages for c in page]
     assert sorted(seen) == sorted(threads)
-    assert len(pages[2]["items"]) == 1
+    assert len(pages[2]) == 1
 
 
-@pytest.mark.parametrize("query", ["page=0", "page_size=0", "page_size=101", "page=x"])
+@pytest.mark.parametrize("query", ["page=0", "page_size=0", "page_size=501", "page=x"])
 def test_list_rejects_bad_pagination(client: FlaskClient, tokens: Tokens, query: str) -> None:
     response = client.get(f"{CHATS}?{query}", headers=tokens.headers())
     assert response.status_code == 422
     assert response.json["errors"]["query"]
 
 
-def test_list_defaults_to_twenty_per_page(client: FlaskClient, tokens: Tokens) -> None:
-    listed = client.get(CHATS, headers=tokens.headers()).json
-    assert (listed["page"], listed["page_size"]) == (1, 20)
+def test_list_defaults_to_a_hundred_per_page(client: FlaskClient, tokens: Tokens) -> None:
+    headers = tokens.headers()
+    for _ in range(101):
+        create_chat(client, headers)
+    listed = client.get(CHATS, headers=headers)
+    assert len(listed.json) == 100
+    paging = json.loads(listed.headers["X-Pagination"])
+    assert (paging["total"], paging["page"], paging["total_pages"]) == (101, 1, 2)
+    assert len(client.get(f"{CHATS}?page_size=500", headers=headers).json) == 101
 
 
 def test_list_shows_only_own_chats(client: FlaskClient, tokens: Tokens) -> None:
     create_chat(client, tokens.headers("user_alice"))
     create_chat(client, tokens.headers("user_bob"))
-    listed = client.get(CHATS, headers=tokens.headers("user_bob")).json
-    assert listed["total"] == 1
+    listed = client.get(CHATS, headers=tokens.headers("user_bob"))
+    assert len(listed.json) == 1
+    assert json.loads(listed.headers["X-Pagination"])["total"] == 1
 
 
 def test_patch_by_path_updates_title_and_messages(client: FlaskClient, tokens: Tokens) -> None:
@@ -150,13 +156,17 @@ def test_unknown_and_malformed_thread_ids_are_404(client: FlaskClient, tokens: T
 @pytest.mark.parametrize(
     ("body", "path"),
     [
-        ({"title": "x" * 201}, ["title"]),
+        ({"title": "x" * (MESSAGE_CONTENT_MAX + 1)}, ["title"]),  # up to that, a long title is shortened
         ({"messages": [{"role": "user", "content": "x" * (MESSAGE_CONTENT_MAX + 1)}]}, ["messages", "0", "content"]),
         ({"messages": [{"role": "user", "content": "x"}] * (MESSAGES_MAX + 1)}, ["messages"]),
         ({"messages": [{"role": "robot", "content": "x"}]}, ["messages", "0", "role"]),
         ({"messages": [{"content": "x"}]}, ["messages", "0", "role"]),
         ({"messages": [{"role": "user", "content": "x", "strategy_id": "nope"}]}, ["messages", "0", "strategy_id"]),
-        ({"messages": [{"role": "user", "content": "x", "extra": 1}]}, ["messages", "0", "extra"]),
+        ({"messages": [{"role": "user", "content": "x", "extra": "x" * 140_000}]}, ["messages", "0", "_schema"]),
+        (
+            {"messages": [{"role": "assistant", "content": "", "toolInvocations": [{"state": "done"}]}]},
+            ["messages", "0", "toolInvocations", "0", "state"],
+        ),
         ({"messages": "not a list"}, ["messages"]),
         ({"unknown": 1}, ["unknown"]),
     ],

@@ -108,7 +108,11 @@ def test_openapi_documents_the_strategy_draft_once(dev_app: Flask) -> None:
     assert "StrategyDraftIchimokuIndicator" in schemas
     body = spec["paths"]["/api/v1/strategies"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     create = schemas[body["$ref"].rsplit("/", 1)[1]]
-    assert create["properties"]["draft"]["allOf"] == [{"$ref": "#/components/schemas/StrategyDraft"}]
+    forms = [schemas[form["$ref"].rsplit("/", 1)[1]] for form in create["oneOf"]]
+    deploy, card = forms
+    assert deploy["properties"]["draft"]["allOf"] == [{"$ref": "#/components/schemas/StrategyDraft"}]
+    assert {"tool_call_id", "entry_signals", "minimal_roi", "stoploss"} <= card["properties"].keys()
+    assert "tool_call_id" in card["required"]
 
 
 def test_swagger_ui_is_served_without_a_cdn(dev_app: Flask) -> None:
@@ -132,7 +136,7 @@ def test_development_token_round_trip(dev_app: Flask) -> None:
     client: FlaskClient = dev_app.test_client()
     response = client.get("/api/v1/chats", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
-    assert response.json["items"] == []
+    assert response.json == []
 
 
 @pytest.mark.parametrize("clerk_id", ["../root", "user_a/b", "admin"])

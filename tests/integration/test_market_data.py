@@ -22,13 +22,17 @@ import pandas as pd
 import pytest
 
 from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
-from gentrade.freqtrade.market_data import CacheBusy, ExchangeUnavailable, MarketDataCache, candle_span
+from gentrade.freqtrade.market_data import CacheBusy, ExchangeUnavailable, MarketDataCache, candle_span, range_end
 from gentrade.freqtrade.synthetic import synthetic_frame
 from gentrade.freqtrade.verify import DATA_INVALID, DATA_UNAVAILABLE, DataProblem, verify
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
 
 
 def day(month: int, dom: int) -> datetime:
@@ -90,6 +94,22 @@ def test_downloads_once_then_only_the_missing_parts(tmp_path: Path) -> None:
     assert stored["date"].dt.as_unit("ns").tolist() == expected["date"].dt.as_unit("ns").tolist()
     assert np.allclose(stored["close"].to_numpy(), expected["close"].to_numpy(), rtol=1e-7)
     assert not list(cache.root.glob(".staging/*")), "staging folders are removed"
+
+
+def test_a_range_ending_today_is_cached_up_to_the_last_closed_candle(tmp_path: Path) -> None:
+    """The stand-in serves the open candle, as Binance does, and none after its clock; Freqtrade drops the
+    open one. So the cache ends at the last closed candle, which is all a range ending today needs."""
+    now = NOW + timedelta(hours=14, minutes=40)  # "today" is NOW's day; its 14:00 candle is still open
+    end = range_end(NOW.date(), "1h", now)
+    assert end == NOW + 14 * HOUR
+    with ExchangeSimulator(SimulatorConfig(now=now)) as sim:
+        status, candles = sim.klines({"symbol": "BTCUSDT", "interval": "1h", "startTime": str(_ms(NOW))})
+        assert status == 200
+        assert candles[-1][0] == _ms(NOW + 14 * HOUR)  # the open candle, nothing from the future
+        cache = MarketDataCache(tmp_path, sim.api_url)
+        cache.ensure(["BTC/USDT"], "1h", day(10, 25), end)
+    assert candle_span(cache.path("BTC/USDT", "1h")) == (day(10, 25), end - HOUR)
+    verify(cache.root, ["BTC/USDT"], "1h", day(10, 25), end)
 
 
 def test_a_pair_listed_late_is_unavailable_for_the_early_part(tmp_path: Path) -> None:

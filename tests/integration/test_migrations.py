@@ -20,7 +20,19 @@ from tests.conftest import reset_schema
 
 SCHEMA = "gentrade_migration_check"
 
-TABLES = {"users", "deleted_users", "webhook_events", "chats", "strategies", "backtests", "alembic_version"}
+TABLES = {
+    "users",
+    "deleted_users",
+    "webhook_events",
+    "chats",
+    "strategies",
+    "backtests",
+    "draft_outputs",
+    "opened_threads",
+    "alembic_version",
+}
+# LangGraph's checkpoint tables: made by the migrations on PostgreSQL (SQLite keeps them in a file of their own).
+CHECKPOINT_TABLES = {"checkpoints", "checkpoint_blobs", "checkpoint_writes", "checkpoint_migrations"}
 
 
 def _drift(app: Flask) -> list:
@@ -34,17 +46,17 @@ def _tables(app: Flask) -> set[str]:
         return set(inspect(db.engine).get_table_names())
 
 
-def _round_trip(app: Flask) -> None:
+def _round_trip(app: Flask, tables: set[str]) -> None:
     with app.app_context():
         upgrade()
-    assert _tables(app) == TABLES
+    assert _tables(app) == tables
     assert _drift(app) == []
     with app.app_context():
         downgrade(revision="base")
     assert _tables(app) == {"alembic_version"}
     with app.app_context():
         upgrade()
-    assert _tables(app) == TABLES
+    assert _tables(app) == tables
 
 
 def test_migrations_on_an_empty_postgresql_database(postgres_url: str, tmp_path: Path) -> None:
@@ -52,7 +64,7 @@ def test_migrations_on_an_empty_postgresql_database(postgres_url: str, tmp_path:
     url = f"{postgres_url}?options=-csearch_path%3D{SCHEMA}"
     app = create_app(Settings(_env_file=None, data_dir=tmp_path, database_url=url))
     try:
-        _round_trip(app)
+        _round_trip(app, TABLES | CHECKPOINT_TABLES)
     finally:
         with app.app_context():
             db.engine.dispose()
@@ -62,7 +74,7 @@ def test_migrations_on_an_empty_postgresql_database(postgres_url: str, tmp_path:
 
 def test_migrations_on_sqlite(tmp_path: Path) -> None:
     app = create_app(Settings(_env_file=None, data_dir=tmp_path))
-    _round_trip(app)
+    _round_trip(app, TABLES)
     assert (tmp_path / "gentrade.db").is_file()
 
 

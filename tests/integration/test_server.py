@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -38,7 +39,8 @@ def test_gunicorn_gevent_serves_the_api(server: tuple[str, Path], tokens: Tokens
     assert created.status_code == 201
     listed = requests.get(f"{url}/api/v1/chats", headers=headers, timeout=5)
     assert listed.status_code == 200
-    assert [c["title"] for c in listed.json()["items"]] == ["over http"]
+    assert [c["title"] for c in listed.json()] == ["over http"]
+    assert json.loads(listed.headers["X-Pagination"])["total"] == 1
     assert requests.get(f"{url}/api/v1/chats", timeout=5).status_code == 401
 
     log = log_path.read_text()

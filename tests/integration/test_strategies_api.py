@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -146,7 +147,7 @@ def test_other_users_chat_and_strategy_are_403(client: FlaskClient, tokens: Toke
     assert client.get(f"{STRATEGIES}/{strategy_id}", headers=mallory).status_code == 403
     assert client.delete(f"{STRATEGIES}/{strategy_id}", headers=mallory).status_code == 403
     assert client.get(f"{STRATEGIES}/{strategy_id}", headers=alice).status_code == 200
-    assert client.get(STRATEGIES, headers=mallory).json["total"] == 0
+    assert client.get(STRATEGIES, headers=mallory).json == []
     assert client.get(f"{STRATEGIES}/{uuid.uuid4()}", headers=alice).status_code == 404
 
 
@@ -159,10 +160,14 @@ def test_list_is_paginated_newest_first(client: FlaskClient, tokens: Tokens) -> 
             client.post(STRATEGIES, json={"thread_id": thread, "draft": draft(name=name)}, headers=headers).status_code
             == 201
         )
-    page = client.get(f"{STRATEGIES}?page=1&page_size=2", headers=headers).json
-    assert page["total"] == 3
-    assert [item["name"] for item in page["items"]] == ["Strategy2", "Strategy1"]
-    assert "code" not in page["items"][0]
+    page = client.get(f"{STRATEGIES}?page=1&page_size=2", headers=headers)
+    assert json.loads(page.headers["X-Pagination"])["total"] == 3
+    assert [item["name"] for item in page.json] == ["Strategy2", "Strategy1"]
+    summary = {"id", "name", "thread_id", "timeframe", "pairs", "created_at", "updated_at"}
+    assert set(page.json[0]) == summary
+    assert [item["name"] for item in client.get(f"{STRATEGIES}?page=2&page_size=2", headers=headers).json] == [
+        "Strategy0"
+    ]
 
 
 def _add_backtest(app: Flask, strategy_id: str, data_dir: Path) -> Path:

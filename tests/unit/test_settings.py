@@ -57,6 +57,7 @@ def test_defaults_need_no_setting(tmp_path: Path) -> None:
     assert settings.resolved_data_dir == (tmp_path / "data").resolve()
     assert settings.sqlalchemy_url == f"sqlite:///{(tmp_path / 'data').resolve() / 'gentrade.db'}"
     assert settings.clerk_authorized_parties == []
+    assert settings.cors_origins == ["http://localhost:3000"]
     assert not settings.uses_clerk_keys
     assert settings.jwt_leeway_seconds == 10
 
@@ -182,6 +183,26 @@ def test_authorized_parties_are_read_comma_separated(
     monkeypatch.setenv("GENTRADE_CLERK_AUTHORIZED_PARTIES", raw)
 
     assert load_settings().clerk_authorized_parties == parsed
+
+
+@pytest.mark.parametrize(
+    ("raw", "parsed"),
+    [
+        ("https://app.example, http://localhost:3000", ["https://app.example", "http://localhost:3000"]),
+        ("https://app.example", ["https://app.example"]),
+        (" https://a.example ,,https://b.example, ", ["https://a.example", "https://b.example"]),
+        ("", ["http://localhost:3000"]),  # empty means unset: the default
+        (",", []),  # no origin at all: no browser page may call the API
+    ],
+)
+def test_cors_origins_are_read_comma_separated(monkeypatch: pytest.MonkeyPatch, raw: str, parsed: list[str]) -> None:
+    monkeypatch.setenv("GENTRADE_CORS_ORIGINS", raw)
+
+    assert load_settings().cors_origins == parsed
+
+
+def test_cors_origins_accept_a_list_argument() -> None:
+    assert load_settings(cors_origins=["https://a.example"]).cors_origins == ["https://a.example"]
 
 
 def test_authorized_parties_accept_a_list_argument() -> None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from gentrade.freqtrade.market_data import candle_file, required_candles
+from gentrade.freqtrade.market_data import candle_file, range_end, required_candles
 from gentrade.freqtrade.synthetic import synthetic_frame
 from gentrade.freqtrade.verify import (
     DATA_INVALID,
@@ -26,6 +26,7 @@ START = datetime(2026, 8, 1, tzinfo=UTC)
 END = datetime(2026, 9, 1, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 CANDLES = 31 * 24  # [START, END) at 1h
+LAST_DAY = date(2026, 8, 31)  # END is the midnight after it
 ALLOWED_IN_A_ROW = MAX_GAP // HOUR  # 6 at 1h
 
 
@@ -80,6 +81,37 @@ def test_unaligned_range_needs_the_candles_freqtrade_would_use(root: Path, store
     assert required_candles(START + HOUR / 2, END + HOUR / 2, "1h") == (START + HOUR, END)
     store(frame(start=START + HOUR, count=CANDLES))
     verify(root, ["BTC/USDT"], "1h", START + HOUR / 2, END + HOUR / 2)
+
+
+def test_a_past_last_day_ends_at_the_midnight_after_it() -> None:
+    assert range_end(LAST_DAY, "1h", END + timedelta(days=3, minutes=7)) == END
+    assert range_end(LAST_DAY, "1d", END) == END  # at midnight the day's last candle has just closed
+
+
+@pytest.mark.parametrize(
+    ("timeframe", "last_close"),
+    [
+        ("5m", END - timedelta(hours=9, minutes=20)),  # now is on the 5m grid: the candle before it closed now
+        ("1h", END - 10 * HOUR),  # 14:00: the 14:00 candle is still open
+        ("4h", END - 12 * HOUR),  # 12:00
+        ("1d", END - 24 * HOUR),  # today's daily candle is open all day
+    ],
+)
+def test_a_range_ending_today_ends_at_the_last_closed_candle(timeframe: str, last_close: datetime) -> None:
+    now = END - timedelta(hours=9, minutes=20)  # 2026-08-31 14:40 UTC, "today" is LAST_DAY
+    assert range_end(LAST_DAY, timeframe, now) == last_close
+
+
+def test_a_range_ending_today_needs_candles_up_to_the_last_closed_one_only(
+    root: Path, store: Callable[..., None]
+) -> None:
+    end = range_end(LAST_DAY, "1h", END - timedelta(hours=9, minutes=20))  # 14:00
+    store(frame(count=CANDLES - 10))  # the last candle opened at 13:00 and closed at 14:00
+    verify(root, ["BTC/USDT"], "1h", START, end)
+    store(frame(count=CANDLES - 11))  # the closed 13:00 candle is missing
+    problem = problem_of(root, end=end)
+    assert problem.code == DATA_UNAVAILABLE
+    assert "needed until 2026-08-31 14:00 UTC" in problem.message
 
 
 def test_missing_file_is_unavailable_and_names_pair_and_range(root: Path, store: Callable[..., None]) -> None:

@@ -1,0 +1,139 @@
+"""The card's indicators as the draft's: which listed indicator is which, and the ids of new ones.
+
+Why: the card names indicators by label ("EMA(50)", "the MACD line") and the draft by id ("trend",
+"macd.macd"). Keeping an indicator's id when only its parameters change is what lets the rules that
+use it follow an edit of the indicators field; new ids follow the offline drafter's convention
+("ema200", "bb", "rsi_2"), which :mod:`gentrade.agents.offline_drafting` uses from here too.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from gentrade.strategies.card import LABELS, indicator_label, operand_text
+from gentrade.strategies.card_rules import IndicatorRef, Tree
+from gentrade.strategies.card_text import Unusable
+from gentrade.strategies.catalogue import CATALOGUE, PRICE_COLUMNS
+
+MOVING_AVERAGES = ("ema", "sma", "wma")
+SINGLE_IDS = {"bbands": "bb"}
+
+
+def preferred_id(kind: str, params: Mapping[str, Any]) -> str:
+    """The id a new indicator gets: "ema50" for a moving average, "bb" for Bollinger Bands, else its type."""
+    if kind in MOVING_AVERAGES:
+        return f"{kind}{params['period']}"
+    return SINGLE_IDS.get(kind, kind)
+
+
+def unique_id(wanted: str, taken: set[str] | Mapping[str, Any]) -> str:
+    """``wanted``, or ``wanted_2``, ``wanted_3``... when taken (or a price column)."""
+    ident, n = wanted, 2
+    while ident in taken or ident in PRICE_COLUMNS or ident == "date":
+        ident, n = f"{wanted}_{n}", n + 1
+    return ident
+
+
+def match_listed(
+    old: list[dict[str, Any]], refs: list[IndicatorRef]
+) -> tuple[list[dict[str, Any]], dict[str, str], list[dict[str, Any]]]:
+    """The indicators as listed, matched to the draft's: the same one keeps its id, one of the same type with
+    other parameters too (a moving average's id follows its period); returns them, the renames and the removed."""
+    result: list[dict[str, Any] | None] = [None] * len(refs)
+    free = list(range(len(old)))
+    taken = {item["id"] for item in old}
+    renamed: dict[str, str] = {}
+
+    def take(k: int, match: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+        j = next((j for j in free if old[j]["type"] == refs[k].type and match(old[j])), None)
+        if j is None:
+            return None
+        free.remove(j)
+        return copy.deepcopy(old[j])
+
+    for k, ref in enumerate(refs):  # the same indicator, written with its parameters
+        if ref.params is not None:
+            result[k] = take(k, lambda item, ref=ref: item["params"] == ref.params)
+    for k, ref in enumerate(refs):  # written without parameters: the draft's one of that type, as it is
+        if result[k] is None and ref.params is None:
+            result[k] = take(k, lambda item: True)
+    for k, ref in enumerate(refs):  # the same type with new parameters
+        if result[k] is None and ref.params is not None:
+            item = take(k, lambda item: True)
+            if item is not None:
+                wanted = preferred_id(item["type"], ref.params)
+                if item["id"] == preferred_id(item["type"], item["params"]) and wanted not in taken:
+                    renamed[item["id"]] = wanted
+                    taken.add(wanted)
+                    item["id"] = wanted
+                item["params"] = ref.params
+                result[k] = item
+    for k, ref in enumerate(refs):  # new ones
+        if result[k] is None:
+            params = ref.params if ref.params is not None else CATALOGUE[ref.type].params().model_dump()
+            ident = unique_id(preferred_id(ref.type, params), taken)
+            taken.add(ident)
+            result[k] = {"id": ident, "type": ref.type, "params": params}
+    items = [item for item in result if item is not None]
+    labels = [indicator_label(item) for item in items]
+    twice = next((label for label in labels if labels.count(label) > 1), None)
+    if twice:
+        raise Unusable(f"{twice} is listed twice")
+    return items, renamed, [old[j] for j in free]
+
+
+class Resolver:
+    """Turns the indicators a written rule names into the draft's ids, adding one the draft lacks (unless the
+    indicators field was edited: then it must be listed there)."""
+
+    def __init__(self, items: list[dict[str, Any]], listed: bool, old_ids: set[str]) -> None:
+        self.items = items
+        self.listed = listed
+        self.old_ids = old_ids
+
+    def tree(self, node: Tree | None) -> Tree | None:
+        if node is None:
+            return None
+        for key in ("all", "any"):
+            if key in node:
+                return {key: [self.tree(child) for child in node[key]]}
+        return {"left": self._operand(node["left"]), "op": node["op"], "right": self._operand(node["right"])}
+
+    def _operand(self, value: Any) -> Any:
+        if not isinstance(value, IndicatorRef):
+            return value
+        item = self._item(value)
+        outputs = CATALOGUE[value.type].outputs
+        if outputs and value.output is None:
+            names = ", ".join(_output_names(value.type))
+            raise Unusable(f"'{value.text}' has several lines: name one ({names})")
+        return f"{item['id']}.{value.output}" if outputs else item["id"]
+
+    def _item(self, ref: IndicatorRef) -> dict[str, Any]:
+        found = [i for i in self.items if i["type"] == ref.type]
+        if ref.params is not None:
+            found = [i for i in found if i["params"] == ref.params]
+        elif len(found) > 1:
+            older = [i for i in found if i["id"] in self.old_ids]
+            if len(older) != 1:
+                options = " or ".join(indicator_label(i) for i in found)
+                raise Unusable(f"which {LABELS.get(ref.type, ref.type)}? Write {options}")
+            found = older
+        if found:
+            return found[0]
+        params = ref.params if ref.params is not None else CATALOGUE[ref.type].params().model_dump()
+        item = {"id": "", "type": ref.type, "params": params}
+        if self.listed:
+            listed = ", ".join(indicator_label(i) for i in self.items) or "none"
+            raise Unusable(f"{indicator_label(item)} is not among the indicators ({listed}): add it there too")
+        item["id"] = unique_id(preferred_id(ref.type, params), {i["id"] for i in self.items})
+        self.items.append(item)
+        return item
+
+
+def _output_names(kind: str) -> list[str]:
+    """How the card names each output of an indicator type: "the MACD line", "the MACD signal line", ..."""
+    alone = {"x": {"type": kind, "params": {}}}
+    return [operand_text(f"x.{output}", alone) for output in CATALOGUE[kind].outputs]
