@@ -1,20 +1,27 @@
 # GenTrade backend image: one image for the API (gunicorn), the migrations and the Celery worker.
 # docker-compose.yml builds it and runs the production stack; see docs/deployment.md.
 
+# BASE: python:3.12-slim where a registry is reachable; `make docker-images` passes an offline-made
+# Debian base instead (images/base-image.sh).
+ARG BASE=python:3.12-slim
+
 # --- builder: install the pinned runtime dependencies into a virtualenv ---------------------
-FROM python:3.12-slim AS builder
+FROM ${BASE} AS builder
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # Every pinned package has a wheel for CPython 3.12 on manylinux x86_64 (psycopg-binary, gevent,
 # cryptography, ...), so no compiler is needed, here or in the runtime stage.
-RUN python -m venv /opt/venv
+RUN python3 -m venv /opt/venv
 # freqtrade.txt includes base.txt: the API checks strategies with Freqtrade, the worker runs it.
 COPY requirements/ /tmp/requirements/
-RUN /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements/freqtrade.txt
+# A TLS-intercepting proxy's CA, if the build host has one (images/build.sh puts it there).
+COPY images/ca/ /tmp/ca/
+RUN if [ -f /tmp/ca/host-ca-certificates.crt ]; then export PIP_CERT=/tmp/ca/host-ca-certificates.crt; fi \
+ && /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements/freqtrade.txt
 
 # --- runtime -------------------------------------------------------------------------------
-FROM python:3.12-slim AS runtime
+FROM ${BASE} AS runtime
 
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -15,7 +15,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("data")
-DEFAULT_FREQTRADE_IMAGE = "freqtradeorg/freqtrade:2026.9"
+DEFAULT_FREQTRADE_IMAGE = "gentrade/freqtrade:2026.9"  # built by `make docker-images`
 PRODUCTION_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672//"
 DEFAULT_CORS_ORIGINS = ("http://localhost:3000",)  # the web frontend's development server
 

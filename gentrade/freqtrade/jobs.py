@@ -49,6 +49,15 @@ class BacktestJob:
         ]  # fmt: skip
 
 
+class RunnerProblem(Exception):
+    """The runner cannot run Freqtrade at all (not the strategy's fault); ``code`` is the backtest's error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     exit_code: int | None  # None when the run was killed (timeout or cancel)

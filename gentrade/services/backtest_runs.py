@@ -30,10 +30,10 @@ from sqlalchemy.exc import OperationalError
 
 from gentrade.extensions import db
 from gentrade.freqtrade.exchange_config import command_overrides
-from gentrade.freqtrade.jobs import BacktestJob, Runner
+from gentrade.freqtrade.jobs import BacktestJob, Runner, RunnerProblem
 from gentrade.freqtrade.market_data import ExchangeUnavailable, MarketDataCache, range_end
 from gentrade.freqtrade.results import ResultsInvalid, ResultsMissing, parse_results
-from gentrade.freqtrade.runners import build_runner
+from gentrade.freqtrade.runners import DockerRunner, build_runner
 from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS
 from gentrade.freqtrade.userdir import write_atomically
 from gentrade.freqtrade.verify import DataProblem, verify
@@ -125,6 +125,19 @@ def _runner() -> Runner:
             host_data_dir=settings.docker_host_data_dir or settings.resolved_data_dir,
         )
     return build_runner("local")
+
+
+def runner_problem() -> str | None:
+    """Why the configured runner cannot run backtests here, or None (checked when a worker starts)."""
+    runner = _runner()
+    if not isinstance(runner, DockerRunner):
+        return None
+    try:
+        version = runner.check_engine()
+    except Exception as exc:  # docker-py raises DockerException, requests' errors or EngineUnsupported
+        return f"the Docker engine: {exc}"
+    log.info("the docker runner uses the Docker engine at API %s and the image %s", version, runner.image)
+    return None
 
 
 def market_cache() -> MarketDataCache:
@@ -250,7 +263,11 @@ def _pipeline(plan: _Plan, heartbeat: _Heartbeat) -> Step:
     except OSError as exc:
         _raise_if_no_space(exc, results_dir)
         raise
-    outcome = _runner().run(job, should_cancel=lambda: heartbeat.lost, heartbeat=lambda: None)
+    try:
+        outcome = _runner().run(job, should_cancel=lambda: heartbeat.lost, heartbeat=lambda: None)
+    except RunnerProblem as problem:
+        state.fail(backtest_id, problem.code, problem.message)
+        return Step("failed")
     if outcome.cancelled or heartbeat.lost:
         return Step("cancelled")
     if outcome.timed_out:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -12,6 +13,8 @@ from flask import Flask, current_app
 from gentrade.extensions import db
 from gentrade.process_guard import forbid_inspection
 from gentrade.settings import Settings
+
+log = logging.getLogger(__name__)
 
 REAP_EVERY_SECONDS = 60.0
 EXPIRE_THREADS_EVERY_SECONDS = 3600.0
@@ -54,6 +57,18 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
         """A forked pool process must not share the parent's database connections."""
         with app.app_context():
             db.engine.dispose(close=False)
+
+    @worker_init.connect(weak=False)
+    def _check_runner(**kwargs: Any) -> None:
+        """A runner that cannot work here (no Docker engine, one too old) stops the worker at its start, with
+        the reason, instead of failing every backtest. SystemExit: Celery logs and ignores other exceptions."""
+        from gentrade.services.backtest_runs import runner_problem  # services import this module
+
+        with app.app_context():
+            problem = runner_problem()
+        if problem:
+            log.critical("the worker cannot run backtests: %s", problem)
+            raise SystemExit(f"the worker cannot run backtests: {problem}")
 
     return celery
 

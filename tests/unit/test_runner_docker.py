@@ -1,7 +1,8 @@
 """DockerRunner against a fake Docker Engine API, through the real docker-py client.
 
-There is no Docker engine in the test environment, so a small HTTP server answers the endpoints
-docker-py calls for create/start/wait/logs/kill/remove and records every request. The client is
+A small HTTP server answers the endpoints docker-py calls (version, image inspect and pull,
+create/start/wait/logs/kill/remove) and records every request: the exact request bodies and the
+engine's failure modes, fast. tests/docker runs the runner on a real engine. The client is
 a real ``docker.DockerClient`` with a fixed API version (no negotiation request).
 """
 
@@ -22,12 +23,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-import docker
 import pytest
 import requests
 
-from gentrade.freqtrade.jobs import BacktestJob
+import docker
+from gentrade.freqtrade.jobs import BacktestJob, RunnerProblem
 from gentrade.freqtrade.runners import DockerRunner, LocalRunner, build_runner
+from gentrade.freqtrade.runners.docker import EngineUnsupported
 
 API = "1.43"
 IMAGE = "freqtradeorg/freqtrade:2026.9"
@@ -93,6 +95,9 @@ class FakeEngine:
         self.oom_killed = False
         self.down = False  # drop every connection without an answer (daemon gone)
         self.fail_start = False
+        self.api_version = API
+        # Images on the engine, by name: their environment (``Config.Env``). Pulls always fail (no registry).
+        self.images: dict[str, list[str]] = {IMAGE: ["PATH=/opt/freqtrade/bin:/usr/bin:/bin"]}
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -152,7 +157,14 @@ class FakeEngine:
 
             def dispatch(self, method: str, parts: list[str], query: dict[str, list[str]], body: Any) -> None:
                 if parts == ["_ping"] or parts == ["version"]:
-                    return self.json(200, {"ApiVersion": API, "Version": "26.1.0"})
+                    return self.json(200, {"ApiVersion": engine.api_version, "Version": "26.1.0"})
+                if parts[:1] == ["images"] and parts[-1] == "json" and method == "GET":
+                    name = "/".join(parts[1:-1])
+                    if name not in engine.images:
+                        return self.json(404, {"message": f"No such image: {name}"})
+                    return self.json(200, {"Id": f"sha256:{'0' * 64}", "Config": {"Env": engine.images[name]}})
+                if parts == ["images", "create"] and method == "POST":
+                    return self.json(404, {"message": "pull access denied: repository does not exist"})
                 if parts[:1] != ["containers"] or len(parts) < 2:
                     return self.json(404, {"message": "page not found"})
                 if parts[1] == "create" and method == "POST":
@@ -322,7 +334,7 @@ def test_create_body_and_removal_after_success(engine: FakeEngine, client: docke
         "--backtest-directory", results,
     ]  # fmt: skip
     assert body["Cmd"] == job.freqtrade_args(runner_for(client, data_dir).path_map(job))
-    assert not body.get("Env")  # docker-py leaves out an empty environment: only the image's own
+    assert body["Env"] == ["HOME=/tmp"]  # nothing of the worker's: a writable home only
     assert body["User"] == "10001:10001"
     assert body["WorkingDir"] == "/freqtrade"
     assert body["Labels"] == {"gentrade.backtest": str(job.backtest_id)}
@@ -559,3 +571,39 @@ def test_build_runner(data_dir: Path, client: docker.DockerClient) -> None:
     assert runner.image == IMAGE
     with pytest.raises(ValueError, match="unknown Freqtrade runner"):
         build_runner("kubernetes")
+
+
+def test_an_official_layout_image_gets_its_user_base(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path
+) -> None:
+    """Freqtrade installed with ``pip --user`` for the image's user: run as the worker's uid, Python must
+    still find it, so the container gets that user's ``PYTHONUSERBASE`` (read off the image's PATH)."""
+    engine.images[IMAGE] = ["PATH=/home/ftuser/.local/bin:/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"]
+    assert run(runner_for(client, data_dir), make_job(data_dir)).succeeded
+    [create] = engine.creates()
+    assert sorted(create.body["Env"]) == ["HOME=/tmp", "PYTHONUSERBASE=/home/ftuser/.local"]
+
+
+def test_a_missing_image_that_cannot_be_pulled_is_image_missing(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path
+) -> None:
+    engine.images.clear()
+    with pytest.raises(RunnerProblem) as raised:
+        run(runner_for(client, data_dir), make_job(data_dir))
+    assert raised.value.code == "image_missing"
+    assert IMAGE in raised.value.message
+    assert "make docker-images" in raised.value.message
+    assert not engine.creates()
+
+
+def test_the_engine_check_refuses_engines_too_old(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path
+) -> None:
+    assert runner_for(client, data_dir).check_engine() == API
+    engine.api_version = "1.40"
+    with pytest.raises(EngineUnsupported, match=r"API 1\.40; the runner needs 1\.41"):
+        runner_for(client, data_dir).check_engine()
+    engine.api_version = "1.44"  # volume subpaths are ignored before 1.45: the whole volume would be mounted
+    volume_runner = DockerRunner(client, IMAGE, data_dir, data_volume="gentrade-data", user="10001:10001")
+    with pytest.raises(EngineUnsupported, match="volume subpaths"):
+        volume_runner.check_engine()

@@ -1,4 +1,4 @@
-"""Run stock ``freqtrade backtesting`` in the pinned ``freqtradeorg/freqtrade`` image (production).
+"""Run stock ``freqtrade backtesting`` in a pinned Freqtrade image (production): ours by default.
 
 The worker talks to the Docker daemon with docker-py and starts one sibling container per
 backtest. Only two folders are mounted: the job's ``user_data`` read-write at
@@ -10,8 +10,12 @@ The daemon resolves mount sources on the host, not in the worker: ``host_data_di
 worker's ``data_dir`` as the host sees it (bind mounts), or ``data_volume`` names the Docker
 volume that holds it (volume mounts with a subpath, Docker Engine 26+ / API 1.45+).
 
-The container gets no environment of ours (no secrets), memory/CPU/pids limits, a read-only root
-file system with a tmpfs for /tmp, no capabilities, and ``no-new-privileges``. It is always removed.
+The container runs as the worker's uid:gid (files it writes stay the worker's, files the worker wrote
+with mode 0600 stay readable to it) and gets no environment of ours (no secrets): only ``HOME=/tmp``
+and, for an image laid out like the official ``freqtradeorg/freqtrade`` (Freqtrade installed with
+``pip --user``), the ``PYTHONUSERBASE`` its own user would have, read off the image's ``PATH``.
+Memory/CPU/pids limits, a read-only root file system with a tmpfs for /tmp, no capabilities, and
+``no-new-privileges``. It is always removed. A missing image is the backtest's ``image_missing``.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from docker.errors import APIError, ImageNotFound, NotFound
 from docker.models.containers import Container
 from docker.types import Mount
 
-from gentrade.freqtrade.jobs import BacktestJob, RunOutcome
+from gentrade.freqtrade.jobs import BacktestJob, RunnerProblem, RunOutcome
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,35 @@ TAIL_LINES = 60
 PIDS_LIMIT = 256
 TMPFS_MB = 256
 ClientFactory = Callable[[], docker.DockerClient]
+MIN_API_VERSION = (1, 41)  # Docker 20.10, the oldest engine the runner is tested on
+VOLUME_SUBPATH_API_VERSION = (1, 45)  # older engines ignore a volume mount's subpath: the whole volume
+USER_BIN = "/.local/bin"  # where ``pip install --user`` puts scripts, under the user base
+
+
+class EngineUnsupported(RuntimeError):
+    """The Docker engine cannot serve this runner (refused at the worker's start, not at a backtest)."""
+
+
+def api_version(text: str) -> tuple[int, int]:
+    major, minor = text.split(".")[:2]
+    return int(major), int(minor)
+
+
+def image_environment(image_env: list[str] | None) -> dict[str, str]:
+    """The container's whole environment: a writable ``HOME`` and, for a ``pip --user`` layout, its user base.
+
+    Running as the worker's uid (not the image's user), Python would look for user packages under the
+    home of a user that does not exist there; ``PYTHONUSERBASE`` points it at the image user's."""
+    environment = {"HOME": "/tmp"}  # noqa: S108 - the container's tmpfs
+    for entry in image_env or []:
+        name, _, value = entry.partition("=")
+        if name != "PATH":
+            continue
+        for directory in value.split(":"):
+            if directory.endswith(USER_BIN):
+                environment["PYTHONUSERBASE"] = directory.removesuffix("/bin")
+                break
+    return environment
 
 
 def container_name(job: BacktestJob) -> str:
@@ -126,12 +159,12 @@ class DockerRunner:
             result.append(mount)
         return result
 
-    def container_options(self, job: BacktestJob) -> dict[str, Any]:
+    def container_options(self, job: BacktestJob, environment: dict[str, str] | None = None) -> dict[str, Any]:
         """Everything ``containers.run`` gets besides the image; ValueError for a bad path."""
         return {
             "command": job.freqtrade_args(self.path_map(job)),
             "detach": True,
-            "environment": {},  # nothing of the worker's, in particular no secret
+            "environment": environment or image_environment(None),  # nothing of the worker's, no secret
             "mounts": self.mounts(job),
             "mem_limit": f"{job.memory_mb}m",
             "memswap_limit": f"{job.memory_mb}m",  # no swap on top of the memory limit
@@ -146,6 +179,41 @@ class DockerRunner:
             "name": container_name(job),
             "working_dir": "/freqtrade",
         }
+
+    # --- the engine ------------------------------------------------------------------------
+    def check_engine(self) -> str:
+        """Refuse an engine this runner cannot serve; the engine's API version when it can.
+
+        Called when the worker starts, so a wrong engine is a clear start-up error, not a failed backtest."""
+        client, owned = self._get_client()
+        try:
+            version = str(client.version().get("ApiVersion", "0.0"))
+        finally:
+            if owned:
+                client.close()
+        needed = VOLUME_SUBPATH_API_VERSION if self.data_volume is not None else MIN_API_VERSION
+        if api_version(version) < needed:
+            why = "volume subpaths (GENTRADE_DOCKER_DATA_VOLUME)" if self.data_volume is not None else "the runner"
+            raise EngineUnsupported(
+                f"the Docker engine speaks API {version}; {why} needs {needed[0]}.{needed[1]} or newer"
+            )
+        return version
+
+    def _image_environment(self, client: docker.DockerClient) -> dict[str, str]:
+        """The image's environment for our containers; pulled if missing, else ``image_missing``."""
+        try:
+            image = client.images.get(self.image)
+        except ImageNotFound:
+            log.info("pulling %s", self.image)
+            try:
+                image = client.images.pull(self.image)
+            except (APIError, requests.exceptions.RequestException) as exc:
+                raise RunnerProblem(
+                    "image_missing",
+                    f"the Freqtrade image {self.image} is not on the Docker engine and could not be pulled "
+                    f"(build it with `make docker-images`, or set GENTRADE_FREQTRADE_IMAGE): {exc}"[:500],
+                ) from exc
+        return image_environment(image.attrs.get("Config", {}).get("Env"))
 
     # --- running -----------------------------------------------------------------------------
     def run(
@@ -168,6 +236,7 @@ class DockerRunner:
         note = ""
         tail = ""
         try:
+            options["environment"] = self._image_environment(client)
             # create, then start: a container that fails to start is still known and removed
             container = self._create(client, job, options)
             container.start()
@@ -210,9 +279,9 @@ class DockerRunner:
         return self._client(), True
 
     def _create(self, client: docker.DockerClient, job: BacktestJob, options: dict[str, Any]) -> Container:
-        """Create (not start); pull a missing image; replace a leftover of the same backtest (a crashed worker)."""
+        """Create (not start); replace a leftover of the same backtest (a crashed worker)."""
         try:
-            return self._create_pulling(client, options)
+            return client.containers.create(self.image, **options)
         except APIError as exc:
             if exc.status_code != 409:  # 409: the name is taken
                 raise
@@ -221,15 +290,7 @@ class DockerRunner:
             raise RuntimeError(f"container {container_name(job)} exists and is not this backtest's")
         log.warning("removing leftover container %s of backtest %s", stale.short_id, job.backtest_id)
         stale.remove(force=True)
-        return self._create_pulling(client, options)
-
-    def _create_pulling(self, client: docker.DockerClient, options: dict[str, Any]) -> Container:
-        try:
-            return client.containers.create(self.image, **options)
-        except ImageNotFound:
-            log.info("pulling %s", self.image)
-            client.images.pull(self.image)
-            return client.containers.create(self.image, **options)
+        return client.containers.create(self.image, **options)
 
     def _wait(self, container: Container, timeout: float) -> int | None:
         """The exit status, or None while it still runs after ``timeout`` seconds."""
