@@ -108,11 +108,15 @@ def backtest_config(clerk_id: str) -> dict[str, Any]:
     return config
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder and rename, so readers never see half a file."""
+def write_atomically(path: Path, text: str, mode: int = 0o600) -> None:
+    """Write via a temporary file in the same folder and rename, so readers never see half a file.
+
+    Private to the worker's user unless ``mode`` says otherwise (public data a container must read)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        if mode != 0o600:
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()

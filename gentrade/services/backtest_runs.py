@@ -32,6 +32,7 @@ from gentrade.extensions import db
 from gentrade.freqtrade.exchange_config import command_overrides
 from gentrade.freqtrade.jobs import BacktestJob, Runner, RunnerProblem
 from gentrade.freqtrade.market_data import ExchangeUnavailable, MarketDataCache, range_end
+from gentrade.freqtrade.market_list import MarketListUnavailable, ensure_market_list
 from gentrade.freqtrade.results import ResultsInvalid, ResultsMissing, parse_results
 from gentrade.freqtrade.runners import DockerRunner, build_runner
 from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS
@@ -245,6 +246,12 @@ def _pipeline(plan: _Plan, heartbeat: _Heartbeat) -> Step:
 
     cache = market_cache()
     cache.ensure(pairs, plan.timeframe, data_start, end)
+    runner = _runner()
+    if isinstance(runner, DockerRunner):  # its containers have no network: the markets come from the cache
+        try:
+            ensure_market_list(cache.root, runtime().settings.exchange_api_url)
+        except MarketListUnavailable as exc:
+            raise ExchangeUnavailable(str(exc)) from exc
     if not heartbeat.check_now():
         return Step("cancelled")
     try:
@@ -264,7 +271,7 @@ def _pipeline(plan: _Plan, heartbeat: _Heartbeat) -> Step:
         _raise_if_no_space(exc, results_dir)
         raise
     try:
-        outcome = _runner().run(job, should_cancel=lambda: heartbeat.lost, heartbeat=lambda: None)
+        outcome = runner.run(job, should_cancel=lambda: heartbeat.lost, heartbeat=lambda: None)
     except RunnerProblem as problem:
         state.fail(backtest_id, problem.code, problem.message)
         return Step("failed")

@@ -6,13 +6,14 @@ as in the project's image) on files the worker wrote with mode 0600. Timeout, ca
 end runs with clear notes; a missing image is ``image_missing``; no container is ever left behind.
 
 Without an engine (or the images) these tests skip with the reason, except under ``CI=true``, where
-they fail: `make test` runs `make docker-images` first, which brings an engine up where it can.
+they fail (tests/docker_engine.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -27,39 +28,60 @@ import pytest
 from gentrade import create_app
 from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
 from gentrade.freqtrade.jobs import BacktestJob, RunnerProblem, RunOutcome
+from gentrade.freqtrade.market_list import ensure_market_list
 from gentrade.freqtrade.runners import DockerRunner, LocalRunner
-from gentrade.freqtrade.runners.docker import LABEL
+from gentrade.freqtrade.runners.docker import LABEL, MARKETS_PORT, NETWORK_CONFIG
 from gentrade.services.backtest_runs import runner_problem
 from gentrade.settings import DEFAULT_FREQTRADE_IMAGE, Settings
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft
+from tests.docker_engine import OFFICIAL_LAYOUT_IMAGE, require_docker
 from tests.freqtrade_env import download, write_configs
 from tests.samples import draft
 
 PAIRS = ["BTC/USDT", "ETH/USDT"]
-OFFICIAL_LAYOUT_IMAGE = f"{DEFAULT_FREQTRADE_IMAGE}-official-layout"
 WORKER_UID = 10001  # the project image's worker user
+# Strategy code that tries each address it is given and reports what it reached, in the run's log.
+PROBE = """
+import json, os, socket
+
+def probe(targets):
+    reached = {}
+    for host, port in targets:
+        try:
+            socket.create_connection((host, port), timeout=2).close()
+            reached[f"{host}:{port}"] = "connected"
+        except OSError as exc:
+            reached[f"{host}:{port}"] = type(exc).__name__
+    return reached
+"""
+NETWORK_PROBE_STRATEGY = f"""
+from freqtrade.strategy import IStrategy
+from pandas import DataFrame
+{PROBE}
+
+class NetworkProbe(IStrategy):
+    INTERFACE_VERSION = 3
+    timeframe = "1h"
+    minimal_roi = {{"0": 0.1}}
+    stoploss = -0.05
+
+    def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        targets = json.loads(open("/freqtrade/user_data/targets.json").read())
+        raise RuntimeError("PROBE " + json.dumps(probe(targets)))
+
+    def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        return dataframe
+
+    def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        return dataframe
+"""
 COMPARED = ("total_trades", "profit_total_abs", "wins", "losses", "max_drawdown_abs", "final_balance")
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true: the Docker tests must run; `make docker-images` brings the engine up)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
 def engine() -> Iterator[docker.DockerClient]:
-    try:
-        client = docker.from_env()
-        client.ping()
-    except Exception as exc:  # docker-py raises DockerException or requests' errors
-        _unavailable(f"no Docker engine answers: {exc}")
-    for image in (DEFAULT_FREQTRADE_IMAGE, OFFICIAL_LAYOUT_IMAGE):
-        try:
-            client.images.get(image)
-        except docker.errors.ImageNotFound:
-            _unavailable(f"the image {image} is missing: run `make docker-images`")
+    client = require_docker(DEFAULT_FREQTRADE_IMAGE, OFFICIAL_LAYOUT_IMAGE)
     yield client
     client.close()
 
@@ -93,20 +115,21 @@ class Workspace:
 
 @pytest.fixture(scope="module")
 def workspace(engine: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    """A worker's data folder: one user's strategy and configs (0600, the worker's), the shared market data.
-
-    The exchange stand-in listens on the default bridge's gateway, where containers reach the host."""
-    gateway = engine.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
+    """A worker's data folder: one user's strategies and configs (0600, the worker's), the shared market
+    data and the market list the worker cached. The stand-in listens on the host's loopback only: the
+    containers never reach it (they have no network), the local runner does."""
     data_dir = tmp_path_factory.mktemp("docker-data")
     config = SimulatorConfig(pairs=tuple(PAIRS), now=datetime(2026, 11, 1, tzinfo=UTC))
-    with ExchangeSimulator(config, host=gateway) as exchange:
+    with ExchangeSimulator(config) as exchange:
         datadir = data_dir / "market_data" / "binance"
         download(datadir, PAIRS, "1h", "20260601-20260901", exchange.api_url, data_dir / "work")
+        ensure_market_list(datadir, exchange.api_url)
         user_data = data_dir / "ft_userdata" / "user_test" / "user_data"
         strategies = user_data / "strategies"
         strategies.mkdir(parents=True)
         rsi_only = draft(entry_conditions={"all": [{"left": "rsi", "op": "<", "right": 30}]})
         (strategies / "RsiDipBuyer.py").write_text(compile_strategy(parse_draft(rsi_only)))
+        (strategies / "NetworkProbe.py").write_text(NETWORK_PROBE_STRATEGY)
         configs = tuple(write_configs(user_data, PAIRS, exchange.api_url))
         for path in [user_data, *user_data.rglob("*")]:
             os.chown(path, WORKER_UID, WORKER_UID)
@@ -158,7 +181,7 @@ def test_a_backtest_in_a_container_matches_the_local_runner(workspace: Workspace
     expected, got = stats(local_job.results_dir), stats(job.results_dir)
     assert got["total_trades"] > 0
     assert {key: got[key] for key in COMPARED} == {key: expected[key] for key in COMPARED}
-    written = list(job.results_dir.rglob("*"))
+    written = [path for path in job.results_dir.rglob("*") if path.name != NETWORK_CONFIG]  # the worker's own
     assert written
     assert {path.stat().st_uid for path in written} == {WORKER_UID}  # the worker's files, not the image user's
 
@@ -200,3 +223,35 @@ def test_a_worker_without_a_usable_engine_is_told_why(
         problem = runner_problem()
     assert problem is not None
     assert problem.startswith("the Docker engine: ")
+
+
+def test_strategy_code_in_a_container_reaches_nothing_but_the_market_list(
+    engine: docker.DockerClient, workspace: Workspace
+) -> None:
+    """A listener on every host address, which a container on Docker's default bridge does reach (the
+    control), is out of reach of a backtest's strategy code; only the market list on its loopback answers."""
+    listener = socket.create_server(("0.0.0.0", 0))
+    port = listener.getsockname()[1]
+    gateway = engine.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
+    host_address = socket.gethostbyname(socket.gethostname())
+    targets = [(gateway, port), (host_address, port), ("127.0.0.1", port), ("127.0.0.1", MARKETS_PORT)]
+    (workspace.user_data / "targets.json").write_text(json.dumps(targets))
+    os.chown(workspace.user_data / "targets.json", WORKER_UID, WORKER_UID)
+    try:
+        control = engine.containers.run(
+            DEFAULT_FREQTRADE_IMAGE, ["-c", f"{PROBE}\nprint(json.dumps(probe({targets!r})))"],
+            entrypoint=["python3"], network_mode="bridge", remove=True,
+        )  # fmt: skip
+        assert json.loads(control)[f"{gateway}:{port}"] == "connected"
+
+        outcome = run(runner(workspace), workspace.job("probe", strategy_name="NetworkProbe"))
+    finally:
+        listener.close()
+    line = [line for line in outcome.log_tail.splitlines() if "RuntimeError: PROBE " in line][-1]
+    reached = json.loads(line.split("PROBE ", 1)[1])
+    assert reached == {
+        f"{gateway}:{port}": "OSError",
+        f"{host_address}:{port}": "OSError",
+        f"127.0.0.1:{port}": "ConnectionRefusedError",
+        f"127.0.0.1:{MARKETS_PORT}": "connected",
+    }

@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import docker
 import pytest
 import requests
 
-import docker
 from gentrade.freqtrade.jobs import BacktestJob, RunnerProblem
+from gentrade.freqtrade.market_list import market_list_file
 from gentrade.freqtrade.runners import DockerRunner, LocalRunner, build_runner
 from gentrade.freqtrade.runners.docker import EngineUnsupported
 
@@ -271,6 +272,9 @@ def make_job(data_dir: Path, **changes: Any) -> BacktestJob:
         "cpus": 1.5,
     }
     values.update(changes)
+    market_list = market_list_file(values["datadir"])
+    market_list.parent.mkdir(parents=True, exist_ok=True)
+    market_list.write_text('{"symbols": []}')
     return BacktestJob(**values)
 
 
@@ -320,10 +324,15 @@ def test_create_body_and_removal_after_success(engine: FakeEngine, client: docke
     body = create.body
     results = f"/freqtrade/user_data/backtest_results/{job.backtest_id}"
     assert body["Image"] == IMAGE
+    assert body["Entrypoint"][:2] == ["/bin/sh", "-c"]
+    assert "--directory /freqtrade/market_data/.exchange 8765" in body["Entrypoint"][2]
+    assert body["Entrypoint"][2].endswith('exec "$@"')
     assert body["Cmd"] == [
+        "freqtrade",
         "backtesting",
         "--config", "/freqtrade/user_data/config.json",
         "--config", f"{results}/overrides.json",
+        "--config", f"{results}/container-exchange.json",
         "--userdir", "/freqtrade/user_data",
         "--datadir", "/freqtrade/market_data",
         "--strategy", "RsiDipBuyer",
@@ -333,12 +342,14 @@ def test_create_body_and_removal_after_success(engine: FakeEngine, client: docke
         "--export", "trades",
         "--backtest-directory", results,
     ]  # fmt: skip
-    assert body["Cmd"] == job.freqtrade_args(runner_for(client, data_dir).path_map(job))
+    network_config = json.loads((job.results_dir / "container-exchange.json").read_text())
+    assert network_config["exchange"]["ccxt_config"]["urls"]["api"]["public"] == "http://127.0.0.1:8765/api/v3"
     assert body["Env"] == ["HOME=/tmp"]  # nothing of the worker's: a writable home only
     assert body["User"] == "10001:10001"
     assert body["WorkingDir"] == "/freqtrade"
     assert body["Labels"] == {"gentrade.backtest": str(job.backtest_id)}
     host = body["HostConfig"]
+    assert host["NetworkMode"] == "none"
     assert host["Memory"] == 2048 * 1024 * 1024
     assert host["MemorySwap"] == 2048 * 1024 * 1024
     assert host["NanoCpus"] == 1_500_000_000

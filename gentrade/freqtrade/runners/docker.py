@@ -16,10 +16,17 @@ and, for an image laid out like the official ``freqtradeorg/freqtrade`` (Freqtra
 ``pip --user``), the ``PYTHONUSERBASE`` its own user would have, read off the image's ``PATH``.
 Memory/CPU/pids limits, a read-only root file system with a tmpfs for /tmp, no capabilities, and
 ``no-new-privileges``. It is always removed. A missing image is the backtest's ``image_missing``.
+
+No network (``network_mode=none``): strategy code can reach no address at all. Freqtrade still loads
+the exchange's markets when it starts, so the container's first process serves the market list the
+worker cached (:mod:`gentrade.freqtrade.market_list`, inside the read-only market-data mount) on the
+container's own loopback, and a last config file points ccxt there; candles come from the mount.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import os
 import time
@@ -34,6 +41,8 @@ from docker.models.containers import Container
 from docker.types import Mount
 
 from gentrade.freqtrade.jobs import BacktestJob, RunnerProblem, RunOutcome
+from gentrade.freqtrade.market_list import PUBLIC_API_PATH, SERVED_DIR, market_list_file
+from gentrade.freqtrade.userdir import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +56,13 @@ ClientFactory = Callable[[], docker.DockerClient]
 MIN_API_VERSION = (1, 41)  # Docker 20.10, the oldest engine the runner is tested on
 VOLUME_SUBPATH_API_VERSION = (1, 45)  # older engines ignore a volume mount's subpath: the whole volume
 USER_BIN = "/.local/bin"  # where ``pip install --user`` puts scripts, under the user base
+MARKETS_PORT = 8765  # on the container's own loopback, the only address it has
+NETWORK_CONFIG = "container-exchange.json"  # in the results folder: Freqtrade's exchange URL in the container
+# The container has no network: PID 1 is a shell that serves the cached market list on loopback (Freqtrade
+# loads the exchange's markets when it starts), then becomes the image's entrypoint with Freqtrade's arguments.
+SERVE_MARKETS_THEN_EXEC = (
+    f'python3 -m http.server --bind 127.0.0.1 --directory {{markets}} {MARKETS_PORT} >/dev/null 2>&1 & exec "$@"'
+)
 
 
 class EngineUnsupported(RuntimeError):
@@ -159,12 +175,24 @@ class DockerRunner:
             result.append(mount)
         return result
 
-    def container_options(self, job: BacktestJob, environment: dict[str, str] | None = None) -> dict[str, Any]:
-        """Everything ``containers.run`` gets besides the image; ValueError for a bad path."""
+    def container_options(
+        self,
+        job: BacktestJob,
+        environment: dict[str, str] | None = None,
+        entrypoint: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Everything ``containers.create`` gets besides the image; ValueError for a bad path.
+
+        ``entrypoint`` is the image's own (Freqtrade), run after the market list is being served."""
+        to_container = self.path_map(job)
+        job = dataclasses.replace(job, config_files=(*job.config_files, Path(job.results_dir) / NETWORK_CONFIG))
+        markets = to_container(Path(job.datadir) / SERVED_DIR)
         return {
-            "command": job.freqtrade_args(self.path_map(job)),
+            "entrypoint": ["/bin/sh", "-c", SERVE_MARKETS_THEN_EXEC.format(markets=markets), "gentrade-backtest"],
+            "command": [*(entrypoint or ["freqtrade"]), *job.freqtrade_args(to_container)],
             "detach": True,
             "environment": environment or image_environment(None),  # nothing of the worker's, no secret
+            "network_mode": "none",  # untrusted strategy code: no route anywhere, loopback only
             "mounts": self.mounts(job),
             "mem_limit": f"{job.memory_mb}m",
             "memswap_limit": f"{job.memory_mb}m",  # no swap on top of the memory limit
@@ -179,6 +207,14 @@ class DockerRunner:
             "name": container_name(job),
             "working_dir": "/freqtrade",
         }
+
+    @staticmethod
+    def write_network_config(job: BacktestJob) -> None:
+        """Freqtrade in the container asks the loopback server for the markets and fetches nothing else."""
+        public = f"http://127.0.0.1:{MARKETS_PORT}/{PUBLIC_API_PATH}"
+        ccxt_config = {"urls": {"api": {"public": public}}, "options": {"fetchCurrencies": False}}
+        exchange = {"only_from_ccxt": True, "ccxt_config": ccxt_config, "ccxt_async_config": ccxt_config}
+        write_atomically(Path(job.results_dir) / NETWORK_CONFIG, json.dumps({"exchange": exchange}), mode=0o644)
 
     # --- the engine ------------------------------------------------------------------------
     def check_engine(self) -> str:
@@ -199,8 +235,8 @@ class DockerRunner:
             )
         return version
 
-    def _image_environment(self, client: docker.DockerClient) -> dict[str, str]:
-        """The image's environment for our containers; pulled if missing, else ``image_missing``."""
+    def _image(self, client: docker.DockerClient) -> tuple[dict[str, str], list[str]]:
+        """The container's environment and the image's entrypoint; pulled if missing, else ``image_missing``."""
         try:
             image = client.images.get(self.image)
         except ImageNotFound:
@@ -213,7 +249,8 @@ class DockerRunner:
                     f"the Freqtrade image {self.image} is not on the Docker engine and could not be pulled "
                     f"(build it with `make docker-images`, or set GENTRADE_FREQTRADE_IMAGE): {exc}"[:500],
                 ) from exc
-        return image_environment(image.attrs.get("Config", {}).get("Env"))
+        config = image.attrs.get("Config") or {}
+        return image_environment(config.get("Env")), list(config.get("Entrypoint") or ["freqtrade"])
 
     # --- running -----------------------------------------------------------------------------
     def run(
@@ -226,9 +263,12 @@ class DockerRunner:
     ) -> RunOutcome:
         """Run to completion, timeout or cancel; the container is removed whatever happens."""
         options = self.container_options(job)  # validates every path before any request
+        if not market_list_file(Path(job.datadir)).exists():
+            raise RunnerProblem("internal_error", "the exchange's market list is not in the market-data cache")
         started = time.monotonic()
         deadline = started + job.timeout_seconds
         Path(job.results_dir).mkdir(parents=True, exist_ok=True)  # as the worker's user, not root
+        self.write_network_config(job)
         client, owned = self._get_client()
         container: Container | None = None
         timed_out = cancelled = False
@@ -236,7 +276,8 @@ class DockerRunner:
         note = ""
         tail = ""
         try:
-            options["environment"] = self._image_environment(client)
+            environment, entrypoint = self._image(client)
+            options = self.container_options(job, environment, entrypoint)
             # create, then start: a container that fails to start is still known and removed
             container = self._create(client, job, options)
             container.start()

@@ -1,0 +1,117 @@
+"""Backtests end to end with the docker runner: the API, RabbitMQ and a real Celery worker as in
+test_backtests.py, with ``GENTRADE_FREQTRADE_RUNNER=docker``, so each Freqtrade run is a container on
+the real engine. A backtest finishes; cancel, a user deleted mid-run and a worker killed mid-run
+leave no container behind.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import docker
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from gentrade.exchange_sim import ExchangeSimulator
+from gentrade.freqtrade.runners.docker import LABEL
+from gentrade.settings import DEFAULT_FREQTRADE_IMAGE
+from tests import backtest_stack
+from tests.backtest_stack import BACKTESTS, FINAL, Worker, deploy, hand_written_strategy, settings_env, start, wait_for
+from tests.conftest import Svix, Tokens, clerk_user_event
+from tests.docker_engine import require_docker
+
+exchange, broker_url, backtest_app, worker, api = (
+    backtest_stack.exchange,
+    backtest_stack.broker_url,
+    backtest_stack.backtest_app,
+    backtest_stack.worker,
+    backtest_stack.api,
+)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[docker.DockerClient]:
+    client = require_docker(DEFAULT_FREQTRADE_IMAGE)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def worker_settings(
+    engine: docker.DockerClient,
+    postgres_url: str,
+    broker_url: str,
+    data_dir: Path,
+    clerk_key: rsa.RSAPrivateKey,
+    exchange: ExchangeSimulator,
+) -> dict[str, str]:
+    return settings_env(
+        postgres_url, broker_url, data_dir, clerk_key, exchange.api_url, GENTRADE_FREQTRADE_RUNNER="docker"
+    )
+
+
+def containers_of(engine: docker.DockerClient, backtest_id: str) -> list[str]:
+    return [c.name for c in engine.containers.list(all=True, filters={"label": f"{LABEL}={backtest_id}"})]
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
+        time.sleep(0.2)
+
+
+@pytest.fixture(autouse=True)
+def no_container_left(engine: docker.DockerClient) -> Iterator[None]:
+    yield
+    wait_until(lambda: not engine.containers.list(all=True, filters={"label": LABEL}), 30, "every container removed")
+
+
+def test_a_backtest_runs_in_a_container_to_a_finished_summary(
+    api: FlaskClient, tokens: Tokens, worker: Worker, engine: docker.DockerClient
+) -> None:
+    backtest = start(api, tokens, deploy(api, tokens))
+    wait_until(lambda: containers_of(engine, backtest["id"]) != [], 90, "the Freqtrade container started")
+    done = wait_for(api, tokens, backtest["id"], FINAL)
+    assert done["status"] == "finished", done["error"]
+    assert done["summary"]["total_trades"] > 0
+    assert "the docker runner uses the Docker engine at API" in worker.log_path.read_text()
+
+
+def test_cancel_removes_the_container(
+    api: FlaskClient, tokens: Tokens, backtest_app: Flask, engine: docker.DockerClient
+) -> None:
+    sleeper = hand_written_strategy(backtest_app, "user_alice", "Sleeper", "time.sleep(600)")
+    backtest = start(api, tokens, sleeper)
+    wait_until(lambda: containers_of(engine, backtest["id"]) != [], 90, "the Freqtrade container started")
+    assert api.post(f"{BACKTESTS}/{backtest['id']}/cancel", headers=tokens.headers()).status_code == 200
+    wait_until(lambda: containers_of(engine, backtest["id"]) == [], 20, "the container removed")
+
+
+def test_deleting_the_user_mid_run_removes_the_container_and_the_files(
+    api: FlaskClient, tokens: Tokens, svix: Svix, backtest_app: Flask, data_dir: Path, engine: docker.DockerClient
+) -> None:
+    clerk_id = "user_leaving"
+    sleeper = hand_written_strategy(backtest_app, clerk_id, "Sleeper", "time.sleep(600)")
+    backtest = start(api, tokens, sleeper, user=clerk_id)
+    wait_until(lambda: containers_of(engine, backtest["id"]) != [], 90, "the Freqtrade container started")
+    body = clerk_user_event("user.deleted", clerk_id)
+    assert api.post("/api/v1/webhooks/clerk", data=body, headers=svix.headers(body)).status_code == 200
+    wait_until(lambda: containers_of(engine, backtest["id"]) == [], 20, "the container removed")
+    wait_until(lambda: not (data_dir / "ft_userdata" / f"user_{clerk_id}").exists(), 20, "the user's files removed")
+
+
+def test_a_worker_killed_mid_run_leaves_no_container_once_it_is_back(
+    api: FlaskClient, tokens: Tokens, worker: Worker, engine: docker.DockerClient
+) -> None:
+    backtest = start(api, tokens, deploy(api, tokens))
+    wait_until(lambda: containers_of(engine, backtest["id"]) != [], 90, "the Freqtrade container started")
+    worker.kill()
+    worker.start()  # the redelivered task takes over once the heartbeat is stale; the leftover is replaced
+    done = wait_for(api, tokens, backtest["id"], FINAL, timeout=180)
+    assert done["status"] == "finished", done["error"]
+    assert done["attempts"] == 2
