@@ -17,7 +17,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gentrade.exchange_sim import ExchangeSimulator
+from gentrade.extensions import db
 from gentrade.freqtrade.runners.docker import LABEL
+from gentrade.models import Backtest
 from gentrade.settings import DEFAULT_FREQTRADE_IMAGE
 from tests import backtest_stack
 from tests.backtest_stack import BACKTESTS, FINAL, Worker, deploy, hand_written_strategy, settings_env, start, wait_for
@@ -66,9 +68,14 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
 
 
 @pytest.fixture(autouse=True)
-def no_container_left(engine: docker.DockerClient) -> Iterator[None]:
+def no_container_left(engine: docker.DockerClient, backtest_app: Flask, api: FlaskClient) -> Iterator[None]:
+    """None of this run's backtests (in its own database, read before ``api`` cleans it) has a container left;
+    another run may share the engine."""
     yield
-    wait_until(lambda: not engine.containers.list(all=True, filters={"label": LABEL}), 30, "every container removed")
+    with backtest_app.app_context():
+        ours = {str(backtest_id) for backtest_id in db.session.scalars(db.select(Backtest.id))}
+        db.session.remove()
+    wait_until(lambda: not [b for b in ours if containers_of(engine, b)], 30, "every container removed")
 
 
 def test_a_backtest_runs_in_a_container_to_a_finished_summary(

@@ -1,7 +1,7 @@
 """DockerRunner on a real Docker engine, with the images `make docker-images` builds offline.
 
 The same backtest as the local runner gives the same result in our image and in one laid out like the
-official ``freqtradeorg/freqtrade`` (Freqtrade under ``pip --user``), run as the worker's uid (10001 here,
+official ``freqtradeorg/freqtrade`` (Freqtrade under ``pip --user``), run as the worker's uid (10001 under root,
 as in the project's image) on files the worker wrote with mode 0600. Timeout, cancel and the memory limit
 end runs with clear notes; a missing image is ``image_missing``; no container is ever left behind.
 
@@ -17,7 +17,7 @@ import socket
 import uuid
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,8 @@ from tests.freqtrade_env import download, write_configs
 from tests.samples import draft
 
 PAIRS = ["BTC/USDT", "ETH/USDT"]
-WORKER_UID = 10001  # the project image's worker user
+# The project image's worker user when we may act as it (root: CI); else our own uid, as a worker would run.
+WORKER_UID = 10001 if os.geteuid() == 0 else os.geteuid()
 # Strategy code that tries each address it is given and reports what it reached, in the run's log.
 PROBE = """
 import json, os, socket
@@ -92,6 +93,7 @@ class Workspace:
     user_data: Path
     datadir: Path
     configs: tuple[Path, ...]
+    backtest_ids: set[str] = field(default_factory=set)  # of this module's jobs (another run may share the engine)
 
     def job(self, name: str, **changes: Any) -> BacktestJob:
         values: dict[str, Any] = {
@@ -107,6 +109,7 @@ class Workspace:
             "timeout_seconds": 180,
         }
         values.update(changes)
+        self.backtest_ids.add(str(values["backtest_id"]))
         # The worker (root here, uid 10001 deployed) makes the folder as the uid its containers run as.
         values["results_dir"].mkdir(parents=True)
         os.chown(values["results_dir"], WORKER_UID, WORKER_UID)
@@ -159,9 +162,10 @@ def stats(results_dir: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(autouse=True)
-def no_container_left(engine: docker.DockerClient) -> Iterator[None]:
+def no_container_left(engine: docker.DockerClient, workspace: Workspace) -> Iterator[None]:
     yield
-    assert engine.containers.list(all=True, filters={"label": LABEL}) == []
+    left = [c.name for c in engine.containers.list(all=True, filters={"label": LABEL})]
+    assert [name for name in left if name.removeprefix("gentrade-backtest-") in workspace.backtest_ids] == []
 
 
 def test_the_engine_is_accepted(workspace: Workspace) -> None:
