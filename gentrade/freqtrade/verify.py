@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gentrade.freqtrade.market_data import candle_file, format_moment, required_candles, timeframe_delta
+from gentrade.freqtrade.candle_times import format_moment, required_candles, timeframe_delta
+from gentrade.freqtrade.market_data import candle_file
 
 DATA_UNAVAILABLE = "data_unavailable"
 DATA_INVALID = "data_invalid"

@@ -29,9 +29,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from gentrade.extensions import db
+from gentrade.freqtrade.candle_times import range_end
 from gentrade.freqtrade.exchange_config import command_overrides
 from gentrade.freqtrade.jobs import BacktestJob, Runner, RunnerProblem
-from gentrade.freqtrade.market_data import ExchangeUnavailable, MarketDataCache, range_end
+from gentrade.freqtrade.market_data import ExchangeUnavailable, MarketDataCache
 from gentrade.freqtrade.market_list import MarketListUnavailable, ensure_market_list
 from gentrade.freqtrade.results import ResultsInvalid, ResultsMissing, parse_results
 from gentrade.freqtrade.runners import DockerRunner, build_runner

@@ -22,7 +22,8 @@ import pandas as pd
 import pytest
 
 from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
-from gentrade.freqtrade.market_data import CacheBusy, ExchangeUnavailable, MarketDataCache, candle_span, range_end
+from gentrade.freqtrade.candle_times import range_end
+from gentrade.freqtrade.market_data import CacheBusy, ExchangeUnavailable, MarketDataCache, candle_span
 from gentrade.freqtrade.synthetic import synthetic_frame
 from gentrade.freqtrade.verify import DATA_INVALID, DATA_UNAVAILABLE, DataProblem, verify
 

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gentrade.freqtrade.market_data import candle_file, range_end, required_candles
+from gentrade.freqtrade.candle_times import range_end, required_candles
+from gentrade.freqtrade.market_data import candle_file
 from gentrade.freqtrade.synthetic import synthetic_frame
 from gentrade.freqtrade.verify import (
     DATA_INVALID,
