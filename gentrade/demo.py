@@ -18,7 +18,7 @@ import string
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -88,18 +88,25 @@ def start_stack(
     process = subprocess.Popen(  # noqa: S603 - our own command
         command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise DemoFailed(f"the stack exited at start-up; see {log_path}")
+    if wait_until_ready(f"http://127.0.0.1:{port}", 120, alive=lambda: process.poll() is None):
+        return process
+    if process.poll() is not None:
+        raise DemoFailed(f"the stack exited at start-up; see {log_path}")
+    stop_stack(process)
+    raise DemoFailed(f"the stack did not become ready in 120 s; see {log_path}")
+
+
+def wait_until_ready(base: str, seconds: float, alive: Callable[[], bool] = lambda: True) -> bool:
+    """Whether ``base``/readyz answered 200 within ``seconds``; gives up early once ``alive()`` is false."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and alive():
         try:
-            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return process
+            if requests.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return True
         except requests.RequestException:
             pass
         time.sleep(0.5)
-    stop_stack(process)
-    raise DemoFailed(f"the stack did not become ready in 120 s; see {log_path}")
+    return False
 
 
 def stop_stack(process: subprocess.Popen[bytes]) -> None:

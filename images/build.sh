@@ -3,6 +3,9 @@
 #   gentrade/freqtrade:<version>                  the Freqtrade image the docker runner uses by default
 #   gentrade/freqtrade:<version>-official-layout  a test image laid out like freqtradeorg/freqtrade
 #   gentrade-backend:local                        the project's own image (API, worker, beat, migrate)
+#   gentrade/postgres-standin:15, gentrade/rabbitmq-standin:3.10
+#                                                 stand-ins for the official postgres and rabbitmq images,
+#                                                 for the compose deployment test on hosts with no registry
 # Idempotent: Docker's layer cache keys every step by its inputs (Dockerfile, requirements, base),
 # so a second run takes seconds. The base is made offline with debootstrap unless
 # GENTRADE_IMAGE_BASE names another (python:3.12-slim, on a host with a registry).
@@ -26,3 +29,5 @@ build() {  # tag dockerfile
 build "gentrade/freqtrade:$version" images/freqtrade.Dockerfile
 build "gentrade/freqtrade:$version-official-layout" images/freqtrade-official-layout.Dockerfile
 build gentrade-backend:local Dockerfile
+build gentrade/postgres-standin:15 images/postgres.Dockerfile
+build gentrade/rabbitmq-standin:3.10 images/rabbitmq.Dockerfile

@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
 # Make sure a Docker engine answers. Where none does and we are root on Debian, install Debian's
-# docker.io and start dockerd in the background. Exit 0 when the engine answers; 3 with the reason
-# on stderr when it cannot here (the Docker tests then skip, or fail under CI=true).
+# docker.io and start dockerd in the background; install Debian's docker-compose too (the deployment
+# test runs docker-compose.yml with it). Exit 0 when the engine answers; 3 with the reason on stderr
+# when it cannot here (the Docker tests then skip, or fail under CI=true).
 set -euo pipefail
 LOG=${GENTRADE_DOCKERD_LOG:-/var/log/gentrade-dockerd.log}
 
+apt_install() {  # package...: quietly, refreshing the package lists once if the first try fails
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null; }
+}
+if ! command -v docker-compose >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing Debian's docker-compose" >&2
+  apt_install docker-compose || echo "apt-get install docker-compose failed: the deployment test will skip" >&2
+fi
 if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
   exit 0
 fi
@@ -18,8 +27,7 @@ if ! command -v dockerd >/dev/null 2>&1; then
     exit 3
   fi
   echo "installing Debian's docker.io" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q docker.io >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q docker.io >/dev/null; } || {
+  apt_install docker.io || {
     echo "apt-get install docker.io failed" >&2
     exit 3
   }
