@@ -49,6 +49,22 @@ LABELS = {
     "obv": "OBV",
     "vwap": "VWAP",
     "ichimoku": "Ichimoku",
+    "supertrend": "Supertrend",
+    "sar": "Parabolic SAR",
+    "willr": "Williams %R",
+    "donchian": "Donchian",
+    "keltner": "Keltner",
+    "roc": "ROC",
+    "mom": "Momentum",
+    "volume_sma": "Volume SMA",
+    "stochrsi": "Stoch RSI",
+    "cmo": "CMO",
+    "aroon": "Aroon",
+    "dmi": "DMI",
+    "dema": "DEMA",
+    "tema": "TEMA",
+    "hma": "HMA",
+    "natr": "NATR",
 }
 OWNER_NAMES = {"bbands": "Bollinger"}  # the name inside an output's words: "the upper Bollinger band"
 # The words around an indicator's name for one of its outputs: (before, after).

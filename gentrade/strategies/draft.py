@@ -24,12 +24,16 @@ from pydantic_core import PydanticCustomError
 
 from gentrade.strategies.catalogue import CATALOGUE, PRICE_COLUMNS, IndicatorSpec
 
-TIMEFRAMES = ("1m", "5m", "15m", "30m", "1h", "4h", "1d")
+TIMEFRAME_MINUTES = {"1m": 1, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "4h": 240, "1d": 1440}
+TIMEFRAMES = tuple(TIMEFRAME_MINUTES)
 OPERATORS = ("<", "<=", ">", ">=", "crosses_above", "crosses_below")
 NAME_PATTERN = r"^[A-Z][A-Za-z0-9]{2,63}$"
 RESERVED_NAMES = frozenset({"True", "False", "None", "IStrategy", "DataFrame"})
 MAX_CONDITIONS = 50
 MAX_DEPTH = 5
+MAX_INFORMATIVE_TIMEFRAMES = 2
+MAX_AGO = 500
+MAX_STARTUP_CANDLES = 4999  # Freqtrade loads at most 5 x Binance's 1000 candles per pair, one still open
 
 IndicatorId = Annotated[
     str,
@@ -37,14 +41,55 @@ IndicatorId = Annotated[
 ]
 Pair = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,15}/[A-Z0-9]{2,15}$", examples=["BTC/USDT"])]
 Number = Annotated[float, Field(allow_inf_nan=False)]
-Operand = Annotated[
-    Union[Number, str],  # noqa: UP007 - pydantic's smart union keeps 30 a number and "rsi" a string
-    Field(description="A number, an indicator id, 'id.output' for multi-output indicators, or a price column."),
+SeriesName = Annotated[
+    str, Field(description="An indicator id, 'id.output' for multi-output indicators, or a price column.")
 ]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class Series(_Strict):
+    """A series scaled, offset or looked back on: ``times * ref[ago candles back] + plus``.
+
+    Why: "volume above 3 times its average" is ``{"ref": "vol_avg", "times": 3}``, "close 2 % above the
+    EMA" ``{"ref": "ema50", "times": 1.02}``, "the 4h EMA is rising" compares ``ema50`` with
+    ``{"ref": "ema50", "ago": 1}``. Only past candles: there is no lookahead.
+    """
+
+    # Defaults are left out of dumps: a stored draft says only what it changes.
+    ref: SeriesName
+    times: float = Field(
+        default=1.0, ge=-1000, le=1000, allow_inf_nan=False, exclude_if=lambda v: v == 1.0, description="Not 0."
+    )
+    plus: float = Field(
+        default=0.0, ge=-1e12, le=1e12, allow_inf_nan=False, exclude_if=lambda v: v == 0.0, description="Added last."
+    )
+    ago: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_AGO,
+        exclude_if=lambda v: v == 0,
+        description="Candles back, of the series' own timeframe; 0 = the current one.",
+    )
+
+    @property
+    def plain(self) -> bool:
+        return self.times == 1.0 and self.plus == 0.0 and self.ago == 0
+
+
+Operand = Annotated[
+    Union[Number, str, Series],  # noqa: UP007 - pydantic's smart union keeps 30 a number and "rsi" a string
+    Field(description="A number, a series name (indicator id, 'id.output', price column), or a Series object."),
+]
+
+
+def as_series(operand: Any) -> Series | None:
+    """The operand as a :class:`Series` (a name is a plain one); None for a number."""
+    if isinstance(operand, Series):
+        return operand
+    return Series(ref=operand) if isinstance(operand, str) else None
 
 
 def _indicator_model(spec: IndicatorSpec) -> type[BaseModel]:
@@ -55,6 +100,14 @@ def _indicator_model(spec: IndicatorSpec) -> type[BaseModel]:
         id=(IndicatorId, ...),
         type=(Literal[spec.type], ...),
         params=(spec.params, Field(default_factory=spec.params)),
+        timeframe=(
+            Literal[TIMEFRAMES] | None,  # type: ignore[valid-type]
+            Field(
+                default=None,
+                exclude_if=lambda value: value is None,  # absent, not null: drafts without one dump as before
+                description="A higher timeframe than the strategy's (e.g. 4h on 1h); absent: its own.",
+            ),
+        ),
     )
 
 
@@ -126,7 +179,7 @@ class StrategyDraft(_Strict):
     trailing_stop_positive: float | None = Field(default=None, gt=0, lt=1)
     trailing_stop_positive_offset: float = Field(default=0.0, ge=0, lt=1)
     trailing_only_offset_is_reached: bool = False
-    startup_candle_count: int | None = Field(default=None, ge=0, le=5000)
+    startup_candle_count: int | None = Field(default=None, ge=0, le=MAX_STARTUP_CANDLES)
 
     @model_validator(mode="after")
     def _consistent(self) -> StrategyDraft:
@@ -142,6 +195,7 @@ class StrategyDraft(_Strict):
             yield "pairs", f"all pairs must share one quote currency, got {', '.join(sorted(quotes))}"
         if len(set(self.pairs)) != len(self.pairs):
             yield "pairs", "pairs must be unique"
+        yield from self._timeframe_problems()
         yield from self._indicator_problems()
         yield from self._short_problems()
         total = 0
@@ -160,12 +214,36 @@ class StrategyDraft(_Strict):
             if int(key) in minutes:
                 yield f"minimal_roi.{key}", f"'{key}' and '{minutes[int(key)]}' are the same number of minutes"
             minutes[int(key)] = key
+        needed = self.effective_startup_candles
+        if needed > MAX_STARTUP_CANDLES:
+            yield (
+                "indicators",
+                (
+                    f"needs {needed} {self.timeframe} candles of history before its first signal, more than "
+                    f"Freqtrade loads ({MAX_STARTUP_CANDLES}): use shorter periods or a lower higher timeframe"
+                ),
+            )
         positive, offset = self.trailing_stop_positive, self.trailing_stop_positive_offset
         if positive and offset and offset <= positive:
             yield "trailing_stop_positive_offset", "must be greater than trailing_stop_positive"
 
+    def _timeframe_problems(self) -> Iterator[tuple[str, str]]:
+        for index, indicator in enumerate(self.indicators):
+            if indicator.timeframe == self.timeframe:
+                indicator.timeframe = None  # its own timeframe, said explicitly: one spelling for one strategy
+            elif indicator.timeframe and TIMEFRAME_MINUTES[indicator.timeframe] < TIMEFRAME_MINUTES[self.timeframe]:
+                yield (
+                    f"indicators.{index}.timeframe",
+                    f"{indicator.timeframe} is shorter than the strategy's {self.timeframe}; only higher timeframes "
+                    "can be used (or run the strategy on the shorter one)",
+                )
+        if len(self.informative_timeframes) > MAX_INFORMATIVE_TIMEFRAMES:
+            yield "indicators", f"at most {MAX_INFORMATIVE_TIMEFRAMES} higher timeframes"
+
     def _indicator_problems(self) -> Iterator[tuple[str, str]]:
         columns: dict[str, str] = {column: "a price column" for column in (*PRICE_COLUMNS, "date")}
+        for timeframe in self.informative_timeframes:
+            columns |= {f"{column}_{timeframe}": f"a {timeframe} price column" for column in (*PRICE_COLUMNS, "date")}
         for index, indicator in enumerate(self.indicators):
             location = f"indicators.{index}.id"
             if indicator.id in columns:
@@ -173,7 +251,7 @@ class StrategyDraft(_Strict):
                 continue
             if indicator.id.startswith(("enter_", "exit_")):
                 yield location, "ids may not start with enter_ or exit_ (Freqtrade's signal columns)"
-            for column in self.columns_of(indicator):
+            for column in self.columns_of(indicator, with_lookbacks=True):
                 if column in columns:
                     yield location, f"its column '{column}' clashes with {columns[column]}"
                 columns[column] = f"a column of indicator '{indicator.id}'"
@@ -187,14 +265,73 @@ class StrategyDraft(_Strict):
                     yield field, "set can_short to true to trade short"
 
     def _condition_problems(self, location: str, condition: Condition) -> Iterator[tuple[str, str]]:
-        if not isinstance(condition.left, str) and not isinstance(condition.right, str):
+        left, right = as_series(condition.left), as_series(condition.right)
+        if left is None and right is None:
             yield location, "compare at least one series (indicator or price), not two numbers"
-        for side in ("left", "right"):
-            operand = getattr(condition, side)
-            if isinstance(operand, str):
-                problem = self._reference_problem(operand)
+        for side, series in (("left", left), ("right", right)):
+            if series is not None:
+                problem = self._reference_problem(series.ref)
                 if problem:
-                    yield f"{location}.{side}", problem
+                    yield (
+                        f"{location}.{side}" + (".ref" if isinstance(getattr(condition, side), Series) else ""),
+                        problem,
+                    )
+                    return
+                if series.times == 0:
+                    yield f"{location}.{side}.times", "must not be 0 (that is the number 0)"
+                    return
+        problem = self._never_changes(condition, left, right) or self._never_breaks_out(condition, left, right)
+        if problem:
+            yield location, problem
+
+    def _never_changes(self, condition: Condition, left: Series | None, right: Series | None) -> str | None:
+        """A bounded series (RSI 0..100) compared with a number outside its range: always or never true."""
+        series, number = (left, condition.right) if right is None else (right, condition.left)
+        if series is None or not isinstance(number, int | float):
+            return None
+        low, high = self.range_of(series)
+        if (low is not None and number < low) or (high is not None and number > high):
+            span = _range_text(low, high)
+            return (
+                f"'{series_text(series)}' is always {span}, so comparing it with {number:g} is always or never "
+                "true: use a level inside that range"
+            )
+        return None
+
+    def _never_breaks_out(self, condition: Condition, left: Series | None, right: Series | None) -> str | None:
+        """A price above the Donchian upper band (below the lower) of its own candle: never true, as the band
+        holds that candle's high (low). A breakout compares with the band one candle ago."""
+        if left is None or right is None:
+            return None
+        op = condition.op
+        if right.ref in PRICE_COLUMNS:  # normalise to "price <op> band"
+            left, right = right, left
+            op = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "crosses_above": "crosses_below"}.get(op, "crosses_above")
+        indicator = self.indicator(right.ref.partition(".")[0])
+        if left.ref not in PRICE_COLUMNS or not left.plain or not right.plain or indicator is None:
+            return None
+        output = right.ref.partition(".")[2]
+        never = {("upper", ">"), ("upper", "crosses_above"), ("lower", "<"), ("lower", "crosses_below")}
+        if indicator.type != "donchian" or indicator.timeframe or (output, op) not in never:
+            return None
+        side = "above" if output == "upper" else "below"
+        return (
+            f"the {left.ref} is never {side} the Donchian {output} band of its own candle (the band includes it); "
+            f'for a breakout compare with the band one candle ago: {{"ref": "{right.ref}", "ago": 1}}'
+        )
+
+    def range_of(self, series: Series) -> tuple[float | None, float | None]:
+        """The lowest and highest value ``series`` can take (None: unbounded), scaling included."""
+        if series.ref in PRICE_COLUMNS:
+            low, high = 0.0, None
+        else:
+            ident, _, output = series.ref.partition(".")
+            indicator = self.indicator(ident)
+            if indicator is None:
+                return None, None
+            low, high = CATALOGUE[indicator.type].range_of(output)
+        ends = [None if end is None else end * series.times + series.plus for end in (low, high)]
+        return (ends[1], ends[0]) if series.times < 0 else (ends[0], ends[1])
 
     def _reference_problem(self, operand: str) -> str | None:
         if operand in PRICE_COLUMNS:
@@ -218,10 +355,63 @@ class StrategyDraft(_Strict):
         return next((i for i in self.indicators if i.id == indicator_id), None)
 
     @staticmethod
-    def columns_of(indicator: Any) -> list[str]:
-        """The dataframe columns an indicator writes: its id, or ``id_output`` per output."""
+    def own_columns(indicator: Any) -> list[str]:
+        """The columns an indicator writes in its own timeframe's dataframe: its id, or ``id_output`` per output."""
         spec = CATALOGUE[indicator.type]
         return [f"{indicator.id}_{output}" for output in spec.outputs] or [indicator.id]
+
+    def columns_of(self, indicator: Any, with_lookbacks: bool = False) -> list[str]:
+        """The strategy dataframe's columns an indicator gives: its own, suffixed ``_<timeframe>`` when it is on
+        a higher one (Freqtrade's informative merge), and with ``with_lookbacks`` those of its looked-back values."""
+        columns = self.own_columns(indicator)
+        if indicator.timeframe:
+            lookbacks = self.informative_lookbacks() if with_lookbacks else {}
+            columns += [lookback_column(column, ago) for column in columns for ago in sorted(lookbacks.get(column, ()))]
+            columns = [f"{column}_{indicator.timeframe}" for column in columns]
+        return columns
+
+    @staticmethod
+    def own_column(series: Series) -> str:
+        """The column ``series.ref`` names in its own timeframe's dataframe."""
+        ident, _, output = series.ref.partition(".")
+        return f"{ident}_{output}" if output else ident
+
+    def column_of(self, series: Series) -> str:
+        """The strategy dataframe's column holding ``series.ref`` (looked back already, for a higher timeframe)."""
+        name = self.own_column(series)
+        timeframe = self.timeframe_of(series)
+        if timeframe is None:
+            return name
+        return f"{lookback_column(name, series.ago) if series.ago else name}_{timeframe}"
+
+    def timeframe_of(self, series: Series) -> str | None:
+        """The higher timeframe ``series`` is on; None for the strategy's own."""
+        indicator = self.indicator(series.ref.partition(".")[0])
+        return indicator.timeframe if indicator is not None else None
+
+    def series(self) -> Iterator[Series]:
+        """Every series the conditions use."""
+        for field, node in self.condition_groups():
+            for _, condition, _ in _walk(node, field, 1):
+                if condition is not None:
+                    for operand in (condition.left, condition.right):
+                        series = as_series(operand)
+                        if series is not None:
+                            yield series
+
+    def informative_lookbacks(self) -> dict[str, set[int]]:
+        """Per column of a higher-timeframe indicator, the candles back conditions look (computed in its own frame)."""
+        lookbacks: dict[str, set[int]] = {}
+        for series in self.series():
+            if series.ago and self.timeframe_of(series):
+                lookbacks.setdefault(self.own_column(series), set()).add(series.ago)
+        return lookbacks
+
+    @property
+    def informative_timeframes(self) -> list[str]:
+        """The higher timeframes the indicators use, shortest first."""
+        used = {i.timeframe for i in self.indicators if i.timeframe and i.timeframe != self.timeframe}
+        return sorted(used, key=TIMEFRAME_MINUTES.__getitem__)
 
     def condition_groups(self) -> Iterator[tuple[str, Node]]:
         for field in ("entry_conditions", "exit_conditions", "entry_short_conditions", "exit_short_conditions"):
@@ -231,8 +421,16 @@ class StrategyDraft(_Strict):
 
     @property
     def derived_startup_candles(self) -> int:
-        """Candles of history the indicators need (plus one, for crossings), before the first signal."""
-        windows = [CATALOGUE[i.type].lookback(i.params) for i in self.indicators]
+        """Candles of history (of the strategy's timeframe) the indicators and look-backs need before the first
+        signal, plus one for crossings. A higher timeframe's candles count as that many of the strategy's."""
+        ago: dict[str, int] = {}
+        for series in self.series():
+            key = series.ref.partition(".")[0]
+            ago[key] = max(ago.get(key, 0), series.ago)
+        windows = [ago.get(column, 0) for column in PRICE_COLUMNS]
+        for indicator in self.indicators:
+            ratio = TIMEFRAME_MINUTES[indicator.timeframe or self.timeframe] // TIMEFRAME_MINUTES[self.timeframe]
+            windows.append((CATALOGUE[indicator.type].lookback(indicator.params) + ago.get(indicator.id, 0)) * ratio)
         return max(windows, default=0) + 1
 
     @property
@@ -242,6 +440,27 @@ class StrategyDraft(_Strict):
     @property
     def stake_currency(self) -> str:
         return self.pairs[0].split("/")[1]
+
+
+def _range_text(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"between {low:g} and {high:g}"
+    return f"at least {low:g}" if low is not None else f"at most {high:g}"
+
+
+def lookback_column(column: str, ago: int) -> str:
+    """The column of ``column``'s value ``ago`` candles back, computed in a higher timeframe's own frame."""
+    return f"{column}_ago{ago}"
+
+
+def series_text(series: Series) -> str:
+    """A short text for a series: ``ema50``, ``3*vol_avg``, ``ema50[-1]`` (one candle ago), ``1.02*ema50+5``."""
+    text = series.ref + (f"[-{series.ago}]" if series.ago else "")
+    if series.times != 1.0:
+        text = f"{series.times:g}*{text}"
+    if series.plus:
+        text += f"{series.plus:+g}"
+    return text
 
 
 def _walk(node: Any, location: str, depth: int) -> Iterator[tuple[str, Condition | None, int]]:
@@ -284,7 +503,7 @@ def _without_union_tags(loc: tuple[Any, ...]) -> list[str]:
         after_list_index = index > 0 and isinstance(loc[index - 1], int)
         if part in NODE_TAGS or (after_list_index and part in CATALOGUE and loc[index - 2] == "indicators"):
             continue
-        if part in ("float", "str") and index > 0 and loc[index - 1] in ("left", "right"):  # Operand's members
+        if part in ("float", "str", "Series") and index > 0 and loc[index - 1] in ("left", "right"):  # Operand's
             continue
         parts.append(str(part))
     return parts

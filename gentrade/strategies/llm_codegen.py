@@ -77,6 +77,34 @@ INDICATOR_HINTS = {
         "displacement=displacement) from technical.indicators -> keys tenkan_sen, kijun_sen, senkou_span_a, "
         "senkou_span_b (outputs tenkan, kijun, span_a, span_b); never use its chikou_span (it looks ahead)"
     ),
+    "supertrend": (
+        "line, trend = supertrend(dataframe, period=period, multiplier=multiplier) from technical.indicators; "
+        "output line is line, output direction is np.select([trend == 'up', trend == 'down'], [1.0, -1.0], 0.0)"
+    ),
+    "sar": "ta.SAR(dataframe, acceleration=acceleration, maximum=maximum)",
+    "willr": "ta.WILLR(dataframe, timeperiod=period)",
+    "donchian": (
+        "upper ta.MAX(dataframe['high'], timeperiod=period), lower ta.MIN(dataframe['low'], timeperiod=period), "
+        "middle (upper + lower) / 2"
+    ),
+    "keltner": (
+        "qtpylib.keltner_channel(dataframe, window=period, atrs=atrs) -> keys upper, mid, lower "
+        "(outputs upper, middle, lower)"
+    ),
+    "roc": "ta.ROC(dataframe, timeperiod=period)",
+    "mom": "ta.MOM(dataframe, timeperiod=period)",
+    "volume_sma": "ta.SMA(dataframe['volume'], timeperiod=period)",
+    "stochrsi": (
+        "ta.STOCHRSI(dataframe, timeperiod=period, fastk_period=k_period, fastd_period=d_period, fastd_matype=0) "
+        "-> columns fastk, fastd (outputs k, d)"
+    ),
+    "cmo": "ta.CMO(dataframe, timeperiod=period)",
+    "aroon": "ta.AROON(dataframe, timeperiod=period) -> columns aroonup, aroondown (outputs up, down)",
+    "dmi": "plus ta.PLUS_DI(dataframe, timeperiod=period), minus ta.MINUS_DI(dataframe, timeperiod=period)",
+    "dema": "ta.DEMA(dataframe, timeperiod=period, price=source)",
+    "tema": "ta.TEMA(dataframe, timeperiod=period, price=source)",
+    "hma": "hull_moving_average(dataframe, period, field=source) from technical.indicators",
+    "natr": "ta.NATR(dataframe, timeperiod=period)",
 }
 
 _HINTS = "\n".join(f"- {kind}: {hint}" for kind, hint in INDICATOR_HINTS.items())
@@ -105,7 +133,15 @@ The module:
 - Conditions: an "all" group is &, an "any" group is |, and may nest; <, <=, >, >= compare values
   on the same candle; crosses_above / crosses_below are qtpylib.crossed_above(a, b) /
   qtpylib.crossed_below(a, b) (`from technical import qtpylib`; with a number on the left, swap the
-  operands and the direction). A number operand is a constant.
+  operands and the direction). A number operand is a constant. An operand
+  {{"ref": r, "times": t, "plus": p, "ago": n}} (each key but ref optional: times 1, plus 0, ago 0) is
+  the series r, n candles back, times t, plus p: (dataframe["<r's column>"].shift(n) * t + p).
+- An indicator with a "timeframe" (higher than the strategy's) is computed in a method
+  `@informative("<tf>")` `def populate_indicators_<tf>(self, dataframe, metadata)` (`from
+  freqtrade.strategy import IStrategy, informative`) on that timeframe's candles; Freqtrade merges
+  its columns into the strategy's dataframe as "<column>_<tf>" (e.g. "ema50_4h"). For an operand
+  with "ago" on such an indicator, add dataframe["<column>_ago<n>"] = dataframe["<column>"].shift(n)
+  in that method and use "<column>_ago<n>_<tf>": n counts candles of the higher timeframe.
 - Every method returns the dataframe it was given, with the same rows: never drop or reorder rows
   (no dropna, no slicing).
 

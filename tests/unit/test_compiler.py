@@ -11,6 +11,7 @@ import ast
 import functools
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,64 @@ INDICATOR_CASES: dict[str, dict[str, Any]] = {
             ]
         },
     ),
+    "indicator_supertrend": draft_data(
+        "GoldSupertrend",
+        [{"id": "st", "type": "supertrend", "params": {"period": 12, "multiplier": 2.5}}],
+        cond("st.direction", "crosses_above", 0),
+        exit_conditions=cond("close", "crosses_below", "st.line"),
+    ),
+    "indicator_sar": draft_data(
+        "GoldSar", [{"id": "sar", "type": "sar", "params": {"acceleration": 0.03}}], cond("close", ">", "sar")
+    ),
+    "indicator_willr": draft_data(
+        "GoldWillr",
+        [{"id": "wr", "type": "willr"}],
+        cond("wr", "crosses_above", -80),
+        exit_conditions=cond("wr", ">", -20),
+    ),
+    "indicator_donchian": draft_data(
+        "GoldDonchian",
+        [{"id": "dc", "type": "donchian", "params": {"period": 30}}],
+        cond("close", ">", {"ref": "dc.upper", "ago": 1}),
+        exit_conditions=cond("close", "<", "dc.middle"),
+    ),
+    "indicator_keltner": draft_data(
+        "GoldKeltner",
+        [{"id": "kc", "type": "keltner", "params": {"period": 20, "atrs": 1.5}}],
+        cond("close", "<", "kc.lower"),
+        exit_conditions=cond("close", ">", "kc.upper"),
+    ),
+    "indicator_roc": draft_data("GoldRoc", [{"id": "roc", "type": "roc"}], cond("roc", ">", 2.5)),
+    "indicator_mom": draft_data(
+        "GoldMom", [{"id": "mom", "type": "mom", "params": {"period": 5}}], cond("mom", "crosses_above", 0)
+    ),
+    "indicator_volume_sma": draft_data(
+        "GoldVolumeSma",
+        [{"id": "vol_avg", "type": "volume_sma", "params": {"period": 24}}],
+        cond("volume", ">", {"ref": "vol_avg", "times": 1.5}),
+    ),
+    "indicator_stochrsi": draft_data(
+        "GoldStochRsi",
+        [{"id": "srsi", "type": "stochrsi"}],
+        {"all": [cond("srsi.k", "crosses_above", "srsi.d"), cond("srsi.k", "<", 20)]},
+    ),
+    "indicator_cmo": draft_data("GoldCmo", [{"id": "cmo", "type": "cmo"}], cond("cmo", "<", -50)),
+    "indicator_aroon": draft_data(
+        "GoldAroon", [{"id": "aroon", "type": "aroon"}], cond("aroon.up", "crosses_above", "aroon.down")
+    ),
+    "indicator_dmi": draft_data(
+        "GoldDmi", [{"id": "dmi", "type": "dmi", "params": {"period": 10}}], cond("dmi.plus", ">", "dmi.minus")
+    ),
+    "indicator_dema": draft_data("GoldDema", [{"id": "dema", "type": "dema"}], cond("close", ">", "dema")),
+    "indicator_tema": draft_data(
+        "GoldTema",
+        [{"id": "tema", "type": "tema", "params": {"period": 9, "source": "high"}}],
+        cond("low", ">", "tema"),
+    ),
+    "indicator_hma": draft_data(
+        "GoldHma", [{"id": "hma", "type": "hma", "params": {"period": 16}}], cond("close", "crosses_above", "hma")
+    ),
+    "indicator_natr": draft_data("GoldNatr", [{"id": "natr", "type": "natr"}], cond("natr", "<", 3)),
 }
 OPERATOR_CASES: dict[str, dict[str, Any]] = {
     "op_lt": draft_data("GoldLt", [RSI], cond("rsi", "<", 30)),
@@ -160,8 +219,42 @@ OTHER_CASES: dict[str, dict[str, Any]] = {
         pairs=["SOL/BTC", "ETH/BTC"],
     ),
     "no_indicators": draft_data("GoldPriceOnly", [], cond("close", ">", "open"), description=""),
+    "scaled_operands": draft_data(
+        "GoldScaled",
+        [{"id": "ema50", "type": "ema", "params": {"period": 50}}, {"id": "vol_avg", "type": "volume_sma"}],
+        {
+            "all": [
+                cond("close", ">", {"ref": "ema50", "times": 1.02}),
+                cond({"ref": "volume", "times": 0.5}, ">", {"ref": "vol_avg", "plus": 10}),
+                cond("ema50", ">", {"ref": "ema50", "ago": 3}),
+                cond({"ref": "close", "ago": 1}, "crosses_above", {"ref": "ema50", "times": 0.99, "ago": 1}),
+            ]
+        },
+        exit_conditions=cond("close", "<", {"ref": "ema50", "times": 0.97, "plus": -1}),
+    ),
 }
-CASES = {**INDICATOR_CASES, **OPERATOR_CASES, **OTHER_CASES}
+# Indicators on a higher timeframe: Freqtrade's @informative methods, which need its data provider to run.
+INFORMATIVE_CASES: dict[str, dict[str, Any]] = {
+    "informative_timeframe": draft_data(
+        "GoldInformative",
+        [
+            RSI,
+            {"id": "ema50", "type": "ema", "params": {"period": 50}, "timeframe": "4h"},
+            {"id": "macd", "type": "macd", "timeframe": "1d"},
+        ],
+        {
+            "all": [
+                cond("rsi", "<", 30),
+                cond("ema50", ">", {"ref": "ema50", "ago": 1}),
+                cond("macd.hist", ">", {"ref": "macd.hist", "ago": 2}),
+                cond("close", ">", "ema50"),
+            ]
+        },
+        exit_conditions=cond("ema50", "<", {"ref": "ema50", "ago": 1}),
+    ),
+}
+RUNNABLE_CASES = {**INDICATOR_CASES, **OPERATOR_CASES, **OTHER_CASES}
+CASES = {**RUNNABLE_CASES, **INFORMATIVE_CASES}
 
 
 @functools.cache
@@ -243,7 +336,7 @@ def test_review_accepts_compiled_code(case: str) -> None:
     review(code, draft.name)
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", RUNNABLE_CASES)
 def test_freqtrade_loads_and_runs_compiled_code(case: str) -> None:
     draft, code = compiled(case)
 
@@ -262,7 +355,7 @@ def test_freqtrade_loads_and_runs_compiled_code(case: str) -> None:
 # --- what the generated strategies compute --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", RUNNABLE_CASES)
 def test_no_lookahead(case: str) -> None:
     """Every row computed from a prefix of the candles equals the row computed from all of them."""
     draft, code = compiled(case)
@@ -497,7 +590,7 @@ def test_tags_are_built_from_validated_operands_only() -> None:
         draft, code = compiled(case)
         allowed = {i.id for i in draft.indicators} | {"open", "high", "low", "close", "volume"}
         for tag in signal_tags(code):
-            for word in tag.replace("(", " ").replace(")", " ").split():
+            for word in re.sub(r"[()*\[\]]|(?<=\w)[+-](?=\d)", " ", tag).split():
                 assert (
                     word in {"and", "or", "<", "<=", ">", ">=", "crosses_above", "crosses_below"}
                     or word.split(".")[0] in allowed

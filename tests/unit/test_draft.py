@@ -155,11 +155,11 @@ def test_can_short_with_short_conditions_validates() -> None:
     ]
 
 
-def test_every_catalogue_type_validates_with_its_defaults() -> None:
-    indicators = [{"id": f"i_{kind}", "type": kind} for kind in INDICATOR_TYPES]
+@pytest.mark.parametrize("kind", INDICATOR_TYPES)
+def test_every_catalogue_type_validates_with_its_defaults(kind: str) -> None:
+    indicators = [{"id": f"i_{kind}", "type": kind}]
     draft = parse_draft(minimal(indicators=indicators, entry_conditions={"left": "close", "op": ">", "right": 0}))
-    for indicator, kind in zip(draft.indicators, INDICATOR_TYPES, strict=True):
-        assert indicator.params == CATALOGUE[kind].params()
+    assert draft.indicators[0].params == CATALOGUE[kind].params()
 
 
 def test_json_schema_describes_every_indicator_type() -> None:
@@ -202,7 +202,7 @@ def _append(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
 
 INVALID = [
     # indicators
-    pytest.param(_set("indicators.0.type", "supertrend"), "indicators.0", "does not match", id="unknown-type"),
+    pytest.param(_set("indicators.0.type", "zigzag"), "indicators.0", "does not match", id="unknown-type"),
     pytest.param(
         _set("indicators.0.params", {"period": 14, "length": 3}),
         "indicators.0.params.length",
