@@ -26,14 +26,22 @@ def conditions(node: Node | None) -> Iterator[Any]:
     yield node
 
 
+def series_name(operand: Any) -> str | None:
+    """The series an operand names: a name as is, a Series object's ``ref``; None for a number."""
+    if isinstance(operand, Mapping):
+        operand = operand.get("ref")
+    return operand if isinstance(operand, str) else None
+
+
 def references(*nodes: Node | None) -> set[str]:
-    """The indicator ids the trees' conditions use (``macd`` for ``macd.signal``); prices and numbers are not ids."""
+    """The indicator ids the trees' conditions use (``macd`` for ``macd.signal``, ``vol`` for ``{"ref": "vol",
+    "times": 3}``); prices and numbers are not ids."""
     return {
-        operand.partition(".")[0]
+        name.partition(".")[0]
         for node in nodes
         for condition in conditions(node)
-        for operand in (condition["left"], condition["right"])
-        if isinstance(operand, str) and operand not in PRICE_COLUMNS
+        for name in (series_name(condition["left"]), series_name(condition["right"]))
+        if name is not None and name not in PRICE_COLUMNS
     }
 
 
@@ -46,6 +54,8 @@ def renamed_ids(node: Node | None, renamed: Mapping[str, str]) -> Any:
             return {key: [renamed_ids(child, renamed) for child in node[key]]}
 
     def rename(operand: Any) -> Any:
+        if isinstance(operand, Mapping) and isinstance(operand.get("ref"), str):
+            return {**operand, "ref": rename(operand["ref"])}
         if not isinstance(operand, str):
             return operand
         ident, dot, output = operand.partition(".")
