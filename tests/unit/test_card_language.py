@@ -1,5 +1,5 @@
 """The card speaks the broader draft language: Series operands (scaled, offset, looked back on), the outputs of
-the newer indicators and indicators on a higher timeframe, rendered, read back and edited.
+the newer indicators and indicators on a higher timeframe, rendered, read back, edited and mirrored short.
 
 Pure unit tests: the offline model reads edits with the card grammar.
 """
@@ -17,6 +17,7 @@ from gentrade.strategies.card import OUTPUT_WORDS, render_card
 from gentrade.strategies.card_reading import read_card
 from gentrade.strategies.catalogue import CATALOGUE
 from gentrade.strategies.draft import StrategyDraft
+from gentrade.strategies.short_side import NoMirror, mirror_for_short
 from tests.cards import canonical, make, rule
 from tests.samples import DRAFT
 
@@ -185,3 +186,76 @@ def test_a_wrongly_written_edit_is_refused_saying_why(edits: dict[str, Any], fie
         read_card_edits(make(), edits, OfflineChatModel())
     assert set(caught.value.errors) == {field}
     assert any(words in reason for reason in caught.value.errors[field]), caught.value.errors
+
+
+# --- the short side -------------------------------------------------------------------------------------------
+
+INDICATORS = {item["id"]: item for item in LANGUAGE}
+MIRRORS = [
+    (rule("wr", "<", -80), rule("wr", ">", -20)),
+    (rule({"ref": "rsi", "ago": 1}, "<", 30), rule({"ref": "rsi", "ago": 1}, ">", 70)),
+    (rule("close", ">", {"ref": "dc.upper", "ago": 1}), rule("close", "<", {"ref": "dc.lower", "ago": 1})),
+    (rule("close", "crosses_below", "kc.lower"), rule("close", "crosses_above", "kc.upper")),
+    (rule("close", ">", "kc.middle"), rule("close", "<", "kc.middle")),
+    (rule("dmi.plus", "crosses_above", "dmi.minus"), rule("dmi.minus", "crosses_above", "dmi.plus")),
+    (rule("aroon.up", ">", 70), rule("aroon.down", ">", 70)),
+    (
+        rule("dmi.plus", ">", {"ref": "dmi.minus", "times": 1.2}),
+        rule("dmi.minus", ">", {"ref": "dmi.plus", "times": 1.2}),
+    ),
+    (rule("st.direction", "crosses_above", 0), rule("st.direction", "crosses_below", 0)),
+    (rule("close", ">", "st.line"), rule("close", "<", "st.line")),
+    (rule("srsi.k", "crosses_above", "srsi.d"), rule("srsi.k", "crosses_below", "srsi.d")),
+    (rule("volume", ">", {"ref": "vol", "times": 3}), rule("volume", ">", {"ref": "vol", "times": 3})),
+    (rule("natr", ">", 2), rule("natr", ">", 2)),
+    (rule("close", ">", {"ref": "trend", "times": 1.02}), rule("close", "<", {"ref": "trend", "times": 0.98})),
+    (
+        rule("close", ">", {"ref": "trend", "times": 1.1, "plus": 5}),
+        rule("close", "<", {"ref": "trend", "times": 0.9, "plus": -5}),
+    ),
+    (rule("trend4h", ">", {"ref": "trend4h", "ago": 1}), rule("trend4h", "<", {"ref": "trend4h", "ago": 1})),
+]
+
+
+@pytest.mark.parametrize(("long", "short"), MIRRORS, ids=[json.dumps(long) for long, _ in MIRRORS])
+def test_the_short_side_mirrors_the_broader_language(long: dict[str, Any], short: dict[str, Any]) -> None:
+    assert mirror_for_short({"all": [long]}, INDICATORS) == {"all": [short]}
+
+
+NO_MIRRORS = [
+    (rule("close", ">", {"ref": "trend", "times": 3}), "a factor of 3"),
+    (rule({"ref": "rsi", "plus": 5}, "<", 30), "a level on a scaled series"),
+    (rule("dmi.plus", ">", "close"), "a pair of lines"),
+    (rule("st.line", ">", 100), "the Supertrend line is above 100"),
+]
+
+
+@pytest.mark.parametrize(("long", "words"), NO_MIRRORS, ids=[words for _, words in NO_MIRRORS])
+def test_a_rule_without_a_natural_mirror_is_refused_saying_which(long: dict[str, Any], words: str) -> None:
+    with pytest.raises(NoMirror, match="no natural mirror") as caught:
+        mirror_for_short(long, INDICATORS)
+    assert words in str(caught.value)
+
+
+def test_ticking_can_short_mirrors_the_broader_language_and_the_card_reads_back() -> None:
+    long = {
+        "all": [
+            rule("close", ">", {"ref": "dc4h.upper", "ago": 1}),
+            rule("volume", ">", {"ref": "vol", "times": 3}),
+            rule("dmi.plus", ">", "dmi.minus"),
+        ]
+    }
+    result = read_card_edits(language_draft(long), {"can_short": True}, OfflineChatModel())
+    assert result.model_dump()["entry_short_conditions"] == {
+        "all": [
+            rule("close", "<", {"ref": "dc4h.lower", "ago": 1}),
+            rule("volume", ">", {"ref": "vol", "times": 3}),
+            rule("dmi.minus", ">", "dmi.plus"),
+        ]
+    }
+    assert render_card(result)["entry_signals"].endswith(
+        "Short: the close is below the lower Donchian(20) band on 4h 1 candle ago, volume is above "
+        "3 x Volume SMA(20) and -DI is above +DI"
+    )
+    reading = read_card(result, render_card(result))
+    assert canonical(reading.draft) == canonical(result)
