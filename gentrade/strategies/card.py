@@ -66,7 +66,8 @@ LABELS = {
     "hma": "HMA",
     "natr": "NATR",
 }
-OWNER_NAMES = {"bbands": "Bollinger"}  # the name inside an output's words: "the upper Bollinger band"
+# The name inside an output's words: "the upper Bollinger band", "+DI".
+OWNER_NAMES = {"bbands": "Bollinger", "dmi": "DI"}
 # The words around an indicator's name for one of its outputs: (before, after).
 OUTPUT_WORDS: dict[tuple[str, str], tuple[str, str]] = {
     ("macd", "macd"): ("the ", " line"),
@@ -81,7 +82,23 @@ OUTPUT_WORDS: dict[tuple[str, str], tuple[str, str]] = {
     ("ichimoku", "kijun"): ("the ", " base line"),
     ("ichimoku", "span_a"): ("", " span A"),
     ("ichimoku", "span_b"): ("", " span B"),
+    ("supertrend", "line"): ("the ", " line"),
+    ("supertrend", "direction"): ("the ", " direction"),
+    ("donchian", "upper"): ("the upper ", " band"),
+    ("donchian", "middle"): ("the middle ", " band"),
+    ("donchian", "lower"): ("the lower ", " band"),
+    ("keltner", "upper"): ("the upper ", " band"),
+    ("keltner", "middle"): ("the middle ", " band"),
+    ("keltner", "lower"): ("the lower ", " band"),
+    ("stochrsi", "k"): ("", " %K"),
+    ("stochrsi", "d"): ("", " %D"),
+    ("aroon", "up"): ("", " up"),
+    ("aroon", "down"): ("", " down"),
+    ("dmi", "plus"): ("+", ""),
+    ("dmi", "minus"): ("-", ""),
 }
+BANDED = ("bbands", "donchian", "keltner")  # indicators whose outputs are bands: "the upper Keltner band"
+TIMES_WORD = "x"  # a scaled series: "3 x Volume SMA(20)"
 OP_WORDS = {
     "<": "is below",
     "<=": "is at or below",
@@ -137,9 +154,14 @@ def params_text(kind: str, params: Mapping[str, Any]) -> str:
 
 
 def indicator_label(item: Mapping[str, Any]) -> str:
-    """An indicator with its parameters: "RSI(14)", "MACD(12, 26, 9)", "EMA(50, high)", "OBV"."""
+    """An indicator with its parameters and any higher timeframe: "RSI(14)", "EMA(50, high)", "EMA(50) on 4h"."""
     kind = item["type"]
-    return LABELS.get(kind, kind.upper()) + params_text(kind, item.get("params") or {})
+    return LABELS.get(kind, kind.upper()) + params_text(kind, item.get("params") or {}) + timeframe_text(item)
+
+
+def timeframe_text(item: Mapping[str, Any]) -> str:
+    """The words for an indicator's higher timeframe, " on 4h"; "" when it is on the strategy's own."""
+    return f" on {item['timeframe']}" if item.get("timeframe") else ""
 
 
 def indicator_map(data: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -148,7 +170,10 @@ def indicator_map(data: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
 
 
 def operand_text(operand: Any, indicators: Indicators) -> str:
-    """One side of a rule: a number, a price ("the close"), an indicator or one of its outputs."""
+    """One side of a rule: a number, a price ("the close"), an indicator or one of its outputs, or a Series of one
+    ("3 x Volume SMA(20)")."""
+    if isinstance(operand, Mapping):
+        return series_words(operand, indicators)
     if not isinstance(operand, str):
         return number_text(operand)
     if operand in PRICE_COLUMNS:
@@ -161,12 +186,29 @@ def operand_text(operand: Any, indicators: Indicators) -> str:
         return indicator_label(item)
     kind = item["type"]
     words = OUTPUT_WORDS.get((kind, output))
-    if words is None:
-        return f"{indicator_label(item)} {output}"
+    if words is None:  # a new output without words yet: "X(14) output on 4h"
+        label = LABELS.get(kind, kind.upper()) + params_text(kind, item.get("params") or {})
+        return f"{label} {output}{timeframe_text(item)}"
     owner = OWNER_NAMES.get(kind, LABELS.get(kind, kind.upper()))
     if sum(1 for other in indicators.values() if other["type"] == kind) > 1:  # name which one
         owner += params_text(kind, item.get("params") or {})
-    return f"{words[0]}{owner}{words[1]}"
+    return f"{words[0]}{owner}{words[1]}{timeframe_text(item)}"
+
+
+def series_words(series: Mapping[str, Any], indicators: Indicators) -> str:
+    """A Series operand, ``times * ref[ago] + plus``, in words that read back to it: "3 x Volume SMA(20)",
+    "the close 3 candles ago", "EMA(50) on 4h 1 candle ago", "1.02 x EMA(50) + 100"."""
+    text = operand_text(series["ref"], indicators)
+    ago = series.get("ago", 0)
+    if ago:
+        text += f" {ago} candle{'' if ago == 1 else 's'} ago"
+    times = series.get("times", 1.0)
+    if times != 1.0:
+        text = f"{number_text(times)} {TIMES_WORD} {text}"
+    plus = series.get("plus", 0.0)
+    if plus:
+        text += f" {'-' if plus < 0 else '+'} {number_text(abs(plus))}"
+    return text
 
 
 def conditions_text(node: Mapping[str, Any] | None, indicators: Indicators, nested: bool = False) -> str:

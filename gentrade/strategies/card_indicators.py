@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from gentrade.strategies.card import LABELS, indicator_label, operand_text
-from gentrade.strategies.card_rules import IndicatorRef, Tree
+from gentrade.strategies.card_names import IndicatorRef
+from gentrade.strategies.card_rules import Tree
 from gentrade.strategies.card_text import Unusable
 from gentrade.strategies.catalogue import CATALOGUE, PRICE_COLUMNS
 
@@ -37,14 +38,16 @@ def unique_id(wanted: str, taken: set[str] | Mapping[str, Any]) -> str:
 
 
 def match_listed(
-    old: list[dict[str, Any]], refs: list[IndicatorRef]
+    old: list[dict[str, Any]], refs: list[IndicatorRef], timeframe: str | None = None
 ) -> tuple[list[dict[str, Any]], dict[str, str], list[dict[str, Any]]]:
-    """The indicators as listed, matched to the draft's: the same one keeps its id, one of the same type with
-    other parameters too (a moving average's id follows its period); returns them, the renames and the removed."""
+    """The indicators as listed, matched to the draft's (on a strategy of ``timeframe``): the same one keeps its
+    id, one of the same type with other parameters or another timeframe too (a moving average's id follows its
+    period); returns them, the renames and the removed."""
     result: list[dict[str, Any] | None] = [None] * len(refs)
     free = list(range(len(old)))
     taken = {item["id"] for item in old}
     renamed: dict[str, str] = {}
+    wanted_timeframes = [higher_timeframe(ref, timeframe) for ref in refs]
 
     def take(k: int, match: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
         j = next((j for j in free if old[j]["type"] == refs[k].type and match(old[j])), None)
@@ -55,27 +58,22 @@ def match_listed(
 
     for k, ref in enumerate(refs):  # the same indicator, written with its parameters
         if ref.params is not None:
-            result[k] = take(k, lambda item, ref=ref: item["params"] == ref.params)
+            result[k] = take(k, lambda item, k=k: _same(item, refs[k], wanted_timeframes[k]))
     for k, ref in enumerate(refs):  # written without parameters: the draft's one of that type, as it is
         if result[k] is None and ref.params is None:
-            result[k] = take(k, lambda item: True)
-    for k, ref in enumerate(refs):  # the same type with new parameters
-        if result[k] is None and ref.params is not None:
+            result[k] = take(k, lambda item, k=k: item.get("timeframe") == wanted_timeframes[k])
+    for k, ref in enumerate(refs):  # the same type with new parameters or on another timeframe
+        if result[k] is None:
             item = take(k, lambda item: True)
             if item is not None:
-                wanted = preferred_id(item["type"], ref.params)
-                if item["id"] == preferred_id(item["type"], item["params"]) and wanted not in taken:
-                    renamed[item["id"]] = wanted
-                    taken.add(wanted)
-                    item["id"] = wanted
-                item["params"] = ref.params
-                result[k] = item
+                if ref.params is not None:
+                    _reparametrised(item, ref.params, taken, renamed)
+                result[k] = _on_timeframe(item, wanted_timeframes[k])
     for k, ref in enumerate(refs):  # new ones
         if result[k] is None:
-            params = ref.params if ref.params is not None else CATALOGUE[ref.type].params().model_dump()
-            ident = unique_id(preferred_id(ref.type, params), taken)
-            taken.add(ident)
-            result[k] = {"id": ident, "type": ref.type, "params": params}
+            item = new_indicator(ref, wanted_timeframes[k], taken)
+            taken.add(item["id"])
+            result[k] = item
     items = [item for item in result if item is not None]
     labels = [indicator_label(item) for item in items]
     twice = next((label for label in labels if labels.count(label) > 1), None)
@@ -84,14 +82,51 @@ def match_listed(
     return items, renamed, [old[j] for j in free]
 
 
+def higher_timeframe(ref: IndicatorRef, timeframe: str | None) -> str | None:
+    """The timeframe written for an indicator as the draft keeps it: None for the strategy's own."""
+    return None if ref.timeframe == timeframe else ref.timeframe
+
+
+def new_indicator(ref: IndicatorRef, timeframe: str | None, taken: set[str] | Mapping[str, Any]) -> dict[str, Any]:
+    """An indicator the draft lacks, as named (default parameters when none are written), with a free id."""
+    params = ref.params if ref.params is not None else CATALOGUE[ref.type].params().model_dump()
+    item = {"id": unique_id(preferred_id(ref.type, params), taken), "type": ref.type, "params": params}
+    return _on_timeframe(item, timeframe)
+
+
+def _same(item: Mapping[str, Any], ref: IndicatorRef, timeframe: str | None) -> bool:
+    return item["params"] == ref.params and item.get("timeframe") == timeframe
+
+
+def _reparametrised(item: dict[str, Any], params: dict[str, Any], taken: set[str], renamed: dict[str, str]) -> None:
+    """``item`` with new parameters; a moving average named by its period ("ema50") is renamed after the new one."""
+    wanted = preferred_id(item["type"], params)
+    if item["id"] == preferred_id(item["type"], item["params"]) and wanted not in taken:
+        renamed[item["id"]] = wanted
+        taken.add(wanted)
+        item["id"] = wanted
+    item["params"] = params
+
+
+def _on_timeframe(item: dict[str, Any], timeframe: str | None) -> dict[str, Any]:
+    """``item`` on ``timeframe`` (None: the strategy's own, and no key, as the draft dumps it)."""
+    item.pop("timeframe", None)
+    if timeframe:
+        item["timeframe"] = timeframe
+    return item
+
+
 class Resolver:
     """Turns the indicators a written rule names into the draft's ids, adding one the draft lacks (unless the
     indicators field was edited: then it must be listed there)."""
 
-    def __init__(self, items: list[dict[str, Any]], listed: bool, old_ids: set[str]) -> None:
+    def __init__(
+        self, items: list[dict[str, Any]], listed: bool, old_ids: set[str], timeframe: str | None = None
+    ) -> None:
         self.items = items
         self.listed = listed
         self.old_ids = old_ids
+        self.timeframe = timeframe  # the strategy's: "EMA(50) on 1h" on a 1h strategy is its own EMA(50)
 
     def tree(self, node: Tree | None) -> Tree | None:
         if node is None:
@@ -102,6 +137,8 @@ class Resolver:
         return {"left": self._operand(node["left"]), "op": node["op"], "right": self._operand(node["right"])}
 
     def _operand(self, value: Any) -> Any:
+        if isinstance(value, dict):  # a Series: {"ref": <IndicatorRef or price>, "times", "ago", "plus"}
+            return {**value, "ref": self._operand(value["ref"])}
         if not isinstance(value, IndicatorRef):
             return value
         item = self._item(value)
@@ -112,7 +149,8 @@ class Resolver:
         return f"{item['id']}.{value.output}" if outputs else item["id"]
 
     def _item(self, ref: IndicatorRef) -> dict[str, Any]:
-        found = [i for i in self.items if i["type"] == ref.type]
+        timeframe = higher_timeframe(ref, self.timeframe)
+        found = [i for i in self.items if i["type"] == ref.type and i.get("timeframe") == timeframe]
         if ref.params is not None:
             found = [i for i in found if i["params"] == ref.params]
         elif len(found) > 1:
@@ -123,12 +161,10 @@ class Resolver:
             found = older
         if found:
             return found[0]
-        params = ref.params if ref.params is not None else CATALOGUE[ref.type].params().model_dump()
-        item = {"id": "", "type": ref.type, "params": params}
+        item = new_indicator(ref, timeframe, {i["id"] for i in self.items})
         if self.listed:
             listed = ", ".join(indicator_label(i) for i in self.items) or "none"
             raise Unusable(f"{indicator_label(item)} is not among the indicators ({listed}): add it there too")
-        item["id"] = unique_id(preferred_id(ref.type, params), {i["id"] for i in self.items})
         self.items.append(item)
         return item
 

@@ -162,12 +162,12 @@ class _Edit:
         removed: list[dict[str, Any]] = []
         if refs is not None:
             try:
-                items, renamed, removed = match_listed(items, refs)
+                items, renamed, removed = match_listed(items, refs, self.data["timeframe"])
             except Unusable as exc:
                 self._fail("indicators", str(exc))
                 listed, items = False, copy.deepcopy(old["indicators"])
         trees = {name: renamed_ids(old[name], renamed) for name in CONDITION_FIELDS}
-        resolver = Resolver(items, listed, {i["id"] for i in old["indicators"]})
+        resolver = Resolver(items, listed, {i["id"] for i in old["indicators"]}, self.data["timeframe"])
         written: dict[str, Signals] = {}
         for role in ("entry", "exit"):
             signals = self._read(f"{role}_signals", read_signals)

@@ -3,8 +3,10 @@
 Why: the inverse of :func:`gentrade.strategies.card.conditions_text` and ``indicator_label``, so a card
 reads back exactly and the edits traders make of it (another number, indicator or condition, brackets,
 "under", "EMA 200") are understood. A small grammar: conditions ``left op right`` joined by and/or
-with brackets, one level never mixing the two. It knows nothing of the draft an edit applies to:
-indicators come back as :class:`IndicatorRef` for :mod:`gentrade.strategies.card_indicators` to
+with brackets, one level never mixing the two; an operand is a number or a series, which may be scaled,
+looked back on and offset ("3 x Volume SMA(20)", "the close 3 candles ago", "EMA(50) + 100"). It knows
+nothing of the draft an edit applies to: indicators come back as :class:`IndicatorRef` (named as
+:mod:`gentrade.strategies.card_names` reads them) for :mod:`gentrade.strategies.card_indicators` to
 resolve. :class:`Unreadable` and :class:`Unusable` as in :mod:`gentrade.strategies.card_text`.
 """
 
@@ -14,24 +16,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
-from gentrade.strategies.card import LABELS, OUTPUT_WORDS, OWNER_NAMES
-from gentrade.strategies.card_text import Unreadable, Unusable, normal_text, parse_number
-from gentrade.strategies.catalogue import CATALOGUE
+from gentrade.strategies.card import TIMES_WORD
+from gentrade.strategies.card_names import IndicatorRef, match_indicator
+from gentrade.strategies.card_text import Unreadable, Unusable, normal_text
 from gentrade.strategies.draft import MAX_DEPTH
 
 Tree = dict[str, Any]  # a condition {"left", "op", "right"} or a group {"all" | "any": [...]}; refs unresolved
-
-
-@dataclass(frozen=True)
-class IndicatorRef:
-    """An indicator named on the card: its type, its parameters (None: not written) and the output meant."""
-
-    type: str
-    params: dict[str, Any] | None
-    output: str | None
-    text: str  # as written, for messages
 
 
 @dataclass(frozen=True)
@@ -41,104 +31,6 @@ class Signals:
     long: Tree | None
     short: Tree | None
     short_written: bool
-
-
-# --- indicators -------------------------------------------------------------------------------------------
-
-_ALIASES: dict[str, tuple[str, ...]] = {
-    "rsi": ("relative strength index",),
-    "ema": ("exponential moving average",),
-    "sma": ("simple moving average", "moving average"),
-    "wma": ("weighted moving average",),
-    "bbands": ("bollinger band", "bb", "band"),
-    "stoch": ("stochastic oscillator", "stoch"),
-    "adx": ("average directional index",),
-    "atr": ("average true range",),
-    "cci": ("commodity channel index",),
-    "mfi": ("money flow index",),
-    "obv": ("on-balance volume", "on balance volume"),
-    "vwap": ("volume-weighted average price", "volume weighted average price"),
-}
-
-
-def _names() -> dict[str, str]:
-    names = {kind: kind for kind in CATALOGUE}
-    names.update({label.lower(): kind for kind, label in LABELS.items()})
-    names.update({name.lower(): kind for kind, name in OWNER_NAMES.items()})
-    names.update({alias: kind for kind, aliases in _ALIASES.items() for alias in aliases})
-    return names
-
-
-def _output_words() -> dict[str, dict[str, str]]:
-    """Per type, the words that name an output: the card's own ("signal line", "upper band") and the output names."""
-    table: dict[str, dict[str, str]] = {}
-    for (kind, output), (before, after) in OUTPUT_WORDS.items():
-        words = " ".join(re.sub(r"^the\b", "", before + after).lower().split())
-        table.setdefault(kind, {})[words] = output
-    for kind, spec in CATALOGUE.items():
-        for output in spec.outputs:
-            table.setdefault(kind, {})[output.replace("_", " ")] = output
-    return table
-
-
-_NAMES = _names()
-_OUTPUTS = _output_words()
-_SUFFIXES = {  # what may follow a name; a band is named before it too ("the upper Bollinger(20, 2) band")
-    kind: sorted({*words, *(("band", "bands") if kind == "bbands" else ())}, key=len, reverse=True)
-    for kind, words in _OUTPUTS.items()
-}
-_SUFFIX_PATTERNS = {
-    kind: re.compile(r"\s+(" + "|".join(re.escape(a) for a in alternatives) + r")(?![\w%])")
-    for kind, alternatives in _SUFFIXES.items()
-}
-_INDICATOR = re.compile(
-    r"(?:(?P<prefix>upper|middle|lower)\s+)?"
-    r"(?P<name>" + "|".join(re.escape(n) for n in sorted(_NAMES, key=len, reverse=True)) + r")(?![\w-])"
-    r"(?:\s*\((?P<args>[^()]*)\)|\s+(?P<bare>\d+(?:\.\d+)?)(?![\w.%]))?"
-)
-
-
-def _params(kind: str, written: str) -> dict[str, Any]:
-    """Parameters written in the catalogue's order: numbers fill the numeric ones, words the others (a source)."""
-    spec = CATALOGUE[kind]
-    fields = spec.params.model_fields
-    numeric = [name for name, f in fields.items() if isinstance(f.default, int | float)]
-    wordy = [name for name in fields if name not in numeric]
-    parts = [p for p in re.split(r"[,;/\s]+", written.strip()) if p]
-    numbers = [p for p in parts if re.fullmatch(r"[-+]?\d+(?:\.\d+)?", p)]
-    words = [p for p in parts if p not in numbers]
-    label = LABELS.get(kind, kind)
-    if len(numbers) > len(numeric) or len(words) > len(wordy):
-        takes = ", ".join(numeric + wordy) or "no parameters"
-        raise Unusable(f"{label}({written}): {label} takes {takes}")
-    values = {**dict(zip(numeric, map(parse_number, numbers), strict=False)), **dict(zip(wordy, words, strict=False))}
-    try:
-        return spec.params(**values).model_dump()
-    except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in error["loc"])
-        reason = error["msg"].removeprefix("Value error, ")
-        raise Unusable(f"{label}({written}): {where + ' ' if where else ''}{reason[:1].lower()}{reason[1:]}") from None
-
-
-def _indicator(m: re.Match[str], text: str, end: int) -> tuple[IndicatorRef, int]:
-    """The indicator phrase matched at ``m``, with the output words after it; returns the ref and where it ends."""
-    kind = _NAMES[m.group("name")]
-    written = m.group("args") if m.group("args") is not None else m.group("bare")
-    params = _params(kind, written) if written is not None else None
-    suffix, stop = None, m.end()
-    pattern = _SUFFIX_PATTERNS.get(kind)
-    s = pattern.match(text, m.end(), end) if pattern else None
-    if s:
-        suffix, stop = s.group(1), s.end()
-    words = " ".join(w for w in (m.group("prefix"), suffix) if w).replace("bands", "band")
-    output = None
-    if words and words != "band":
-        output = _OUTPUTS.get(kind, {}).get(words)
-        if output is None:
-            names = ", ".join(sorted(_OUTPUTS.get(kind, {}))) or "none (name it alone)"
-            raise Unusable(f"{LABELS.get(kind, kind)} has no '{words}'; its lines are: {names}")
-    return IndicatorRef(kind, params, output, text[m.start() : stop].strip()), stop
 
 
 # --- rules ------------------------------------------------------------------------------------------------
@@ -163,7 +55,12 @@ _OPS: list[tuple[re.Pattern[str], str]] = [
 ]
 _JOIN = re.compile(r"(?:and|or)\b|,|&&|\|\|")
 _JOIN_WORDS = {"&&": "and", "||": "or"}
-_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?(?![\w%.])")
+_NUMBER_TEXT = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?"
+_NUMBER = re.compile(_NUMBER_TEXT + r"(?![\w%.])")
+_FACTOR = re.compile(rf"(?P<n>{_NUMBER_TEXT})\s*(?:{re.escape(TIMES_WORD)}|\*|times)(?!\w)")  # "3 x Volume SMA(20)"
+_AGO = re.compile(r"(?P<n>\d+|an?|one)\s+(?:candles?|bars?)\s+ago\b")  # "the close 3 candles ago"
+_SIGN = re.compile(r"[-+](?=\s|$)")  # "EMA(50) + 100"
+_PERCENT = re.compile(r"[-+]?\s*\d+(?:\.\d+)?\s*%")  # "EMA(50) + 2%": not read
 _PRICE = re.compile(r"(closing\s+price|close|price|open|high|low|volume)s?\b")
 _FILLER = re.compile(r"(?:the|a)\b\s*")
 _LEAD = re.compile(r"^(?:(?:buy|sell|enter|exit|go\s+long|go\s+short|long|short)\s+)?(?:when(?:ever)?|if|once)\s+")
@@ -174,7 +71,7 @@ _NO_RULE = re.compile(r"(?:none\b|nothing\b|no\s+(?:exit|entry|rules?|signals?|c
 
 @dataclass(frozen=True)
 class _Token:
-    kind: str  # ( ) join op value
+    kind: str  # ( ) join op value factor ago sign
     start: int
     value: Any = None
 
@@ -204,13 +101,15 @@ def _token(text: str, pos: int, end: int) -> tuple[_Token | None, int]:
         m = pattern.match(text, pos, end)
         if m:
             return _Token("op", pos, op), m.end()
+    token = _series_token(text, pos, end)
+    if token is not None:
+        return token
     m = _NUMBER.match(text, pos, end)
     if m:
         return _Token("value", pos, float(m.group(0))), m.end()
-    m = _INDICATOR.match(text, pos, end)
-    if m:
-        ref, stop = _indicator(m, text, end)
-        return _Token("value", pos, ref), stop
+    named = match_indicator(text, pos, end)
+    if named is not None:
+        return _Token("value", pos, named[0]), named[1]
     m = _PRICE.match(text, pos, end)
     if m:
         column = "close" if m.group(1) in ("price", "closing price") else m.group(1)
@@ -219,10 +118,29 @@ def _token(text: str, pos: int, end: int) -> tuple[_Token | None, int]:
     if m:
         return None, m.end()
     word = re.match(r"\S+(?:\s+\S+){0,3}", text[pos:end])
+    if _PERCENT.match(text, pos, end):
+        raise Unreadable(
+            f"could not read '{word.group(0) if word else text[pos:]}': write a percentage as a factor, "
+            "e.g. 1.02 x EMA(50) for 2% above EMA(50)"
+        )
     raise Unreadable(
         f"could not read '{word.group(0) if word else text[pos:]}': name indicators (RSI(14), EMA(50), the MACD line), "
         "prices (the close) or numbers, compared with is below / is above / crosses above / crosses below"
     )
+
+
+def _series_token(text: str, pos: int, end: int) -> tuple[_Token, int] | None:
+    """The words around a series: a factor before it, a look-back or an offset's sign after it."""
+    m = _FACTOR.match(text, pos, end)
+    if m:
+        return _Token("factor", pos, float(m.group("n"))), m.end()
+    m = _AGO.match(text, pos, end)
+    if m:
+        return _Token("ago", pos, int(m.group("n")) if m.group("n").isdigit() else 1), m.end()
+    m = _SIGN.match(text, pos, end)
+    if m:
+        return _Token("sign", pos, -1.0 if m.group(0) == "-" else 1.0), m.end()
+    return None
 
 
 class _Parser:
@@ -280,10 +198,37 @@ class _Parser:
         return {"left": left, "op": op, "right": self._value()}
 
     def _value(self) -> Any:
+        """A number, or a series with what is written around it: ``{"ref", "times", "ago", "plus"}`` when
+        any is (only those written), else the series alone."""
+        factor = self._take("factor")
         if not self._peek("value"):
             raise Unreadable(f"expected an indicator, a price or a number at '{self._rest()}'")
+        value = self._take("value")
+        if isinstance(value, float):
+            if factor is not None:
+                raise Unreadable(f"a factor multiplies an indicator or a price, not a number, at '{self._rest()}'")
+            return value
+        written = {"times": factor, "ago": self._take("ago"), "plus": self._plus()}
+        parts = {key: part for key, part in written.items() if part is not None}
+        return {"ref": value, **parts} if parts else value
+
+    def _take(self, kind: str) -> Any:
+        """The next token's value when it is of ``kind`` (consumed), else None."""
+        if not self._peek(kind):
+            return None
         self.i += 1
         return self.tokens[self.i - 1].value
+
+    def _plus(self) -> float | None:
+        """An offset after a series: "+ 100", "- 0.5", or a signed number right after it ("-5")."""
+        sign = self._take("sign")
+        if sign is None:
+            signed = self._peek("value") and self.text[self.tokens[self.i].start] in "+-"
+            return self._take("value") if signed and isinstance(self.tokens[self.i].value, float) else None
+        number = self._take("value") if self._peek("value") else None
+        if not isinstance(number, float):
+            raise Unreadable(f"expected a number after '{'-' if sign < 0 else '+'}' at '{self._rest()}'")
+        return sign * number
 
 
 def _rules(text: str) -> Tree | None:

@@ -25,7 +25,9 @@ class Unusable(ValueError):
 
 
 MAX_FIELD = 4000  # bounds the work per field; a card's longest rules are far shorter
-_TRANSLATE = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u2264": "<=", "\u2265": ">=", "\u00a0": " "})
+_TRANSLATE = str.maketrans(
+    {"\u00d7": "x", "\u2212": "-", "\u2013": "-", "\u2014": "-", "\u2264": "<=", "\u2265": ">=", "\u00a0": " "}
+)
 
 
 def normal_text(text: Any) -> str:
@@ -66,7 +68,7 @@ def read_pairs(text: Any) -> list[str]:
 
 
 _WORD_NUMBERS = {"one": "1", "four": "4", "five": "5", "fifteen": "15", "thirty": "30"}
-_TIMEFRAME = re.compile(
+TIMEFRAME_TEXT = re.compile(
     r"(?P<n>\d+|one|four|five|fifteen|thirty)\s*-?\s*(?P<unit>m|mins?|minutes?|h|hrs?|hours?|d|days?)"
     r"(?: candles?| chart)?"
 )
@@ -75,7 +77,7 @@ _TIMEFRAME_WORDS = {"hourly": "1h", "daily": "1d", "4-hourly": "4h", "four-hourl
 
 def read_timeframe(text: Any) -> str:
     t = normal_text(text)
-    m = _TIMEFRAME.fullmatch(t)
+    m = TIMEFRAME_TEXT.fullmatch(t)
     if m:
         value = f"{int(_WORD_NUMBERS.get(m.group('n'), m.group('n')))}{m.group('unit')[0]}"
     elif t in _TIMEFRAME_WORDS:

@@ -18,6 +18,7 @@ from pydantic import (
     Tag,
     ValidationError,
     create_model,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -119,6 +120,13 @@ class Condition(_Strict):
     left: Operand
     op: Literal[OPERATORS]  # type: ignore[valid-type]
     right: Operand
+
+    @field_validator("left", "right")
+    @classmethod
+    def _plain_as_name(cls, operand: Any) -> Any:
+        """``{"ref": "ema50"}`` is ``"ema50"``: one spelling for one operand, so a draft read back from its card
+        (which shows both alike) is the same draft."""
+        return operand.ref if isinstance(operand, Series) and operand.plain else operand
 
 
 class AllGroup(_Strict):

@@ -6,7 +6,6 @@ hosted one where the checks of a model's reading are under test.
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -32,7 +31,6 @@ from gentrade.strategies.card import (
     NO_EXIT_TEXT,
     NO_ROI_TEXT,
     edited_fields,
-    indicator_label,
     render_card,
     summary,
 )
@@ -40,46 +38,10 @@ from gentrade.strategies.card_reading import read_card
 from gentrade.strategies.card_rules import read_signals
 from gentrade.strategies.card_text import Unusable, read_roi, read_stoploss, read_timeframe
 from gentrade.strategies.catalogue import CATALOGUE
-from gentrade.strategies.draft import StrategyDraft, parse_draft
+from gentrade.strategies.draft import StrategyDraft
 from gentrade.strategies.short_side import NoMirror, mirror_for_short
+from tests.cards import canonical, make, rule
 from tests.samples import DRAFT
-
-CONDITION_FIELDS = ("entry_conditions", "exit_conditions", "entry_short_conditions", "exit_short_conditions")
-
-
-def make(**changes: Any) -> StrategyDraft:
-    data = copy.deepcopy(DRAFT)
-    data.update(changes)
-    return parse_draft(data)
-
-
-def rule(left: Any, op: str, right: Any) -> dict[str, Any]:
-    return {"left": left, "op": op, "right": right}
-
-
-def canonical(draft: StrategyDraft) -> dict[str, Any]:
-    """The draft with indicator ids replaced by their labels: equal when two drafts differ only in ids."""
-    data = draft.model_dump()
-    labels = {item["id"]: indicator_label(item) for item in data["indicators"]}
-
-    def operand(value: Any) -> Any:
-        if isinstance(value, str) and value.partition(".")[0] in labels:
-            ident, dot, output = value.partition(".")
-            return labels[ident] + dot + output
-        return value
-
-    def tree(node: Any) -> Any:
-        if node is None:
-            return None
-        for key in ("all", "any"):
-            if key in node:
-                return {key: [tree(child) for child in node[key]]}
-        return {"left": operand(node["left"]), "op": node["op"], "right": operand(node["right"])}
-
-    data["indicators"] = [labels[item["id"]] for item in data["indicators"]]
-    for name in CONDITION_FIELDS:
-        data[name] = tree(data[name])
-    return data
 
 
 class NoModel(BaseChatModel):
@@ -368,9 +330,52 @@ def every_output_draft() -> StrategyDraft:
     return make(indicators=indicators, entry_conditions=entry, exit_conditions=None)
 
 
+def every_new_output_draft() -> StrategyDraft:
+    """The rest of the catalogue (a draft holds at most 20 indicators), every output of it, Series operands
+    (scaled, offset, looked back on, a number on the left) and indicators on a higher timeframe."""
+    indicators = [{"id": f"x{kind}", "type": kind, "params": {}} for kind in list(CATALOGUE)[14:]]
+    indicators += [
+        {"id": "trend4h", "type": "ema", "params": {"period": 50}, "timeframe": "4h"},
+        {"id": "dc4h", "type": "donchian", "params": {"period": 55}, "timeframe": "4h"},
+    ]
+    entry = {
+        "all": [
+            rule("xsupertrend.direction", "crosses_above", 0),
+            rule("close", ">", "xsupertrend.line"),
+            rule("close", ">", "xsar"),
+            rule("xwillr", "<", -80),
+            rule("close", ">", {"ref": "xdonchian.upper", "ago": 1}),
+            {"any": [rule("close", ">=", "xdonchian.middle"), rule("low", ">", "xdonchian.lower")]},
+            {
+                "any": [
+                    rule("close", "<", "xkeltner.lower"),
+                    rule("close", ">", "xkeltner.upper"),
+                    rule("close", ">", "xkeltner.middle"),
+                ]
+            },
+            rule("xroc", ">", 0),
+            rule("xmom", "crosses_above", 0),
+            rule("volume", ">", {"ref": "xvolume_sma", "times": 3}),
+            rule("xstochrsi.k", "crosses_above", "xstochrsi.d"),
+            rule("xcmo", ">", 0),
+            rule("xaroon.up", ">", "xaroon.down"),
+            rule("xdmi.plus", ">", {"ref": "xdmi.minus", "times": 1.2, "plus": -0.5}),
+            rule("xdema", ">", "xtema"),
+            rule("close", ">", {"ref": "xhma", "plus": 100}),
+            rule("xnatr", "<", 5),
+            rule("trend4h", ">", {"ref": "trend4h", "ago": 1}),
+            rule("close", ">", {"ref": "dc4h.upper", "ago": 2, "times": 0.98}),
+            rule(2.5, "<", {"ref": "close", "ago": 3, "plus": -1}),
+            rule({"ref": "close", "times": -1}, "<=", "open"),
+        ]
+    }
+    return make(indicators=indicators, entry_conditions=entry, exit_conditions=None)
+
+
 READ_BACK = {
     "design example": make,
     "every indicator, output and operator": every_output_draft,
+    "the rest of the catalogue, Series operands and a higher timeframe": every_new_output_draft,
     "no exit, no ROI, custom source": lambda: make(
         exit_conditions=None,
         minimal_roi={},

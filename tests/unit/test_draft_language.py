@@ -78,7 +78,8 @@ def test_a_bounded_series_against_a_level_outside_its_range_is_refused(
     indicator: dict[str, Any], left: str, level: float
 ) -> None:
     found = errors({"left": left, "op": "<", "right": level}, [indicator])
-    assert "always" in found["entry_conditions"][0] and "inside that range" in found["entry_conditions"][0], found
+    assert "always" in found["entry_conditions"][0], found
+    assert "inside that range" in found["entry_conditions"][0], found
 
 
 def test_the_range_follows_scaling_and_either_side() -> None:
@@ -118,7 +119,8 @@ DONCHIAN = [{"id": "dc", "type": "donchian"}]
 )
 def test_a_breakout_of_the_band_of_its_own_candle_is_refused_with_the_fix(entry: dict[str, Any]) -> None:
     message = errors(entry, DONCHIAN)["entry_conditions"][0]
-    assert "Donchian" in message and '"ago": 1' in message, message
+    assert "Donchian" in message, message
+    assert '"ago": 1' in message, message
 
 
 def test_a_breakout_of_the_previous_band_is_accepted() -> None:
@@ -173,5 +175,7 @@ def test_more_history_than_freqtrade_loads_is_refused() -> None:
 
 def test_the_json_schema_documents_series_and_timeframes() -> None:
     text = json.dumps(StrategyDraft.model_json_schema())
-    assert '"Series"' in text and '"ago"' in text and '"times"' in text
+    assert '"Series"' in text
+    assert '"ago"' in text
+    assert '"times"' in text
     assert "higher timeframe" in text
