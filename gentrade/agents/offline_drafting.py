@@ -3,7 +3,9 @@
 Why: the embedded default, the demo and the tests run the real agent graph with no API key and no
 network. These pure functions are the offline model's "brain" (:mod:`gentrade.agents.offline`): a
 small rule reader for the phrasings traders commonly use, with sensible defaults for whatever the
-message leaves out, each default reported as a plain-English assumption.
+message leaves out, each default reported as a plain-English assumption. The newer indicators' words and
+usual rules, and the names no draft can hold, are in :mod:`gentrade.agents.offline_vocabulary`; fitting a
+higher timeframe into the history Freqtrade loads is :mod:`gentrade.agents.offline_timeframes`.
 
 Contract: every function here is deterministic (same input, same output) and every draft returned
 validates. Every string in a draft is data (ids, names, pairs); nothing here builds code.
@@ -14,20 +16,48 @@ from __future__ import annotations
 import copy
 import itertools
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
 
+from gentrade.agents.offline_timeframes import align_timeframes, fit_history
+from gentrade.agents.offline_vocabulary import (
+    ANSWERS,
+    AVERAGE_NAMES,
+    AVERAGE_OF,
+    AVERAGES,
+    CHANNELS,
+    FALLING,
+    INDICATOR_PATTERNS,
+    LINE_PAIRS,
+    NEW_LEVELS,
+    RISING,
+    SCALED,
+    SURGE,
+    TIMES,
+    TIMES_WORDS,
+    TWIST,
+    Mention,
+    average_type,
+    default_rule,
+    indicator_id,
+    series,
+    title,
+    unsupported,
+    unsupported_answer,
+    unsupported_note,
+)
 from gentrade.agents.schemas import RouteDecision
 from gentrade.strategies.card import LABELS, conditions_text, indicator_label, roi_text, summary
-from gentrade.strategies.card_indicators import MOVING_AVERAGES, preferred_id, unique_id
+from gentrade.strategies.card_indicators import unique_id
 from gentrade.strategies.card_reading import read_card
 from gentrade.strategies.catalogue import CATALOGUE, OSCILLATOR_MIDDLES, PRICE_COLUMNS
-from gentrade.strategies.draft import NAME_PATTERN, RESERVED_NAMES, StrategyDraft
+from gentrade.strategies.draft import NAME_PATTERN, RESERVED_NAMES, TIMEFRAME_MINUTES, StrategyDraft
 from gentrade.strategies.short_side import OPPOSITE_OPS
-from gentrade.strategies.trees import conditions, references
+from gentrade.strategies.trees import conditions, references, renamed_ids, series_name
 
 DEFAULT_BASE = "BTC"
 DEFAULT_QUOTE = "USDT"
@@ -53,6 +83,7 @@ _TRANSLATE = str.maketrans(
         "\u2264": "<=",
         "\u2265": ">=",
         "\u00a0": " ",
+        "\u00d7": "x",
     }
 )
 
@@ -79,36 +110,12 @@ def _pct(ratio: float) -> str:
 
 # --- indicators -------------------------------------------------------------------------------------------
 
-CARRIED_SUBJECTS = ("rsi", "mfi", "stoch", "cci")  # "sell above 70" refers back to one of these
-DEFAULT_LEVELS = {"rsi": (30.0, 70.0), "mfi": (20.0, 80.0), "stoch": (20.0, 80.0), "cci": (-100.0, 100.0)}
-TITLES = {
-    "rsi": "Rsi",
-    "ema": "Ema",
-    "sma": "Sma",
-    "wma": "Wma",
-    "macd": "Macd",
-    "bbands": "Bollinger",
-    "stoch": "Stoch",
-    "adx": "Adx",
-    "atr": "Atr",
-    "cci": "Cci",
-    "mfi": "Mfi",
-    "obv": "Obv",
-    "vwap": "Vwap",
-    "ichimoku": "Ichimoku",
-}
-MENTION_ONLY = ("atr", "obv")  # no sensible rule without more context: computed, not traded on
-
-
-@dataclass(frozen=True)
-class _Mention:
-    """An indicator named in the text, with the parameters written out (none: defaults)."""
-
-    type: str
-    params: tuple[tuple[str, float], ...] = ()
-    output: str | None = None
-    bare: int | None = None  # "RSI 25": a period or a threshold, decided with the sentence around it
-    note: str | None = None
+# "sell above 70" refers back to one of these
+CARRIED_SUBJECTS = ("rsi", "mfi", "stoch", "cci", "willr", "stochrsi", "cmo", "roc", "mom")
+DEFAULT_LEVELS = {"rsi": (30.0, 70.0), "mfi": (20.0, 80.0), "stoch": (20.0, 80.0), "cci": (-100.0, 100.0), **NEW_LEVELS}
+MENTION_ONLY = ("atr", "obv", "natr")  # no sensible rule without more context: computed, not traded on
+_ENTRY_ONLY = (*AVERAGES, "adx", "volume_sma")  # named alone, these filter entries (a trend, strength, volume)
+_CONDITION_FIELDS = ("entry_conditions", "exit_conditions", "entry_short_conditions", "exit_short_conditions")
 
 
 class _Registry:
@@ -125,13 +132,12 @@ class _Registry:
     def of_type(self, kind: str) -> list[str]:
         return [i for i, item in self.items.items() if item["type"] == kind]
 
-    def type_of(self, operand: Operand) -> str | None:
-        if not isinstance(operand, str):
-            return None
-        item = self.items.get(operand.partition(".")[0])
+    def type_of(self, operand: Any) -> str | None:
+        name = series_name(operand)
+        item = self.items.get(name.partition(".")[0]) if name else None
         return item["type"] if item else None
 
-    def resolve(self, mention: _Mention) -> str:
+    def resolve(self, mention: Mention) -> str:
         """The id for a mention: an existing indicator when it is the same one, else a new one."""
         kind = mention.type
         spec = CATALOGUE[kind]
@@ -140,20 +146,21 @@ class _Registry:
             params = spec.params(**written).model_dump()
         except ValidationError:
             params = spec.params().model_dump()
-            self._note(f"{LABELS[kind]} parameters {self._params_text(written)} are not valid: using the defaults.")
+            self.note(f"{LABELS[kind]} parameters {self._params_text(written)} are not valid: using the defaults.")
             written = {}
-        if kind in MOVING_AVERAGES:
-            for ident in self.of_type(kind):
+        timeframe = mention.timeframe
+        existing = [i for i in self.of_type(kind) if self.items[i].get("timeframe") == timeframe]
+        if kind in AVERAGES:
+            for ident in existing:
                 if self.items[ident]["params"].get("period") == params["period"]:
                     return ident
             if mention.note:
-                self._note(mention.note)
-            return self._add(preferred_id(kind, params), kind, params, bool(written))
-        existing = self.of_type(kind)
+                self.note(mention.note)
+            return self._add(indicator_id(kind, params), kind, params, bool(written), timeframe)
         if not existing:
             if mention.note:
-                self._note(mention.note)
-            return self._add(preferred_id(kind, params), kind, params, bool(written))
+                self.note(mention.note)
+            return self._add(indicator_id(kind, params), kind, params, bool(written), timeframe)
         same = [i for i in existing if self.items[i]["params"] == params]
         if not written:
             return existing[0]
@@ -165,21 +172,28 @@ class _Registry:
             self.items[first]["params"] = params
             self.explicit.add(first)
             if self.revising:
-                self._note(
+                self.note(
                     f"Changed {LABELS[kind]} parameters from {self._params_text(old)} to {self._params_text(params)}."
                 )
             return first
         suffix = "".join(str(int(v)) for v in written.values() if isinstance(v, int | float))
-        return self._add(f"{preferred_id(kind, params)}{suffix}", kind, params, True)
+        return self._add(f"{indicator_id(kind, params)}{suffix}", kind, params, True, timeframe)
 
-    def _add(self, wanted: str, kind: str, params: dict[str, Any], explicit: bool) -> str:
+    def _add(self, wanted: str, kind: str, params: dict[str, Any], explicit: bool, timeframe: str | None = None) -> str:
+        if timeframe and wanted in self.items:
+            wanted = f"{wanted}_{timeframe}"  # "ema50_4h" beside the strategy's own "ema50"
         ident = unique_id(wanted, self.items)
-        self.items[ident] = {"id": ident, "type": kind, "params": params}
+        self.items[ident] = {
+            "id": ident,
+            "type": kind,
+            "params": params,
+            **({"timeframe": timeframe} if timeframe else {}),
+        }
         if explicit:
             self.explicit.add(ident)
         return ident
 
-    def _note(self, note: str) -> None:
+    def note(self, note: str) -> None:
         if note not in self.notes:
             self.notes.append(note)
 
@@ -188,23 +202,32 @@ class _Registry:
         return "(" + ", ".join(_fmt(v) if isinstance(v, int | float) else str(v) for v in params.values()) + ")"
 
     def set_param(self, ident: str, name: str, value: int) -> bool:
-        """Change one parameter (an "instead of" edit); moving averages get an id that says the period."""
+        """Change one parameter (an "instead of" edit); an average's id follows its period."""
         item = self.items[ident]
         spec = CATALOGUE[item["type"]]
         try:
             params = spec.params(**{**item["params"], name: value}).model_dump()
         except ValidationError:
             return False
-        item["params"] = params
-        new_id = preferred_id(item["type"], params)
-        if item["type"] in MOVING_AVERAGES and re.fullmatch(r"[a-z]ma\d+", ident) and new_id not in self.items:
-            self.items = {
-                (new_id if k == ident else k): ({**v, "id": new_id} if k == ident else v) for k, v in self.items.items()
-            }
+        self.replace(ident, {**item, "params": params})
+        return True
+
+    def replace(self, ident: str, item: dict[str, Any]) -> str:
+        """Put ``item`` in place of indicator ``ident`` ("make it the 4h EMA 100 instead"); an id that said the
+        old parameters ("ema50") follows the new ones, and the rules follow through ``renamed``."""
+        old = self.items[ident]
+        new_id = ident
+        if ident == indicator_id(old["type"], old["params"]):
+            wanted = indicator_id(item["type"], item["params"])
+            new_id = wanted if wanted == ident or wanted not in self.items else ident
+        self.items = {
+            (new_id if k == ident else k): ({**item, "id": new_id} if k == ident else v) for k, v in self.items.items()
+        }
+        if new_id != ident:
             self.renamed[ident] = new_id
             self.previous = {new_id if i == ident else i for i in self.previous}
             self.explicit.add(new_id)
-        return True
+        return new_id
 
     def label(self, ident: str) -> str:
         item = self.items.get(ident)
@@ -215,7 +238,7 @@ class _Registry:
 
 _MA_NAME = (
     r"(?:exponential\s+moving\s+average|simple\s+moving\s+average|weighted\s+moving\s+average"
-    r"|moving\s+average|ema|sma|wma|ma)"
+    rf"|{AVERAGE_NAMES}|moving\s+average|ema|sma|wma|ma)"
 )
 _PERIOD_WORD = r"(?:\s*-?\s*(?:period|day|bar|candle|length)s?)"
 _OSC_NAMES = {
@@ -232,17 +255,21 @@ _BARE_ALLOWED = ("rsi", "cci", "mfi")  # "RSI 7": other names take a period only
 
 @dataclass(frozen=True)
 class _Tok:
-    kind: str  # ind | price | num | op | ref | cloud | cond | dir
+    kind: str  # ind | price | num | op | ref | cloud | cond | dir | times | avg | surge | twist
     start: int
     end: int
     op: str = ""
-    value: float = 0.0
-    mention: _Mention | None = None
+    value: float = 0.0  # a number; for "times" the factor, for "avg" the period (0: unnamed)
+    mention: Mention | None = None
     name: str = ""
+    times: float = 1.0  # "2% above": the comparison scales its right side
 
 
 def _ma_type(word: str) -> tuple[str, str | None]:
     word = re.sub(r"\s+", " ", word)
+    newer = average_type(word)
+    if newer:
+        return newer, None
     if word.startswith(("ema", "exponential")):
         return "ema", None
     if word.startswith(("wma", "weighted")):
@@ -252,97 +279,99 @@ def _ma_type(word: str) -> tuple[str, str | None]:
     return "sma", None
 
 
-def _ma_mention(word: str, period: str | None, note: str | None = None) -> _Mention:
+def _ma_mention(word: str, period: str | None, note: str | None = None) -> Mention:
     kind, type_note = _ma_type(word)
     if period is None:
-        return _Mention(kind, (), note=note or f"No {LABELS[kind]} period named: using 20.")
-    return _Mention(kind, (("period", int(period)),), note=type_note)
+        return Mention(kind, (), note=note or f"No {LABELS[kind]} period named: using 20.")
+    return Mention(kind, (("period", int(period)),), note=type_note)
 
 
-def _lex_ma_pair_prefix(m: re.Match[str]) -> list[_Mention]:
+def _lex_ma_pair_prefix(m: re.Match[str]) -> list[Mention]:
     return [_ma_mention(m.group(3), m.group(1)), _ma_mention(m.group(3), m.group(2))]
 
 
-def _lex_ma_pair_suffix(m: re.Match[str]) -> list[_Mention]:
+def _lex_ma_pair_suffix(m: re.Match[str]) -> list[Mention]:
     return [_ma_mention(m.group(1), m.group(2)), _ma_mention(m.group(1), m.group(3))]
 
 
-def _lex_ma_prefix(m: re.Match[str]) -> list[_Mention]:
+def _lex_ma_prefix(m: re.Match[str]) -> list[Mention]:
     return [_ma_mention(m.group(2), m.group(1))]
 
 
-def _lex_ma_suffix(m: re.Match[str]) -> list[_Mention]:
+def _lex_ma_suffix(m: re.Match[str]) -> list[Mention]:
     return [_ma_mention(m.group(1), m.group(2) or m.group(3) or m.group(4))]
 
 
-def _lex_fast_slow(m: re.Match[str]) -> list[_Mention]:
+def _lex_fast_slow(m: re.Match[str]) -> list[Mention]:
     period = "9" if m.group(1) == "fast" else "21"
     kind, _ = _ma_type(m.group(2))
     note = f"'{m.group(1)} {LABELS[kind]}' read as {LABELS[kind]}({period})."
-    return [_Mention(kind, (("period", int(period)),), note=note)]
+    return [Mention(kind, (("period", int(period)),), note=note)]
 
 
-def _osc_prefix(kind: str) -> Callable[[re.Match[str]], list[_Mention]]:
-    def lex(m: re.Match[str]) -> list[_Mention]:
-        return [_Mention(kind, () if kind == "obv" else (("period", int(m.group(1))),))]
+def _osc_prefix(kind: str) -> Callable[[re.Match[str]], list[Mention]]:
+    def lex(m: re.Match[str]) -> list[Mention]:
+        return [Mention(kind, () if kind == "obv" else (("period", int(m.group(1))),))]
 
     return lex
 
 
-def _osc_suffix(kind: str) -> Callable[[re.Match[str]], list[_Mention]]:
-    def lex(m: re.Match[str]) -> list[_Mention]:
+def _osc_suffix(kind: str) -> Callable[[re.Match[str]], list[Mention]]:
+    def lex(m: re.Match[str]) -> list[Mention]:
         period = m.group(1) or m.group(2) or m.group(3)
         if kind == "obv":
-            return [_Mention(kind)]
+            return [Mention(kind)]
         if period:
-            return [_Mention(kind, (("period", int(period)),))]
+            return [Mention(kind, (("period", int(period)),))]
         if m.group(4) and kind in _BARE_ALLOWED:
-            return [_Mention(kind, bare=int(m.group(4)))]
-        return [_Mention(kind)]
+            return [Mention(kind, bare=int(m.group(4)))]
+        return [Mention(kind)]
 
     return lex
 
 
-def _lex_macd(m: re.Match[str]) -> list[_Mention]:
+def _lex_macd(m: re.Match[str]) -> list[Mention]:
     numbers = [g for g in m.groups()[:6] if g]
     params = tuple(zip(("fast", "slow", "signal"), map(int, numbers), strict=False)) if numbers else ()
     output = m.group(7)
     if output:
         output = {"line": "macd", "histogram": "hist", "hist": "hist"}.get(output, "signal")
-    return [_Mention("macd", params, output=output)]
+    return [Mention("macd", params, output=output)]
 
 
 def _band_output(word: str | None) -> str | None:
     return {"lower": "lower", "upper": "upper", "middle": "middle", "mid": "middle"}.get(word or "")
 
 
-def _lex_bollinger(m: re.Match[str]) -> list[_Mention]:
+def _lex_bollinger(m: re.Match[str]) -> list[Mention]:
     params: tuple[tuple[str, float], ...] = ()
     if m.group(2):
         params = (("period", int(m.group(2))), ("std", float(m.group(3))))
-    return [_Mention("bbands", params, output=_band_output(m.group(1) or m.group(4)))]
+    return [Mention("bbands", params, output=_band_output(m.group(1) or m.group(4)))]
 
 
-def _lex_band(m: re.Match[str]) -> list[_Mention]:
-    return [_Mention("bbands", output=_band_output(m.group(1)))]
+def _lex_band(m: re.Match[str]) -> list[Mention]:
+    return [Mention("bbands", output=_band_output(m.group(1)))]
 
 
-def _lex_stoch(m: re.Match[str]) -> list[_Mention]:
-    note = "Stochastic RSI is not in the catalogue: using the Stochastic oscillator." if m.group(1) else None
+def _lex_stoch(m: re.Match[str]) -> list[Mention]:
+    kind = "stochrsi" if m.group(1) or m.group(0).startswith("stochrsi") else "stoch"
     numbers = [int(g) for g in m.groups()[1:4] if g]
-    params = tuple(zip(("k_period", "k_smooth", "d_period"), numbers, strict=False)) if numbers else ()
-    return [_Mention("stoch", params, output=m.group(5), note=note)]
+    names = ("period", "k_period", "d_period") if kind == "stochrsi" else ("k_period", "k_smooth", "d_period")
+    params = tuple(zip(names, numbers, strict=False)) if numbers else ()
+    return [Mention(kind, params, output=m.group(5))]
 
 
-def _ichimoku(output: str | None) -> Callable[[re.Match[str]], list[_Mention]]:
-    def lex(m: re.Match[str]) -> list[_Mention]:
-        return [_Mention("ichimoku", output=output)]
+def _ichimoku(output: str | None) -> Callable[[re.Match[str]], list[Mention]]:
+    def lex(m: re.Match[str]) -> list[Mention]:
+        return [Mention("ichimoku", output=output)]
 
     return lex
 
 
 _NUM3 = r"(\d{1,3})"
-_IND_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], list[_Mention]]]] = [
+_IND_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], list[Mention]]]] = [
+    *INDICATOR_PATTERNS,
     (
         re.compile(rf"{_NUM3}\s*(?:and|/|&|,|-)\s*{_NUM3}{_PERIOD_WORD}?\s*-?\s*({_MA_NAME})s?\b"),
         _lex_ma_pair_prefix,
@@ -433,6 +462,8 @@ _OP_PATTERNS: list[tuple[re.Pattern[str], str]] = [
         re.compile(r">|(?:above|over|greater\s+than|higher\s+than|more\s+than|exceeds?|exceeding|exceeded|beyond)\b"),
         ">",
     ),
+    (RISING, "rising"),
+    (FALLING, "falling"),
     (re.compile(r"(?:turns?\s+|goes\s+|is\s+|becomes?\s+|flips?\s+)?(?:positive|green)\b"), "positive"),
     (re.compile(r"(?:turns?\s+|goes\s+|is\s+|becomes?\s+|flips?\s+)?(?:negative|red)\b"), "negative"),
     (re.compile(r"(?:touch(?:es|ed|ing)?|hits?|hitting|reach(?:es|ed|ing)?|tags?|tagged|tests?|at)\b"), "touch"),
@@ -480,16 +511,34 @@ def _lex_one(text: str, pos: int, end: int) -> tuple[list[_Tok], int]:
         return [
             _Tok("cond", m.start(), m.end(), op="crosses_above" if m.group(1) == "golden" else "crosses_below")
         ], m.end()
+    m = TWIST.match(text, pos, end)
+    if m:
+        return [_Tok("twist", m.start(), m.end())], m.end()
     m = _CLOUD.match(text, pos, end)
     if m:
         return [_Tok("cloud", m.start(), m.end())], m.end()
+    m = SURGE.match(text, pos, end)
+    if m:  # a surge is twice the average unless a factor follows; "high volume" just above it
+        return [_Tok("surge", m.start(), m.end(), value=2.0 if m.group(1) or m.group(2) else 1.0)], m.end()
     m = _ICHIMOKU.match(text, pos, end)
     if m:
-        return [_Tok("ind", m.start(), m.end(), mention=_Mention("ichimoku"))], m.end()
+        return [_Tok("ind", m.start(), m.end(), mention=Mention("ichimoku"))], m.end()
     for pattern, lex in _IND_PATTERNS:
         m = pattern.match(text, pos, end)
         if m:
             return [_Tok("ind", m.start(), m.end(), mention=mention) for mention in lex(m)], m.end()
+    m = SCALED.match(text, pos, end)
+    if m:
+        share = float(m.group(1)) / 100
+        op, times = (">", 1 + share) if m.group(2) else ("<", 1 - share)
+        return [_Tok("op", m.start(), m.end(), op=op, times=round(times, 6))], m.end()
+    m = TIMES.match(text, pos, end)
+    if m:
+        value = float(m.group(1)) if m.group(1) else TIMES_WORDS[m.group(2) or m.group(3)]
+        return [_Tok("times", m.start(), m.end(), value=value)], m.end()
+    m = AVERAGE_OF.match(text, pos, end)
+    if m:
+        return [_Tok("avg", m.start(), m.end(), value=float(m.group(1) or 0))], m.end()
     for pattern, op in _OP_PATTERNS:
         m = pattern.match(text, pos, end)
         if m:
@@ -547,7 +596,12 @@ _CHANGE_PATTERNS = [
 _TIMEFRAME_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(r"\b(\d{1,2})\s*-?\s*(?:m|min|mins|minutes?)\b"), lambda m: f"{int(m.group(1))}m"),
     (re.compile(r"\b(\d{1,2})\s*-?\s*(?:h|hr|hrs|hours?|hourly)\b"), lambda m: f"{int(m.group(1))}h"),
-    (re.compile(r"\b(\d{1,2})\s*-?\s*(?:d|days?)\b(?!\s*(?:sma|ema|wma|ma|moving))"), lambda m: f"{int(m.group(1))}d"),
+    (
+        re.compile(
+            r"\b(\d{1,2})\s*-?\s*(?:d|days?)\b(?!\s*(?:sma|ema|wma|ma|moving|average|avg|mean|highs?|lows?|hull|[dt]ema|hma))"
+        ),
+        lambda m: f"{int(m.group(1))}d",
+    ),
     (re.compile(r"\b(\d{1,2})\s*-?\s*(?:w|wk|weeks?)\b"), lambda m: f"{int(m.group(1))}w"),
     (re.compile(r"\b(one|five|fifteen|thirty)[\s-]+minutes?\b"), lambda m: _WORD_MINUTES[m.group(1)]),
     (re.compile(r"\b(?:one[\s-]+hour|an?\s+hour(?:ly)?|hourly)\b"), lambda m: "1h"),
@@ -557,7 +611,6 @@ _TIMEFRAME_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]
     (re.compile(r"\b(?:weekly|one[\s-]+week)\b"), lambda m: "1w"),
 ]
 _WORD_MINUTES = {"one": "1m", "five": "5m", "fifteen": "15m", "thirty": "30m"}
-_TIMEFRAME_MINUTES = {"1m": 1, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "4h": 240, "1d": 1440}
 _UNIT_MINUTES = {"m": 1, "h": 60, "d": 1440, "w": 10080}
 
 _COINS = {
@@ -626,7 +679,7 @@ _ROLE = re.compile(
     r"|long(?:s)?\s+(?:when|if|on|once|whenever)|open(?:s|ing)?\s+(?:a\s+)?(?:long|position|trade)s?|get\s+in"
     r"|purchase)\b"
 )
-_BREAK = re.compile(r"[,;!?\n]|\.(?!\d)|\bthen\b")
+_BREAK = re.compile(r"[;!?\n]|,(?![^()]*\))|\.(?!\d)|\bthen\b")  # a comma in brackets lists parameters
 _HAS_RULE = re.compile(r"[<>]|\d|\b(?:below|under|above|over|cross\w*|less|greater|more)\b")
 _TRAILING_ROLE = re.compile(r"\bto\s+$")
 _FILTER_WORDS = re.compile(r"\b(?:filter|trend|uptrend|only)\b")
@@ -667,6 +720,7 @@ class _Removal:
     filters: bool
     trailing: bool
     stop: bool
+    volume: bool = False  # "remove the volume filter": rules on volume and its average
 
 
 @dataclass
@@ -684,7 +738,9 @@ class _Reading:
     removals: list[_Removal] = field(default_factory=list)
     found: list[_Found] = field(default_factory=list)
     thresholds: list[_Threshold] = field(default_factory=list)
-    leftovers: list[tuple[str, _Mention, bool]] = field(default_factory=list)
+    leftovers: list[tuple[str, Mention, bool, int]] = field(default_factory=list)  # role, what, filtering, where
+    qualifiers: dict[int, str] = field(default_factory=dict)  # where an indicator starts -> its higher timeframe
+    unsupported: list[str] = field(default_factory=list)  # named things no draft can hold ("ZigZag")
     short: bool = False
     text: str = ""
     timeframe_note: str | None = None
@@ -780,15 +836,17 @@ def _take_timeframe(reading: _Reading, text: str) -> str:
             text = _blank(text, m.start(), m.end())
     if best is None:
         return text
-    wanted = best[1]
-    if wanted in _TIMEFRAME_MINUTES:
-        reading.timeframe = wanted
-        return text
-    minutes = int(wanted[:-1]) * _UNIT_MINUTES[wanted[-1]]
-    nearest = min(_TIMEFRAME_MINUTES, key=lambda tf: (abs(_TIMEFRAME_MINUTES[tf] - minutes), _TIMEFRAME_MINUTES[tf]))
-    reading.timeframe = nearest
-    reading.timeframe_note = f"{wanted} is not a supported timeframe (1m 5m 15m 30m 1h 4h 1d): using {nearest}."
+    reading.timeframe, reading.timeframe_note = _supported_timeframe(best[1])
     return text
+
+
+def _supported_timeframe(wanted: str) -> tuple[str, str | None]:
+    """A timeframe as written ("2h"), as the nearest supported one and a note when they differ."""
+    if wanted in TIMEFRAME_MINUTES:
+        return wanted, None
+    minutes = int(wanted[:-1]) * _UNIT_MINUTES[wanted[-1]]
+    nearest = min(TIMEFRAME_MINUTES, key=lambda tf: (abs(TIMEFRAME_MINUTES[tf] - minutes), TIMEFRAME_MINUTES[tf]))
+    return nearest, f"{wanted} is not a supported timeframe (1m 5m 15m 30m 1h 4h 1d): using {nearest}."
 
 
 def _take_pairs(reading: _Reading, text: str) -> str:
@@ -826,12 +884,14 @@ def _take_removals(reading: _Reading, text: str) -> str:
             if re.search(r"\b(?:entry|buy)", phrase)
             else None
         )
+        volume = bool(re.search(r"\bvolume\b", phrase))
         removal = _Removal(
-            types=types,
+            types=(*types, "volume_sma") if volume else types,
             role=role,
-            filters=bool(re.search(r"\b(?:filter|trend)\b", phrase)),
+            filters=bool(re.search(r"\b(?:filter|trend)\b", phrase)) and not volume,
             trailing=bool(re.search(r"\btrailing\b", phrase)),
             stop=bool(re.search(r"\bstop\b", phrase)) and not re.search(r"\btrailing\b", phrase),
+            volume=volume,
         )
         if removal.types or removal.filters or removal.stop:
             reading.removals.append(removal)
@@ -861,6 +921,47 @@ def _segments(text: str) -> Iterator[tuple[str, int, int, bool]]:
         yield role, cut, end, bool(role)
 
 
+_SERIES_KINDS = ("ind", "price", "ref", "avg")  # tokens that name a series, i.e. can be compared and scaled
+_QUALIFIER_AFTER = re.compile(r"(?:[\s-]+(?:chart|timeframe|candle|bar)(?:'s|s)?)?\s+(?:the\s+)?")
+_QUALIFIER_BEFORE = re.compile(r"\s+(?:on|of|from|in)\s+(?:the\s+)?$")
+_QUALIFIER_TAIL = re.compile(r"(?:[\s-]+(?:chart|timeframe|candles?|bars?))?")
+
+
+def _take_qualifiers(text: str) -> tuple[str, dict[int, tuple[str, str]], bool]:
+    """Timeframes written on an indicator ("the 4h EMA 50", "EMA 200 on the daily"), blanked: by where the
+    indicator starts, the timeframe as written and the indicator's type; and whether every indicator has one."""
+    indicators = {t.start: t for t in _lex(text, 0, len(text)) if t.kind == "ind" and t.mention}
+    ends = {t.end: t.start for t in indicators.values()}
+    found: dict[int, tuple[str, str]] = {}
+    spans: list[tuple[int, int]] = []
+    for pattern, value in _TIMEFRAME_PATTERNS:
+        for m in pattern.finditer(text):
+            after = _QUALIFIER_AFTER.match(text, m.end())
+            before = _QUALIFIER_BEFORE.search(text, 0, m.start())
+            if after and after.end() in indicators:
+                start, span = after.end(), (m.start(), after.end())
+            elif before and before.start() in ends:
+                tail = _QUALIFIER_TAIL.match(text, m.end())
+                start, span = ends[before.start()], (before.start(), tail.end() if tail else m.end())
+            else:
+                continue
+            mention = indicators[start].mention
+            assert mention is not None
+            found[start] = (value(m), mention.type)
+            spans.append(span)
+    for start, end in spans:
+        text = _blank(text, start, end)
+    return text, found, bool(indicators) and all(start in found for start in indicators)
+
+
+def _qualified(reading: _Reading, tok: _Tok, offset: int) -> _Tok:
+    """The token with the higher timeframe written on it, if any."""
+    timeframe = reading.qualifiers.get(offset + tok.start)
+    if tok.kind != "ind" or tok.mention is None or timeframe is None:
+        return tok
+    return replace(tok, mention=replace(tok.mention, timeframe=timeframe))
+
+
 class _Reader:
     """Turns one message into a :class:`_Reading`, resolving indicator mentions through a registry."""
 
@@ -875,11 +976,14 @@ class _Reader:
         reading = _Reading()
         reading.name, raw = _take_name(raw)
         text = _normalize(raw)
+        reading.unsupported = unsupported(text)
         if self.previous is not None:
             text = _take_changes(reading, text)
         text = _take_stop(reading, text)
         text = _take_roi(reading, text)
+        text, qualified, every = _take_qualifiers(text)
         text = _take_timeframe(reading, text)
+        self._settle_qualifiers(reading, qualified, every)
         pair_text = text
         text = _take_pairs(reading, text)
         reading.text = pair_text
@@ -896,15 +1000,42 @@ class _Reader:
             self._read_segment(reading, start, clean, role)
         if (
             _TREND_FILTER.search(text)
-            and not any(m.type in (*MOVING_AVERAGES, "vwap", "ichimoku", "adx") for _, m, _ in reading.leftovers)
+            and not any(m.type in (*AVERAGES, "vwap", "ichimoku", "adx") for _, m, _, _ in reading.leftovers)
             and not any(f.forced_entry for f in reading.found)
         ):
             note = "No average named for the trend filter: using EMA(200)."
-            reading.leftovers.append(("entry", _Mention("ema", (("period", 200),), note=note), True))
+            reading.leftovers.append(("entry", Mention("ema", (("period", 200),), note=note), True, len(text)))
         return reading
 
+    def _settle_qualifiers(self, reading: _Reading, qualified: dict[int, tuple[str, str]], every: bool) -> None:
+        """Which written indicator timeframes are higher ones. A fresh draft with no timeframe of its own runs on
+        the lowest one written when every indicator names one ("a 4h EMA crossover"), or when it is below the
+        default; one equal to the strategy's is its own, and a lower one cannot be used (said in a note)."""
+        if not qualified:
+            return
+        wanted: dict[int, tuple[str, str]] = {}
+        for start, (written, kind) in qualified.items():
+            timeframe, note = _supported_timeframe(written)
+            wanted[start] = (timeframe, kind)
+            if note:
+                self.note(note)
+        minutes = TIMEFRAME_MINUTES
+        if self.previous is None and reading.timeframe is None:
+            lowest = min((timeframe for timeframe, _ in wanted.values()), key=minutes.__getitem__)
+            if every or minutes[lowest] < minutes[DEFAULT_TIMEFRAME]:
+                reading.timeframe = lowest
+        base = reading.timeframe or (self.previous["timeframe"] if self.previous else DEFAULT_TIMEFRAME)
+        for start, (timeframe, kind) in wanted.items():
+            if minutes[timeframe] > minutes[base]:
+                reading.qualifiers[start] = timeframe
+            elif minutes[timeframe] < minutes[base]:
+                self.note(
+                    f"{LABELS[kind]} on {timeframe}: an indicator can only use a timeframe higher than the strategy's "
+                    f"({base}), so it is read on {base}."
+                )
+
     def _read_segment(self, reading: _Reading, offset: int, clean: str, role: str) -> None:
-        tokens = self._expand_bare(_lex(clean, 0, len(clean)))
+        tokens = self._expand_bare([_qualified(reading, tok, offset) for tok in _lex(clean, 0, len(clean))])
         direction = next((t.name for t in tokens if t.kind == "dir"), None)
         filtering = bool(_FILTER_WORDS.search(clean))
         pending: list[_Tok] = []
@@ -915,14 +1046,23 @@ class _Reader:
                 self._golden(reading, tok, role, offset)
                 i += 1
                 continue
+            if tok.kind == "twist":
+                self._twist(reading, tok, role, direction, offset)
+                i += 1
+                continue
+            if tok.kind == "surge":
+                i = self._surge(reading, tokens, i, role, offset)
+                continue
+            if tok.kind == "times" and pending and i + 1 < len(tokens) and tokens[i + 1].kind in _SERIES_KINDS:
+                tok = _Tok("op", tok.start, tok.end, op=">", times=tok.value)  # "volume 2x its average"
             if tok.kind == "op":
                 left = pending.pop() if pending else None
-                right = (
-                    tokens[i + 1]
-                    if i + 1 < len(tokens) and tokens[i + 1].kind in ("ind", "price", "num", "ref", "cloud")
-                    else None
-                )
-                i += 2 if right else 1
+                j = i + 1
+                if j + 1 < len(tokens) and tokens[j].kind == "times" and tokens[j + 1].kind in _SERIES_KINDS:
+                    tok = replace(tok, times=tok.times * tokens[j].value)  # "above 3 times its average"
+                    j += 1
+                right = tokens[j] if j < len(tokens) and tokens[j].kind in (*_SERIES_KINDS, "num", "cloud") else None
+                i = j + 1 if right else j
                 made = self._condition(left, tok, right, role, direction, pending)
                 if made is None:
                     pending.extend(t for t in (left, right) if t is not None and t.kind == "ind")
@@ -932,7 +1072,7 @@ class _Reader:
                 start = offset + (left.start if left else tok.start)
                 end = offset + (right.end if right else tok.end)
                 reading.found.append(
-                    _Found(role, node, start, end, forced or (filtering and _is_line_filter(node, self.registry)))
+                    _Found(role, node, start, end, forced or (filtering and _is_filter(node, self.registry)))
                 )
                 continue
             if tok.kind == "num":
@@ -960,9 +1100,34 @@ class _Reader:
             i += 1
         for tok in pending:
             if tok.kind == "ind" and tok.mention:
-                reading.leftovers.append((role, tok.mention, filtering))
+                reading.leftovers.append((role, tok.mention, filtering, offset + tok.start))
             elif tok.kind == "cloud":
-                reading.leftovers.append((role, _Mention("ichimoku"), filtering))
+                reading.leftovers.append((role, Mention("ichimoku"), filtering, offset + tok.start))
+
+    def _surge(self, reading: _Reading, tokens: list[_Tok], i: int, role: str, offset: int) -> int:
+        """'a volume surge (3x average)': an entry filter, volume above a multiple of its average; returns the
+        index of the next token to read."""
+        tok = tokens[i]
+        factor, j, end = tok.value, i + 1, tok.end
+        if j < len(tokens) and tokens[j].kind == "times":
+            factor, end, j = tokens[j].value, tokens[j].end, j + 1
+        elif factor != 1.0:
+            self.note(f"No size named for the volume surge: volume above {_fmt(factor)}x its average.")
+        period = 0
+        if j < len(tokens) and tokens[j].kind == "avg":
+            period, end, j = int(tokens[j].value), tokens[j].end, j + 1
+        node = {"left": "volume", "op": ">", "right": series(self._volume_average(period), factor)}
+        reading.found.append(_Found(role, node, offset + tok.start, offset + end, True))
+        return j
+
+    def _volume_average(self, period: int) -> str:
+        return self.registry.resolve(Mention("volume_sma", (("period", period),) if period else ()))
+
+    def _twist(self, reading: _Reading, tok: _Tok, role: str, direction: str | None, offset: int) -> None:
+        """'a Kumo twist': Ichimoku's span A crossing span B (upwards: bullish)."""
+        ident = self.registry.resolve(Mention("ichimoku"))
+        node = {"left": f"{ident}.span_a", "op": _cross_direction(direction, role), "right": f"{ident}.span_b"}
+        reading.found.append(_Found(role, node, offset + tok.start, offset + tok.end))
 
     def _complete(self, condition: Node) -> Node:
         """Name the output of any multi-output indicator still left bare ("stoch" -> "stoch.k")."""
@@ -983,9 +1148,9 @@ class _Reader:
                 out.append(tok)
                 continue
             if m.bare < 20 or (m.bare <= 50 and compares):
-                out.append(_Tok("ind", tok.start, tok.end, mention=_Mention(m.type, (("period", m.bare),))))
+                out.append(replace(tok, mention=replace(m, params=(("period", m.bare),), bare=None)))
             else:
-                out.append(_Tok("ind", tok.start, tok.end, mention=_Mention(m.type)))
+                out.append(replace(tok, mention=replace(m, bare=None)))
                 out.append(_Tok("num", tok.end, tok.end, value=float(m.bare)))
         return out
 
@@ -1018,6 +1183,12 @@ class _Reader:
             return (f"{ident}.{output}" if output else ident), tok.mention.type
         if tok.kind == "ref":
             return self._reference(tok.name, other)
+        if tok.kind == "avg":  # "its 20-candle average": volume's for volume, else the price's
+            period = int(tok.value)
+            if other == "volume":
+                return self._volume_average(period), "volume_sma"
+            note = None if period else "'The average' read as SMA(20)."
+            return self.registry.resolve(Mention("sma", (("period", period),) if period else (), note=note)), "sma"
         return None
 
     def _reference(self, name: str, other: str | None) -> tuple[Operand, str | None] | None:
@@ -1025,10 +1196,12 @@ class _Reader:
             subject = self.last_left or self.subject_for("entry")
             return (subject, self.registry.type_of(subject)) if subject else None
         owner_type = "stoch" if name in ("k", "d") else "macd"
-        if name == "signal" and other and self.registry.type_of(other) == "stoch":
-            owner_type = "stoch"
+        if owner_type == "stoch" and self.registry.of_type("stochrsi") and not self.registry.of_type("stoch"):
+            owner_type = "stochrsi"  # "%K crosses %D" after "Stoch RSI"
+        if name == "signal" and other and self.registry.type_of(other) in ("stoch", "stochrsi"):
+            owner_type = self.registry.type_of(other) or "stoch"
         owners = self.registry.of_type(owner_type)
-        ident = owners[0] if owners else self.registry.resolve(_Mention(owner_type))
+        ident = owners[0] if owners else self.registry.resolve(Mention(owner_type))
         output = {"signal": "signal" if owner_type == "macd" else "d", "hist": "hist", "k": "k", "d": "d"}[name]
         return f"{ident}.{output}", owner_type
 
@@ -1036,6 +1209,8 @@ class _Reader:
         self, left: _Tok | None, op_tok: _Tok, right: _Tok | None, role: str, direction: str | None, pending: list[_Tok]
     ) -> tuple[Node, bool] | None:
         op = op_tok.op
+        if op in ("rising", "falling"):
+            return self._slope(left, op, right, pending)
         if op in ("oversold", "overbought", "positive", "negative"):
             return self._level_word(left, op, role, right, pending)
         if right is not None and right.kind == "num" and left is not None and left.kind == "num":
@@ -1052,8 +1227,8 @@ class _Reader:
             if right.kind == "num":
                 subject = self.subject_for(role)
                 if subject is None:
-                    subject = self.registry.resolve(_Mention("rsi"))
-                    self._note(f"A level of {_fmt(right.value)} without an indicator: read as RSI(14).")
+                    subject = self.registry.resolve(Mention("rsi"))
+                    self.note(f"A level of {_fmt(right.value)} without an indicator: read as RSI(14).")
                 left_operand: tuple[Operand, str | None] | None = (subject, self.registry.type_of(subject))
             elif right.kind in ("ind", "price") and right_type not in CARRIED_SUBJECTS:
                 left_operand = ("close", None)
@@ -1078,7 +1253,35 @@ class _Reader:
         if isinstance(lhs, str):
             self._carry(lhs)
         forced = self.registry.type_of(lhs) == "adx" and role == "entry"
-        return {"left": lhs, "op": op, "right": rhs}, forced
+        return {"left": lhs, "op": op, "right": _scaled(self._breakout(lhs, op, rhs), op_tok.times)}, forced
+
+    def _breakout(self, lhs: Operand, op: str, rhs: Operand) -> Operand:
+        """A price beyond the Donchian band of its own candle never happens (the band holds that candle): a
+        breakout is beyond the band one candle ago."""
+        if not isinstance(rhs, str) or lhs not in PRICE_COLUMNS or self.registry.type_of(rhs) != "donchian":
+            return rhs
+        output = rhs.partition(".")[2]
+        never = {("upper", ">"), ("upper", "crosses_above"), ("lower", "<"), ("lower", "crosses_below")}
+        return series(rhs, ago=1) if (output, op) in never else rhs
+
+    def _slope(self, left: _Tok | None, op: str, right: _Tok | None, pending: list[_Tok]) -> tuple[Node, bool] | None:
+        """'the 4h EMA 50 is rising': above its value one candle (of its own timeframe) before; 'rising volume'
+        too. A Supertrend that turns up flips: its direction crosses 0."""
+        if left is None and right is not None and right.kind in ("ind", "price"):
+            left = right
+        elif right is not None:
+            pending.append(right)
+        operand = self._operand(left) if left is not None else None
+        if operand is None or not isinstance(operand[0], str):
+            return None
+        lhs, kind = operand
+        if kind == "supertrend":
+            flip = "crosses_above" if op == "rising" else "crosses_below"
+            return {"left": f"{lhs.partition('.')[0]}.direction", "op": flip, "right": 0.0}, False
+        if kind and "." not in lhs and CATALOGUE[kind].outputs:
+            lhs = f"{lhs}.{_default_output_name(kind)}"
+        self._carry(lhs)
+        return {"left": lhs, "op": ">" if op == "rising" else "<", "right": series(lhs, ago=1)}, False
 
     def _outputs(
         self, left: tuple[Operand, str | None], right: tuple[Operand, str | None], op: str, role: str
@@ -1086,15 +1289,19 @@ class _Reader:
         """Pick the output of multi-output indicators left unnamed ("MACD", "Bollinger band")."""
         lhs, rhs = left[0], right[0]
         if isinstance(lhs, str) and "." not in lhs and left[1] and CATALOGUE[left[1]].outputs:
-            lhs = f"{lhs}.{_default_output_name(left[1])}"
+            line = left[1] == "supertrend" and isinstance(rhs, str)  # the line against a price, the direction a level
+            lhs = f"{lhs}.{'line' if line else _default_output_name(left[1])}"
         if isinstance(rhs, str) and "." not in rhs and right[1] and CATALOGUE[right[1]].outputs:
-            if right[1] == "bbands":
+            if right[1] in CHANNELS:
                 wants_lower = op in ("<", "<=", "crosses_below") or (op in ("touch", "cross") and role == "entry")
                 rhs = f"{rhs}.{'lower' if wants_lower else 'upper'}"
             elif right[1] == "macd" and isinstance(lhs, str) and lhs.startswith(f"{rhs}."):
                 rhs = f"{rhs}.signal"
+            elif right[1] in LINE_PAIRS and isinstance(lhs, str) and lhs.startswith(f"{rhs}."):
+                first, second = LINE_PAIRS[right[1]]  # "Aroon up crosses above Aroon": the other line
+                rhs = f"{rhs}.{first if lhs.endswith(f'.{second}') else second}"
             else:
-                rhs = f"{rhs}.{_default_output_name(right[1])}"
+                rhs = f"{rhs}.{'line' if right[1] == 'supertrend' else _default_output_name(right[1])}"
         return lhs, rhs
 
     def _touch(self, lhs: Operand, rhs: Operand, role: str) -> str:
@@ -1103,7 +1310,7 @@ class _Reader:
             return ">="
         if isinstance(rhs, str) and rhs.endswith(".lower"):
             return "<="
-        if not isinstance(rhs, str):
+        if isinstance(rhs, int | float):
             middle = OSCILLATOR_MIDDLES.get(self.registry.type_of(lhs) or "")
             if middle is not None:
                 return "<=" if rhs < middle else ">="
@@ -1117,8 +1324,8 @@ class _Reader:
             return None
         op = _cross_direction(direction, role)
         kind = left.mention.type
-        if kind in MOVING_AVERAGES:
-            others = [t for t in pending if t.kind == "ind" and t.mention and t.mention.type in MOVING_AVERAGES]
+        if kind in AVERAGES:
+            others = [t for t in pending if t.kind == "ind" and t.mention and t.mention.type in AVERAGES]
             if others:
                 other = others[-1]
                 pending.remove(other)
@@ -1129,14 +1336,15 @@ class _Reader:
                 return {"left": pair[0], "op": op, "right": pair[-1]}, False
             return {"left": "close", "op": op, "right": self.registry.resolve(left.mention)}, False
         ident = self.registry.resolve(left.mention)
-        pairs = {"macd": ("macd", "signal"), "stoch": ("k", "d"), "ichimoku": ("tenkan", "kijun")}
-        if kind in pairs:
-            a, b = pairs[kind]
+        if kind in LINE_PAIRS:
+            a, b = LINE_PAIRS[kind]
             if left.mention.output == b:
                 a, b = b, a
             return {"left": f"{ident}.{a}", "op": op, "right": f"{ident}.{b}"}, False
-        if kind in ("vwap",):
+        if kind in ("vwap", "sar"):
             return {"left": "close", "op": op, "right": ident}, False
+        if kind == "supertrend":
+            return {"left": f"{ident}.direction", "op": op, "right": 0.0}, False
         return None
 
     def _level_word(
@@ -1147,7 +1355,7 @@ class _Reader:
             pending.append(right)
         operand = self._operand(left) if left is not None else None
         if operand is None:
-            subject = self.subject_for(role) or self.registry.resolve(_Mention("rsi"))
+            subject = self.subject_for(role) or self.registry.resolve(Mention("rsi"))
             operand = (subject, self.registry.type_of(subject))
         lhs = operand[0]
         kind = operand[1] or self.registry.type_of(lhs)
@@ -1169,9 +1377,9 @@ class _Reader:
         operand = self._operand(left) if left is not None else ("close", None)
         if operand is None or not isinstance(operand[0], str):
             return None
-        if operand[1] not in (None, *MOVING_AVERAGES, "vwap", "bbands"):
+        if operand[1] not in (None, *AVERAGES, "vwap", "bbands"):
             operand = ("close", None)  # only prices and price-like lines sit above or below the cloud
-        ident = self.registry.resolve(_Mention("ichimoku"))
+        ident = self.registry.resolve(Mention("ichimoku"))
         if op in ("cross", "touch"):
             op = ">" if _cross_direction(None, role) == "crosses_above" else "<"
         op = {"crosses_above": ">", "crosses_below": "<"}.get(op, op)
@@ -1184,12 +1392,12 @@ class _Reader:
         }, False
 
     def _golden(self, reading: _Reading, tok: _Tok, role: str, offset: int) -> None:
-        fast = self.registry.resolve(_Mention("sma", (("period", 50),)))
-        slow = self.registry.resolve(_Mention("sma", (("period", 200),)))
+        fast = self.registry.resolve(Mention("sma", (("period", 50),)))
+        slow = self.registry.resolve(Mention("sma", (("period", 200),)))
         node = {"left": fast, "op": tok.op, "right": slow}
         reading.found.append(_Found(role, node, offset + tok.start, offset + tok.end))
 
-    def _note(self, note: str) -> None:
+    def note(self, note: str) -> None:
         if note not in self.notes:
             self.notes.append(note)
 
@@ -1203,9 +1411,14 @@ def _cross_direction(direction: str | None, role: str) -> str:
 
 
 def _default_output_name(kind: str) -> str:
-    return {"macd": "macd", "stoch": "k", "bbands": "middle", "ichimoku": "tenkan"}.get(
-        kind, CATALOGUE[kind].outputs[0]
-    )
+    defaults = {
+        "macd": "macd",
+        "bbands": "middle",
+        "keltner": "middle",
+        "donchian": "middle",
+        "supertrend": "direction",
+    }
+    return defaults.get(kind, CATALOGUE[kind].outputs[0])
 
 
 def _default_output(ident: str, registry: _Registry) -> str:
@@ -1221,7 +1434,7 @@ def _previous_subject(previous: dict[str, Any], role: str, registry: _Registry) 
     for name in fields:
         for condition in conditions(previous.get(name)):
             left = condition["left"]
-            if isinstance(left, str) and registry.type_of(left) and not isinstance(condition["right"], str):
+            if isinstance(left, str) and registry.type_of(left) and _is_number(condition["right"]):
                 return left
     for ident, item in registry.items.items():
         if item["type"] in CARRIED_SUBJECTS:
@@ -1260,18 +1473,50 @@ def _flip(op: str) -> str:
     return OPPOSITE_OPS[op]
 
 
+def _is_number(operand: Any) -> bool:
+    return isinstance(operand, int | float)
+
+
+def _is_slope(condition: Node) -> bool:
+    """'the EMA is rising': a series compared with itself some candles before."""
+    right = condition["right"]
+    return isinstance(right, Mapping) and right.get("ref") == condition["left"] and bool(right.get("ago"))
+
+
+def _is_volume_rule(condition: Node, registry: _Registry) -> bool:
+    """'volume above 2x its average': a confirmation, never an exit's mirror."""
+    return condition["left"] == "volume" and registry.type_of(condition["right"]) == "volume_sma"
+
+
 def _is_line_filter(node: Node, registry: _Registry) -> bool:
-    """A trend or strength filter: price against a moving line (not a crossing), or an ADX level."""
+    """A trend or strength filter: price against a moving line (not a crossing), a line rising or falling, or an
+    ADX or NATR level."""
     found = list(conditions(node))
     for condition in found:
         left, op, right = condition["left"], condition["op"], condition["right"]
-        if registry.type_of(left) == "adx" and not isinstance(right, str):
+        if (registry.type_of(left) in ("adx", "natr") and _is_number(right)) or _is_slope(condition):
             continue
         if op.startswith("crosses") or left not in PRICE_COLUMNS:
             return False
-        if registry.type_of(right) not in (*MOVING_AVERAGES, "vwap", "ichimoku"):
+        if registry.type_of(right) not in (*AVERAGES, "vwap", "ichimoku"):
             return False
     return bool(found)
+
+
+def _is_filter(node: Node, registry: _Registry) -> bool:
+    """A rule that narrows entries rather than signals one: a line filter or a volume confirmation."""
+    return _is_line_filter(node, registry) or all(_is_volume_rule(c, registry) for c in conditions(node))
+
+
+def _scaled(operand: Operand, times: float) -> Operand:
+    """``operand`` times ``times`` ("2% above the EMA" scales the EMA by 1.02)."""
+    if times == 1.0:
+        return operand
+    if isinstance(operand, str):
+        return series(operand, times)
+    if isinstance(operand, Mapping):
+        return {**operand, "times": round(float(operand.get("times", 1.0)) * times, 6)}
+    return round(operand * times, 10)
 
 
 def _mirror(node: Node, registry: _Registry) -> Node | None:
@@ -1280,11 +1525,17 @@ def _mirror(node: Node, registry: _Registry) -> Node | None:
         children = node.get("all") or node.get("any") or []
         return _mirror(children[0], registry) if children else None
     left, op, right = node["left"], node["op"], node["right"]
+    name = series_name(right) or ""
+    if isinstance(right, Mapping) and registry.type_of(right) == "donchian" and name.endswith((".upper", ".lower")):
+        other = name.rsplit(".", 1)[0] + (".lower" if name.endswith(".upper") else ".upper")  # the opposite breakout
+        return {"left": left, "op": _flip(op).rstrip("="), "right": series(other, ago=int(right.get("ago", 0)))}
     if op.startswith("crosses"):
         return {"left": left, "op": _flip(op), "right": right}
-    if isinstance(right, str) and right.endswith((".lower", ".upper")) and registry.type_of(right) == "bbands":
+    if isinstance(right, str) and right.endswith((".lower", ".upper")) and registry.type_of(right) in CHANNELS:
         return {"left": left, "op": ">" if _side(op) == "lt" else "<", "right": right.rsplit(".", 1)[0] + ".middle"}
-    if not isinstance(right, str):
+    if isinstance(right, Mapping) and not _is_slope(node):
+        return {"left": left, "op": _flip(op).rstrip("="), "right": name}  # "2% above the EMA" exits below the EMA
+    if _is_number(right):
         middle = OSCILLATOR_MIDDLES.get(registry.type_of(left) or "")
         level = 2 * middle - right if middle is not None else right
         return {"left": left, "op": _flip(op).rstrip("="), "right": float(level)}
@@ -1296,7 +1547,7 @@ def _default_rule(kind: str, ident: str, role: str, filtering: bool = False) -> 
     entry = role == "entry"
     if kind in DEFAULT_LEVELS:
         low, high = DEFAULT_LEVELS[kind]
-        operand = f"{ident}.k" if kind == "stoch" else ident
+        operand = f"{ident}.{_default_output_name(kind)}" if CATALOGUE[kind].outputs else ident
         return {"left": operand, "op": "<" if entry else ">", "right": low if entry else high}
     if kind == "macd":
         return {
@@ -1304,13 +1555,13 @@ def _default_rule(kind: str, ident: str, role: str, filtering: bool = False) -> 
             "op": "crosses_above" if entry else "crosses_below",
             "right": f"{ident}.signal",
         }
-    if kind == "bbands":
+    if kind in ("bbands", "keltner"):
         return (
             {"left": "close", "op": "<", "right": f"{ident}.lower"}
             if entry
             else {"left": "close", "op": ">", "right": f"{ident}.middle"}
         )
-    if kind in MOVING_AVERAGES:
+    if kind in AVERAGES:
         return (
             {"left": "close", "op": ">", "right": ident}
             if entry
@@ -1330,7 +1581,7 @@ def _default_rule(kind: str, ident: str, role: str, filtering: bool = False) -> 
                 {"left": "close", "op": op, "right": f"{ident}.span_b"},
             ]
         }
-    return None
+    return default_rule(kind, ident, entry)
 
 
 # --- words for drafts -------------------------------------------------------------------------------------
@@ -1366,7 +1617,7 @@ def _auto_name(draft: dict[str, Any]) -> str:
                 kinds.append(kind)
     registry = _Registry(list(indicators.values()), False)
     trend = any(_is_line_filter(node, registry) for node in _top_level(draft.get("entry_conditions")))
-    name = "".join(TITLES[k] for k in kinds[:3]) + ("Trend" if trend else "Strategy")
+    name = "".join(title(k) for k in kinds[:3]) + ("Trend" if trend else "Strategy")
     return name if re.fullmatch(NAME_PATTERN, name) and name not in RESERVED_NAMES else "OfflineStrategy"
 
 
@@ -1374,8 +1625,8 @@ def _ordered_references(node: Node | None) -> list[str]:
     ids: list[str] = []
     for condition in conditions(node):
         for side in ("left", "right"):
-            operand = condition[side]
-            if isinstance(operand, str) and operand not in PRICE_COLUMNS:
+            operand = series_name(condition[side])
+            if operand is not None and operand not in PRICE_COLUMNS:
                 ident = operand.partition(".")[0]
                 if ident not in ids:
                     ids.append(ident)
@@ -1415,7 +1666,8 @@ def _fresh(text: str) -> tuple[StrategyDraft, list[str]]:
     registry = _Registry([], revising=False)
     reader = _Reader(registry, None)
     reading = reader.read(text)
-    notes: list[str] = []
+    # Notes that word rules are callables, worded last: a label may change while the draft's history is fitted.
+    notes: list[str | Callable[[], str]] = [unsupported_note(reading.unsupported)] if reading.unsupported else []
     pairs, pair_notes = _fresh_pairs(reading)
     notes.extend(pair_notes)
     if reading.timeframe is None:
@@ -1423,15 +1675,22 @@ def _fresh(text: str) -> tuple[StrategyDraft, list[str]]:
     if reading.timeframe_note:
         notes.append(reading.timeframe_note)
 
-    entry, exit_nodes = _apply_thresholds_fresh(reading, reader)
+    where: dict[int, int] = {}  # each rule's place in the message (by id of its node): rules keep the trader's order
+    entry, exit_nodes = _apply_thresholds_fresh(reading, reader, where)
     for found in reading.found:
         target = entry if found.role == "entry" or found.forced_entry else exit_nodes
         if all(found.node != node for node, _ in target):
             target.append((found.node, _found_gap(reading, found.node)))
+            where[id(found.node)] = found.start
     used_types = {registry.type_of(i) for node, _ in entry + exit_nodes for i in references(node)}
-    extra_notes: list[str] = []
-    for role, mention, filtering in reading.leftovers:
-        if mention.type in used_types and not (mention.type in MOVING_AVERAGES and mention.params):
+    extra_notes: list[str | Callable[[], str]] = []
+    for role, mention, filtering, start in reading.leftovers:
+        target_role = "entry" if filtering or mention.type in _ENTRY_ONLY else role
+        if (
+            mention.type in used_types
+            and not (mention.type in AVERAGES and mention.params)
+            and (entry if target_role == "entry" else exit_nodes)  # a named side with no rule yet gets one
+        ):
             continue
         ident = registry.resolve(mention)
         if mention.type in MENTION_ONLY:
@@ -1440,7 +1699,6 @@ def _fresh(text: str) -> tuple[StrategyDraft, list[str]]:
             )
             used_types.add(mention.type)
             continue
-        target_role = "entry" if filtering or mention.type in (*MOVING_AVERAGES, "adx") else role
         node = _default_rule(mention.type, ident, target_role, filtering)
         if node is None:
             continue
@@ -1448,15 +1706,21 @@ def _fresh(text: str) -> tuple[StrategyDraft, list[str]]:
             continue
         used_types.add(mention.type)
         (entry if target_role == "entry" else exit_nodes).append((node, ""))
-        if mention.type in MOVING_AVERAGES and target_role == "entry":
-            extra_notes.append(f"{registry.label(ident)} used as a trend filter: entries need the close above it.")
+        where[id(node)] = start
+        if mention.type in AVERAGES and target_role == "entry":
+            item = registry.items[ident]
+            extra_notes.append(
+                lambda item=item: f"{indicator_label(item)} used as a trend filter: entries need the close above it."
+            )
         else:
-            extra_notes.append(_default_note(mention.type, target_role, node, registry))
+            extra_notes.append(partial(_default_note, mention.type, target_role, node, registry))
     notes.extend(registry.notes)
     notes.extend(extra_notes)
+    entry.sort(key=lambda item: where.get(id(item[0]), 0))
+    exit_nodes.sort(key=lambda item: where.get(id(item[0]), 0))
 
     if not entry:
-        ident = registry.resolve(_Mention("rsi"))
+        ident = registry.resolve(Mention("rsi"))
         entry.append(({"left": ident, "op": "<", "right": 30.0}, ""))
         notes.append(f"No entry rule recognised: buying when {registry.label(ident)} drops below 30.")
     entry_node = _group([n for n, _ in entry], "all" if not _joined_by(entry[1:], "or") else "any", registry)
@@ -1471,7 +1735,7 @@ def _fresh(text: str) -> tuple[StrategyDraft, list[str]]:
         mirrored = _default_exit([n for n, _ in entry], registry)
         if mirrored:
             exit_node = {"any": [mirrored]}
-            notes.append(f"No exit rule named: exiting when {conditions_text(mirrored, registry.items)}.")
+            notes.append(lambda: f"No exit rule named: exiting when {conditions_text(mirrored, registry.items)}.")
         else:
             notes.append("No exit rule named: trades close at the take-profit target or the stop loss.")
 
@@ -1506,9 +1770,12 @@ def _fresh(text: str) -> tuple[StrategyDraft, list[str]]:
         "trailing_stop": bool(reading.trailing),
     }
     data["name"] = reading.name or _auto_name(data)
+    notes[bool(reading.unsupported) : bool(reading.unsupported)] = fit_history(data)  # what was not as asked: first
     data["description"] = summary(data)
     try:
-        return StrategyDraft.model_validate(data), _unique(notes)
+        return StrategyDraft.model_validate(data), _unique(
+            [note if isinstance(note, str) else note() for note in notes]
+        )
     except ValidationError as exc:  # a reading the rules did not foresee: fall back, and say so
         fallback, fallback_notes = _fresh("")
         return fallback, [
@@ -1543,8 +1810,8 @@ def _joined_by(items: list[tuple[Node, str]], word: str) -> bool:
 def _group(nodes: list[Node], key: str, registry: _Registry) -> Node:
     """Join nodes under one group; filters always stay required (outside an 'or')."""
     if key == "any":
-        filters = [n for n in nodes if _is_line_filter(n, registry)]
-        signals = [n for n in nodes if not _is_line_filter(n, registry)]
+        filters = [n for n in nodes if _is_filter(n, registry)]
+        signals = [n for n in nodes if not _is_filter(n, registry)]
         if filters and signals:
             return {"all": [{"any": signals}, *_flatten_all(filters)]}
         return {"any": nodes}
@@ -1559,9 +1826,11 @@ def _flatten_all(nodes: list[Node]) -> list[Node]:
 
 
 def _default_exit(entry: list[Node], registry: _Registry) -> Node | None:
-    def rank(node: Node) -> int:
+    def rank(node: Node) -> int:  # 3: never mirrored (strength and volume hold for any exit)
         if _is_line_filter(node, registry):
-            return 3 if any(registry.type_of(c["left"]) == "adx" for c in conditions(node)) else 2
+            return 3 if any(registry.type_of(c["left"]) in ("adx", "natr") for c in conditions(node)) else 2
+        if _is_filter(node, registry):
+            return 3
         return 1 if any(c["left"] in PRICE_COLUMNS for c in conditions(node)) else 0
 
     ranked = sorted((n for n in entry if rank(n) < 3), key=rank)
@@ -1573,7 +1842,7 @@ def _default_exit(entry: list[Node], registry: _Registry) -> Node | None:
 
 
 def _apply_thresholds_fresh(
-    reading: _Reading, reader: _Reader
+    reading: _Reading, reader: _Reader, where: dict[int, int]
 ) -> tuple[list[tuple[Node, str]], list[tuple[Node, str]]]:
     entry: list[tuple[Node, str]] = []
     exit_nodes: list[tuple[Node, str]] = []
@@ -1584,6 +1853,7 @@ def _apply_thresholds_fresh(
         node = _threshold_node(subject, threshold.value, threshold.role, reader.registry)
         role = "entry" if reader.registry.type_of(subject) == "adx" else threshold.role
         (entry if role == "entry" else exit_nodes).append((node, ""))
+        where[id(node)] = threshold.start
     return entry, exit_nodes
 
 
@@ -1652,7 +1922,8 @@ def _revise(text: str, previous: StrategyDraft) -> tuple[StrategyDraft, list[str
     registry = _Registry(data["indicators"], revising=True)
     reader = _Reader(registry, data)
     reading = reader.read(text)
-    notes: list[str] = [n for n in (reading.timeframe_note, reading.stop_note) if n]
+    notes: list[str] = [unsupported_note(reading.unsupported)] if reading.unsupported else []
+    notes.extend(n for n in (reading.timeframe_note, reading.stop_note) if n)
 
     if reading.timeframe:
         data["timeframe"] = reading.timeframe
@@ -1685,6 +1956,7 @@ def _revise(text: str, previous: StrategyDraft) -> tuple[StrategyDraft, list[str
         for ident, item in registry.items.items()
         if ident in referenced or (ident in registry.previous and ident not in used_before and ident not in removed)
     ]
+    notes.extend(align_timeframes(data))
     if not data.get("exit_conditions") and before.get("exit_conditions"):
         notes.append("No exit rule left: trades close at the take-profit target or the stop loss.")
     data["exit_conditions"] = data.get("exit_conditions") or None
@@ -1694,6 +1966,7 @@ def _revise(text: str, previous: StrategyDraft) -> tuple[StrategyDraft, list[str
     elif before["name"] == _auto_name(before):
         data["name"] = _auto_name(data)
     data["description"] = summary(data)
+    notes.extend(fit_history(data))
     try:
         draft = StrategyDraft.model_validate(data)
     except ValidationError as exc:
@@ -1707,8 +1980,7 @@ def _revise(text: str, previous: StrategyDraft) -> tuple[StrategyDraft, list[str
 
 
 def _all_references(data: dict[str, Any]) -> set[str]:
-    fields = ("entry_conditions", "exit_conditions", "entry_short_conditions", "exit_short_conditions")
-    return set().union(*(references(data.get(name)) for name in fields))
+    return set().union(*(references(data.get(name)) for name in _CONDITION_FIELDS))
 
 
 def _removed_ids(reading: _Reading, registry: _Registry) -> set[str]:
@@ -1762,7 +2034,7 @@ def _next_is_into(reading: _Reading, coin: _Coin) -> bool:
 
 
 def _number_nodes(data: dict[str, Any]) -> Iterator[tuple[str, Node]]:
-    for name in ("entry_conditions", "exit_conditions", "entry_short_conditions", "exit_short_conditions"):
+    for name in _CONDITION_FIELDS:
         for condition in conditions(data.get(name)):
             yield name, condition
 
@@ -1784,7 +2056,7 @@ def _apply_changes(reading: _Reading, data: dict[str, Any], registry: _Registry)
         for _, condition in _number_nodes(data):
             for side in ("left", "right"):
                 value = condition[side]
-                if not isinstance(value, str) and abs(value - old) < 1e-9:
+                if _is_number(value) and abs(value - old) < 1e-9:
                     condition[side] = float(new)
                     changed = True
         if not changed and new == int(new) and old == int(old):
@@ -1809,19 +2081,8 @@ def _apply_changes(reading: _Reading, data: dict[str, Any], registry: _Registry)
 def _rename(data: dict[str, Any], registry: _Registry) -> None:
     if not registry.renamed:
         return
-
-    def change(condition: Node) -> Node:
-        out = dict(condition)
-        for side in ("left", "right"):
-            operand = out[side]
-            if isinstance(operand, str):
-                ident, dot, output = operand.partition(".")
-                if ident in registry.renamed:
-                    out[side] = registry.renamed[ident] + dot + output
-        return out
-
-    for name in ("entry_conditions", "exit_conditions", "entry_short_conditions", "exit_short_conditions"):
-        data[name] = _map(data.get(name), change)
+    for name in _CONDITION_FIELDS:
+        data[name] = renamed_ids(data.get(name), registry.renamed)
     registry.previous |= set(registry.renamed.values())
     registry.renamed.clear()
 
@@ -1835,6 +2096,8 @@ def _apply_removals(reading: _Reading, data: dict[str, Any], registry: _Registry
             continue
 
         def drop(condition: Node, removal: _Removal = removal) -> bool:
+            if removal.volume and "volume" in (series_name(condition["left"]), series_name(condition["right"])):
+                return True
             if removal.types:
                 return any(registry.type_of(i) in removal.types for i in references(condition))
             return _is_line_filter(condition, registry)
@@ -1872,7 +2135,7 @@ def _apply_thresholds(reading: _Reading, reader: _Reader, data: dict[str, Any]) 
         for name in fields:
             for condition in conditions(data.get(name)):
                 level = condition["right"]
-                if condition["left"] != subject or isinstance(level, str):
+                if condition["left"] != subject or not _is_number(level):
                     continue
                 if middle is None or (level < middle) == (threshold.value < middle):
                     target = condition
@@ -1900,12 +2163,11 @@ def _merge(data: dict[str, Any], role: str, node: Node) -> None:
             return
     if "left" in node:
         for condition in conditions(current):
-            same_kind = isinstance(condition["right"], str) == isinstance(node["right"], str)
             if (
                 condition["left"] == node["left"]
                 and _side(condition["op"]) == _side(node["op"])
-                and same_kind
-                and (not isinstance(node["right"], str) or not node["op"].startswith("crosses"))
+                and _operand_kind(condition["right"]) == _operand_kind(node["right"])
+                and (_is_number(node["right"]) or not node["op"].startswith("crosses"))
             ):
                 condition.update(node)
                 return
@@ -1918,11 +2180,49 @@ def _merge(data: dict[str, Any], role: str, node: Node) -> None:
         data[name] = {key: [current, node]}
 
 
+def _operand_kind(operand: Any) -> Any:
+    """What a new rule may replace: a level another level, a line another line, a scaled or looked-back series
+    only one of the same series ("volume above 3x its average" replaces "2x")."""
+    if isinstance(operand, Mapping):
+        return ("series", operand.get("ref"))
+    return "name" if isinstance(operand, str) else "number"
+
+
+_INSTEAD = re.compile(r"\binstead\b(?!\s+of\b)|\b(?:make|change|switch|turn)\s+(?:it|that|this)\b")
+
+
+def _replace_named(data: dict[str, Any], registry: _Registry, mention: Mention) -> bool:
+    """'make it the 4h EMA 100 instead': the draft's one indicator of that kind (any average, for an average)
+    becomes the one named, and its rules follow; False when the draft has none or several to choose from."""
+    family = AVERAGES if mention.type in AVERAGES else (mention.type,)
+    used = _all_references(data)
+    current = [i for i, item in registry.items.items() if item["type"] in family and i in used]
+    if len(current) != 1:
+        return False
+    old = registry.items[current[0]]
+    spec = CATALOGUE[mention.type]
+    kept = old["params"] if old["type"] == mention.type else {}
+    try:
+        params = spec.params(**{**kept, **dict(mention.params)}).model_dump()
+    except ValidationError:
+        return False
+    timeframe = mention.timeframe or old.get("timeframe")
+    item = {"id": old["id"], "type": mention.type, "params": params, **({"timeframe": timeframe} if timeframe else {})}
+    if item != old:
+        registry.replace(old["id"], item)
+        _rename(data, registry)
+        registry.note(f"Changed {indicator_label(old)} to {indicator_label(item)}.")
+    return True
+
+
 def _apply_leftovers(reading: _Reading, data: dict[str, Any], registry: _Registry) -> list[str]:
     notes: list[str] = []
     before_types = {registry.items[i]["type"] for i in registry.previous if i in registry.items}
-    for role, mention, filtering in reading.leftovers:
-        if mention.type in MOVING_AVERAGES:
+    instead = bool(_INSTEAD.search(reading.text))
+    for role, mention, filtering, _ in reading.leftovers:
+        if instead and (mention.params or mention.timeframe) and _replace_named(data, registry, mention):
+            continue
+        if mention.type in AVERAGES:
             if not mention.params and registry.of_type(mention.type):
                 continue  # "use EMA 100 instead of 50" leaves a bare "EMA" behind: the draft has one
             ident = registry.resolve(mention)
@@ -1939,7 +2239,7 @@ def _apply_leftovers(reading: _Reading, data: dict[str, Any], registry: _Registr
             notes.append(f"{registry.label(ident)} is calculated but no rule uses it: name a level to trade on it.")
             registry.previous.add(ident)
             continue
-        target_role = "entry" if filtering or mention.type in (*MOVING_AVERAGES, "adx") else role
+        target_role = "entry" if filtering or mention.type in _ENTRY_ONLY else role
         node = _default_rule(mention.type, ident, target_role, filtering)
         if node is None:
             continue
@@ -1948,8 +2248,10 @@ def _apply_leftovers(reading: _Reading, data: dict[str, Any], registry: _Registr
                 _merge(data, "entry", child)
         else:
             _merge(data, target_role, node)
-        if mention.type in MOVING_AVERAGES and target_role == "entry":
-            notes.append(f"Added {registry.label(ident)} as a trend filter: entries need the close above it.")
+        if mention.type in AVERAGES and target_role == "entry":
+            notes.append(
+                f"Added {indicator_label(registry.items[ident])} as a trend filter: entries need the close above it."
+            )
         else:
             notes.append(_default_note(mention.type, target_role, node, registry))
     return notes
@@ -1981,6 +2283,9 @@ def classify(text: str, has_previous_draft: bool) -> RouteDecision:
     """Strategy work (create or revise a draft) or a general question; deterministic."""
     t = _normalize(text).strip()
     question = bool(_QUESTION_START.search(t) or t.endswith("?"))
+    names = unsupported(t)
+    if names:  # answered plainly (general_answer), never drafted as something else
+        return RouteDecision(route="general", reason=f"The message names what no draft can hold: {', '.join(names)}.")
     if _CREATE.search(t) or _GOOD_STRATEGY.search(t):
         return RouteDecision(route="strategy", reason="The message asks for a strategy.")
     if question:
@@ -2012,6 +2317,7 @@ def _reads_rules(text: str, previous: dict[str, Any] | None) -> bool:
 
 
 _ANSWERS: list[tuple[re.Pattern[str], str]] = [
+    *ANSWERS,  # the newer indicators first: "Stoch RSI" before "stochastic", "+DI" before "directional"
     (
         re.compile(r"\b(?:hello|hi|hey|good\s+(?:morning|afternoon|evening))\b"),
         "Hello! Describe a strategy in plain words, for example 'buy BTC when RSI(14) drops under 30 on the 1h chart, "
@@ -2143,6 +2449,9 @@ FALLBACK_ANSWER = (
 def general_answer(text: str) -> str:
     """A short answer about the topic named first in the question, or what the offline assistant can do."""
     t = _normalize(text)
+    names = unsupported(t)
+    if names:
+        return unsupported_answer(names)
     best: tuple[int, int, str] | None = None
     for order, (pattern, answer) in enumerate(_ANSWERS):
         m = pattern.search(t)
