@@ -2,7 +2,8 @@
 
 Each snippet goes into an otherwise valid strategy module: ``top`` lines after the imports, ``body`` lines
 inside ``populate_indicators``, ``tail`` lines after the class. The line that must be reported ends with the
-marker ``#!``; ``rule`` is the review rule it must break there.
+marker ``#!``; ``rule`` is the review rule it must break there. The module's strategy has a private helper
+method, ``self._helper(...)``, which the review allows while ``self`` can only be the strategy.
 """
 
 from __future__ import annotations
@@ -38,7 +39,10 @@ def probe(top: str = "", body: str = "", tail: str = "", base: str = "IStrategy"
             "        return dataframe",
             "",
             "    def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:",
-            "        return dataframe",
+            "        return self._helper(dataframe)",
+            "",
+            "    def _helper(self, value):",
+            "        return value",
             tail,
         ]
     )
@@ -48,6 +52,79 @@ def marked_line(code: str) -> int:
     (line,) = [number for number, text in enumerate(code.splitlines(), start=1) if text.rstrip().endswith(MARK)]
     return line
 
+
+LOGGER = "import logging\nlogger = logging.getLogger(__name__)"
+# Issue 14: the review allows a few idioms of ordinary strategies in context; each allowance's harmful neighbours.
+NEAR_MISSES = [
+    # logging: a logger that only logs
+    pytest.param("import logging", "logging.basicConfig(filename='/tmp/x')  #!", "logging", id="logging-basic-config"),
+    pytest.param("import logging\nhandler = logging.FileHandler('/tmp/x')  #!", "", "logging", id="logging-handler"),
+    pytest.param("import logging", "root = logging.root  #!", "logging", id="logging-root"),
+    pytest.param("import logging", "logging.info('x')  #!", "logging", id="logging-module-level-call"),
+    pytest.param(LOGGER, "logger.addHandler(None)  #!", "logging", id="logger-add-handler"),
+    pytest.param(LOGGER, "logger.setLevel(0)  #!", "logging", id="logger-set-level"),
+    pytest.param(LOGGER, "stream = logger.handlers  #!", "logging", id="logger-handlers"),
+    pytest.param(LOGGER, "alias = logger  #!", "logging", id="logger-alias"),
+    pytest.param(LOGGER, "print(logger)  #!", "logging", id="logger-passed-on"),
+    pytest.param(LOGGER, "logger = dataframe  #!", "logging", id="logger-rebound"),
+    pytest.param(
+        "import logging\nlogger = logging.getLogger(__name__).manager  #!", "", "logging", id="logger-manager"
+    ),
+    pytest.param(
+        "import logging\nlogger = logging.getLogger(__import__('os').environ['HOME'])  #!",
+        "",
+        "forbidden-name",
+        id="logger-name-evaluated",
+    ),
+    pytest.param("import logging\nlogger = logging.getLogger(__file__)  #!", "", "dunder-access", id="logger-file"),
+    # str.format: plain fields on a literal only
+    pytest.param("", "name = '{0[0]}'.format(self.dp)  #!", "forbidden-attribute", id="format-index-field"),
+    pytest.param("", "name = '{:{0.__class__}}'.format(1)  #!", "forbidden-attribute", id="format-nested-spec"),
+    pytest.param("", "template = 'ema_{}'\nname = template.format(1)  #!", "forbidden-attribute", id="format-var"),
+    pytest.param("", "name = 'x{}'.format_map({})  #!", "forbidden-attribute", id="format-map-literal"),
+    # aggregation dicts: reduction names only, never changed, only passed to .agg & co
+    pytest.param("", "how = {'close': 'to_csv'}\ndataframe.agg(how)  #!", "string-dispatch", id="agg-dict-other-name"),
+    pytest.param(
+        "",
+        "how = {'close': 'last'}\nhow['close'] = 'to_pickle'\ndataframe.agg(how)  #!",
+        "string-dispatch",
+        id="agg-dict-changed",
+    ),
+    pytest.param(
+        "", "how = {'close': 'last'}\nhow = 'to_csv'\ndataframe.agg(how)  #!", "string-dispatch", id="agg-rebound"
+    ),
+    pytest.param(
+        "",
+        "how = {'close': 'last'}\nhow.update(close='to_csv')\ndataframe.agg(how)  #!",
+        "string-dispatch",
+        id="agg-dict-updated",
+    ),
+    # freqtrade.strategy submodules: only the names each defines
+    pytest.param(
+        "from freqtrade.strategy.interface import logger  #!", "", "import-allow-list", id="ft-interface-logger"
+    ),
+    pytest.param(
+        "from freqtrade.strategy.interface import Wallets  #!", "", "import-allow-list", id="ft-interface-import"
+    ),
+    pytest.param(
+        "import freqtrade.strategy.interface as interface  #!", "", "import-allow-list", id="ft-interface-module"
+    ),
+    pytest.param("from freqtrade.strategy.hyper import HyperStrategyMixin  #!", "", "import-allow-list", id="ft-hyper"),
+    # module-level metadata: a literal under a name the interpreter does not read
+    pytest.param("__name__ = 'freqtrade.strategy'  #!", "", "dunder-access", id="meta-name"),
+    pytest.param("__path__ = ['/tmp']  #!", "", "dunder-access", id="meta-path"),
+    pytest.param("__builtins__ = {}  #!", "", "forbidden-name", id="meta-builtins"),
+    pytest.param("__author__ = dict(a=1)  #!", "", "dunder-access", id="meta-call"),
+    pytest.param("", "__author__ = 'x'  #!", "dunder-access", id="meta-in-method"),
+    # self._helper: the strategy's own private methods, while self can only be the strategy
+    pytest.param("", "x = self._private  #!", "private-access", id="self-private-not-a-method"),
+    pytest.param("", "x = self.dp._helper  #!", "private-access", id="other-object-private"),
+    pytest.param("", "self = self.dp\nx = self._helper  #!", "private-access", id="self-rebound"),
+    pytest.param("", "f = lambda self: self._helper  #!", "private-access", id="self-lambda-parameter"),
+    pytest.param("", "x = [self._helper for self in [self.dp]]  #!", "private-access", id="self-comprehension"),
+    pytest.param("", "kind = type(self)\nx = self._helper  #!", "private-access", id="class-by-type"),
+    pytest.param("", "self._helper = None  #!", "private-access", id="self-helper-assigned"),
+]
 
 # The review's corpus: each rule, with the ways around it found so far.
 HOSTILE = [
@@ -83,7 +160,8 @@ HOSTILE = [
     pytest.param("from pathlib import Path  #!", "", "import-allow-list", id="from-pathlib"),
     pytest.param("import urllib.request  #!", "", "import-allow-list", id="import-urllib-request"),
     pytest.param("import requests  #!", "", "import-allow-list", id="import-requests"),
-    pytest.param("import logging  #!", "", "import-allow-list", id="import-logging"),
+    pytest.param("import logging.handlers as handlers  #!", "", "import-allow-list", id="import-logging-handlers"),
+    pytest.param("from logging import FileHandler  #!", "", "import-allow-list", id="from-logging-import"),
     pytest.param("from . import x  #!", "", "import-allow-list", id="relative-import"),
     pytest.param("from .. import x  #!", "", "import-allow-list", id="relative-import-parent"),
     pytest.param("from pandas import *  #!", "", "import-allow-list", id="star-import"),
@@ -145,6 +223,7 @@ HOSTILE = [
     pytest.param("", "global x  #!", "no-global", id="global"),
     pytest.param("", "def inner():\n    nonlocal dataframe  #!", "no-global", id="nonlocal"),
     pytest.param("print('x')  #!", "", "top-level", id="top-level-call"),
+    *NEAR_MISSES,
     pytest.param("if True:  #!\n    pass", "", "top-level", id="top-level-if"),
     pytest.param("for i in range(3):  #!\n    pass", "", "top-level", id="top-level-for"),
     pytest.param("try:  #!\n    pass\nexcept Exception:\n    pass", "", "top-level", id="top-level-try"),

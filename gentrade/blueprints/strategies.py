@@ -15,7 +15,10 @@ from gentrade.schemas.strategies import StrategyCreateSchema, StrategySchema, St
 from gentrade.services import strategies
 
 blp = ApiBlueprint(
-    "strategies", __name__, url_prefix="/api/v1/strategies", description="Freqtrade strategies made from drafts."
+    "strategies",
+    __name__,
+    url_prefix="/api/v1/strategies",
+    description="Freqtrade strategies made from drafts or brought as code.",
 )
 
 
@@ -27,10 +30,14 @@ class Strategies(MethodView):
     @blp.response(201, StrategySchema)
     @blp.alt_response(409, description="You already have a strategy with this name.")
     def post(self, body: dict[str, Any]) -> Strategy:
-        """Deploy a draft: compile, review, check with Freqtrade, store, and write the strategy file.
+        """Deploy a draft (compile, review, check with Freqtrade, store, and write the strategy file), or bring
+        your own Freqtrade strategy as code (review, check in an isolated process, store, write).
 
-        Two bodies: a chat's draft (``thread_id``, optional ``draft``), or a draft card as the web frontend
-        saves it (its fields, possibly edited, with ``tool_call_id`` and ``chat_id``)."""
+        Three bodies: a chat's draft (``thread_id``, optional ``draft``), a draft card as the web frontend
+        saves it (its fields, possibly edited, with ``tool_call_id`` and ``chat_id``), or a strategy's code
+        (``name``: its class, ``code``: the module's source)."""
+        if body["form"] == "code":
+            return strategies.deploy_code(current_user(), body["name"], body["code"])
         if body["form"] == "card":
             card = {key: value for key, value in body.items() if key not in ("form", "tool_call_id", "chat_id")}
             return strategies.deploy_card(current_user(), body["tool_call_id"], body.get("chat_id"), card)

@@ -20,7 +20,6 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from gentrade.identity import require_clerk_id
-from gentrade.strategies.draft import NAME_PATTERN
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config" / "freqtrade"
 # Every folder Freqtrade's own create_userdata_dir makes (2026.9). Each backtest's Freqtrade makes the missing
@@ -30,7 +29,8 @@ USER_DATA_SUBDIRS = (
     "backtest_results", "data", "freqaimodels", "hyperopt_results", "hyperopts", "logs", "notebooks", "plot",
     "strategies",
 )  # fmt: skip
-STRATEGY_NAME = re.compile(NAME_PATTERN)
+# A strategy's class and file name: a draft's, or any ASCII class name of a strategy brought as code.
+STRATEGY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 
 
 class UserDirectories:

@@ -1,4 +1,5 @@
-"""A deployed strategy: reviewed Freqtrade code, its file and the draft it came from."""
+"""A deployed strategy: reviewed Freqtrade code, its file, and the draft it came from or, for a strategy
+brought as code (no draft), what the Freqtrade check read off its class."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ class Strategy(Base):
     name: Mapped[str] = mapped_column(String(64))
     code: Mapped[str] = mapped_column(Text)
     file_path: Mapped[str] = mapped_column(String(1024))
-    draft: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    draft: Mapped[dict[str, Any]] = mapped_column(JsonDocument)  # {} for a strategy brought as code
+    # gentrade.strategies.loaded: timeframe, can_short, startup candles, informative data; None with a draft
+    loaded: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -37,3 +40,8 @@ class Strategy(Base):
     backtests: Mapped[list[Backtest]] = relationship(
         back_populates="strategy", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    @property
+    def timeframe(self) -> str | None:
+        """The draft's timeframe, else the one the check read off the class."""
+        return self.draft.get("timeframe") or (self.loaded or {}).get("timeframe")

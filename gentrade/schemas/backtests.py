@@ -60,10 +60,10 @@ class BacktestCreateSchema(StrictSchema):
     pairs = ma.fields.List(
         ma.fields.String(validate=PAIR),
         validate=validate.Length(min=1, max=20),
-        metadata={"description": "Overrides the draft's pairs."},
+        metadata={"description": "Overrides the draft's pairs; required for a strategy brought as code (it has none)."},
     )
     timeframe = ma.fields.String(
-        validate=validate.OneOf(TIMEFRAMES), metadata={"description": "Overrides the draft's."}
+        validate=validate.OneOf(TIMEFRAMES), metadata={"description": "Overrides the strategy's."}
     )
 
     @ma.validates("pairs")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import keyword
 from typing import Any
 
 import marshmallow as ma
 from apispec import APISpec
 from marshmallow import validate
 
+from gentrade.freqtrade.userdir import STRATEGY_NAME
 from gentrade.schemas.common import StrictSchema
+from gentrade.strategies.draft import RESERVED_NAMES
+from gentrade.strategies.pipeline import MAX_CODE_CHARS
 
 DRAFT_REF = {"$ref": "#/components/schemas/StrategyDraft"}
 
@@ -59,8 +63,39 @@ class StrategyCardSchema(ma.Schema):
     can_short = ma.fields.Boolean(required=True)
 
 
+def _class_name(name: str) -> None:
+    if not STRATEGY_NAME.fullmatch(name):
+        raise ma.ValidationError("Not a class name: ASCII letters, digits and _, starting with a letter, at most 64.")
+    if keyword.iskeyword(name) or name in RESERVED_NAMES:
+        raise ma.ValidationError(f"{name} is reserved.")
+
+
+class StrategyCodeSchema(StrictSchema):
+    """Bring your own Freqtrade strategy: a module's source and the name of the IStrategy class it defines. It takes
+    the same review and Freqtrade check as generated code (in an isolated process) and has no draft; its pairs
+    come with each backtest."""
+
+    name = ma.fields.String(
+        required=True,
+        validate=_class_name,
+        metadata={"description": "The strategy class the code defines, e.g. SampleStrategy.", "example": "MyRsi"},
+    )
+    code = ma.fields.String(
+        required=True,
+        validate=[
+            validate.Length(min=1, error="Empty: send the module's source."),
+            validate.Length(max=MAX_CODE_CHARS, error="Too large: a strategy module has at most {max} characters."),
+        ],
+        metadata={
+            "description": f"The module's Python source (UTF-8, at most {MAX_CODE_CHARS} characters; the body"
+            " parser refuses NUL characters and unpaired surrogates).",
+            "maxLength": MAX_CODE_CHARS,
+        },
+    )
+
+
 class StrategyCreateSchema(ma.Schema):
-    """Either form: a card (it has ``tool_call_id``) or a chat's draft (``thread_id``, optional ``draft``)."""
+    """One of three forms: a card (it has ``tool_call_id``), code (``code``), or a chat's draft (``thread_id``)."""
 
     class Meta:
         unknown = ma.INCLUDE
@@ -71,17 +106,26 @@ class StrategyCreateSchema(ma.Schema):
             raise ma.ValidationError("Expected a JSON object.", "_schema")
         if "tool_call_id" in data:
             return {"form": "card", **StrategyCardSchema().load(data)}
+        if "code" in data:
+            return {"form": "code", **StrategyCodeSchema().load(data)}
         return {"form": "draft", **StrategyDeploySchema().load(data)}
 
 
+CREATE_FORMS = {
+    "StrategyDeploy": StrategyDeploySchema,
+    "StrategyCard": StrategyCardSchema,
+    "StrategyCode": StrategyCodeSchema,
+}
+
+
 def document_create_forms(spec: APISpec) -> None:
-    """Say in the OpenAPI document which two bodies ``POST /strategies`` takes (the schema dispatches on
-    ``tool_call_id`` in ``pre_load``, which apispec cannot read)."""
-    for name, schema in (("StrategyDeploy", StrategyDeploySchema), ("StrategyCard", StrategyCardSchema)):
+    """Say in the OpenAPI document which three bodies ``POST /strategies`` takes (the schema dispatches on
+    ``tool_call_id`` and ``code`` in ``pre_load``, which apispec cannot read)."""
+    for name, schema in CREATE_FORMS.items():
         if name not in spec.components.schemas:
             spec.components.schema(name, schema=schema)
     spec.components.schemas["StrategyCreate"] = {
-        "oneOf": [{"$ref": "#/components/schemas/StrategyDeploy"}, {"$ref": "#/components/schemas/StrategyCard"}]
+        "oneOf": [{"$ref": f"#/components/schemas/{name}"} for name in CREATE_FORMS]
     }
 
 
@@ -89,8 +133,14 @@ class StrategySummarySchema(ma.Schema):
     id = ma.fields.UUID(dump_only=True)
     name = ma.fields.String(dump_only=True)
     thread_id = ma.fields.Method("_thread_id", dump_only=True, allow_none=True)
-    timeframe = ma.fields.Function(lambda s: s.draft.get("timeframe"), dump_only=True)
-    pairs = ma.fields.Function(lambda s: s.draft.get("pairs"), dump_only=True)
+    timeframe = ma.fields.String(
+        dump_only=True, allow_none=True, metadata={"description": "The draft's, or the one the code's class sets."}
+    )
+    pairs = ma.fields.Function(
+        lambda s: s.draft.get("pairs"),
+        dump_only=True,
+        metadata={"description": "The draft's; null for a strategy brought as code (pairs come with a backtest)."},
+    )
     created_at = ma.fields.AwareDateTime(dump_only=True)
     updated_at = ma.fields.AwareDateTime(dump_only=True)
 
@@ -103,4 +153,6 @@ class StrategySchema(StrategySummarySchema):
     chat_id = ma.fields.UUID(dump_only=True, allow_none=True)
     file_path = ma.fields.String(dump_only=True, metadata={"description": "Relative to the user directory."})
     code = ma.fields.String(dump_only=True)
-    draft = ma.fields.Dict(dump_only=True, metadata={"allOf": [DRAFT_REF]})
+    draft = ma.fields.Dict(
+        dump_only=True, metadata={"allOf": [DRAFT_REF], "description": "Empty ({}) for a strategy brought as code."}
+    )

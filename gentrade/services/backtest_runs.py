@@ -42,7 +42,8 @@ from gentrade.freqtrade.verify import DataProblem, verify
 from gentrade.models import Backtest, Strategy, User
 from gentrade.runtime import runtime
 from gentrade.services import backtest_state as state
-from gentrade.strategies.draft import DraftInvalid, parse_draft
+from gentrade.strategies.loaded import informative_ranges
+from gentrade.strategies.loaded import startup_candles as needed_startup_candles
 from gentrade.tasks.celery_app import publish_run
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class _Plan:
     backtest_id: uuid.UUID
     strategy_name: str
     draft: dict[str, Any]
+    loaded: dict[str, Any] | None  # a strategy brought as code: what the check read off its class
     clerk_id: str
     timerange_start: date
     timerange_end: date
@@ -154,7 +156,7 @@ def market_cache() -> MarketDataCache:
 def _plan(backtest_id: uuid.UUID) -> tuple[_Plan, int] | None:
     """The backtest's plan and attempts, read in one query; the read transaction is over when this returns."""
     row = db.session.execute(
-        select(Backtest, Strategy.name, Strategy.draft, User.clerk_id)
+        select(Backtest, Strategy.name, Strategy.draft, Strategy.loaded, User.clerk_id)
         .join(Strategy, Backtest.strategy_id == Strategy.id)
         .join(User, Strategy.user_id == User.id)
         .where(Backtest.id == backtest_id)
@@ -166,6 +168,7 @@ def _plan(backtest_id: uuid.UUID) -> tuple[_Plan, int] | None:
             backtest_id=backtest_id,
             strategy_name=row.name,
             draft=row.draft,
+            loaded=row.loaded,
             clerk_id=row.clerk_id,
             timerange_start=backtest.timerange_start,
             timerange_end=backtest.timerange_end,
@@ -235,18 +238,20 @@ def _execute(backtest_id: uuid.UUID, task_id: str | None, retries: int) -> Step:
 
 def _pipeline(plan: _Plan, heartbeat: _Heartbeat) -> Step:
     backtest_id = plan.backtest_id
-    try:
-        startup_candles = parse_draft(plan.draft).effective_startup_candles
-    except DraftInvalid:
-        startup_candles = 500
+    startup_candles = needed_startup_candles(plan.draft, plan.loaded)
     candle = timedelta(seconds=TIMEFRAME_SECONDS[plan.timeframe])
     start = datetime.combine(plan.timerange_start, datetime.min.time(), tzinfo=UTC)
-    end = range_end(plan.timerange_end, plan.timeframe, datetime.now(UTC))  # decided once: download, verify, run
+    now = datetime.now(UTC)
+    end = range_end(plan.timerange_end, plan.timeframe, now)  # decided once: download, verify, run
     data_start = start - startup_candles * candle
     pairs = list(plan.pairs)
 
+    informative = informative_ranges(plan.loaded, pairs, start, plan.timerange_end, now, startup_candles)
+
     cache = market_cache()
     cache.ensure(pairs, plan.timeframe, data_start, end)
+    for other in informative:  # the candles the strategy reads besides its own (informative pairs)
+        cache.ensure(other.pairs, other.timeframe, other.start, other.end)
     runner = _runner()
     if isinstance(runner, DockerRunner):  # its containers have no network: the markets come from the cache
         try:
@@ -257,6 +262,8 @@ def _pipeline(plan: _Plan, heartbeat: _Heartbeat) -> Step:
         return Step("cancelled")
     try:
         verify(cache.root, pairs, plan.timeframe, data_start, end)
+        for other in informative:
+            verify(cache.root, other.pairs, other.timeframe, other.start, other.end)
     except DataProblem as problem:
         state.fail(backtest_id, problem.code, problem.message, problem.detail)
         return Step("failed")

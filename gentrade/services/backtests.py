@@ -49,15 +49,16 @@ def _validate(strategy: Strategy, start: date, end: date, pairs: list[str] | Non
         )
     if (end - start).days > settings.backtest_max_days:
         problems.setdefault("end_date", []).append(f"The range may span at most {settings.backtest_max_days} days.")
-    try:
-        draft = parse_draft(strategy.draft)
-    except DraftInvalid as exc:
-        raise Invalid("the strategy's draft no longer validates", {"strategy_id": [str(exc)]}) from exc
-    if draft.can_short:
+    can_short, own_pairs = _shorts_and_pairs(strategy)
+    if can_short:
         problems.setdefault("strategy_id", []).append(
             "Short strategies need futures market data, which backtests do not support yet."
         )
-    chosen = pairs or list(draft.pairs)
+    chosen = pairs or own_pairs
+    if not chosen:
+        problems.setdefault("pairs", []).append(
+            "Required: this strategy was brought as code and has no pairs of its own; name the pairs to backtest."
+        )
     quotes = {pair.split("/")[1] for pair in chosen}
     if len(quotes) > 1:
         problems.setdefault("pairs", []).append("All pairs must share one quote currency.")
@@ -68,6 +69,17 @@ def _validate(strategy: Strategy, start: date, end: date, pairs: list[str] | Non
     if problems:
         raise Invalid("the backtest request is invalid", problems)
     return chosen
+
+
+def _shorts_and_pairs(strategy: Strategy) -> tuple[bool, list[str]]:
+    """Whether the strategy shorts, and its own pairs: from its draft, or (brought as code) from its class."""
+    if strategy.loaded is not None:
+        return strategy.loaded["can_short"], []
+    try:
+        draft = parse_draft(strategy.draft)
+    except DraftInvalid as exc:
+        raise Invalid("the strategy's draft no longer validates", {"strategy_id": [str(exc)]}) from exc
+    return draft.can_short, list(draft.pairs)
 
 
 def create(
@@ -91,7 +103,7 @@ def create(
         timerange_start=start,
         timerange_end=end,
         pairs=chosen_pairs,
-        timeframe=timeframe or strategy.draft["timeframe"],
+        timeframe=timeframe or strategy.timeframe,
         status=BacktestStatus.QUEUED,
     )
     db.session.add(backtest)

@@ -1,4 +1,5 @@
-"""Strategies: deploy a draft (compile, review, Freqtrade check, store, write), list, read, delete.
+"""Strategies: deploy a draft (compile, review, Freqtrade check, store, write) or a trader's own code
+(review, isolated Freqtrade check, store, write), list, read, delete.
 
 Deploying is atomic across the database and the file system: the row is flushed first (so a
 name clash is a 409 before anything touches the disk), then the file is written atomically,
@@ -12,6 +13,7 @@ import logging
 import shutil
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +33,15 @@ from gentrade.services.pagination import page_of
 from gentrade.settings import StrategyCodegen
 from gentrade.strategies.card import edited_fields
 from gentrade.strategies.draft import DraftInvalid, StrategyDraft, parse_draft
+from gentrade.strategies.isolated_check import check_in_subprocess
 from gentrade.strategies.llm_codegen import LlmCodegen
-from gentrade.strategies.pipeline import CodeRejected, verified_code
+from gentrade.strategies.pipeline import CodeRejected, accepted, verified_code
 
 DRAFT_TOOL = "StrategyDraftOutputTool"
+# Code brought by a trader is checked on these (its pairs come with each backtest).
+CODE_CHECK_PAIRS = ("BTC/USDT", "ETH/USDT")
+CODE_CHECK_STAKE_CURRENCY = "USDT"
+NAME_RULE = "strategy-name"  # the review's rule that the class is named as the strategy
 log = logging.getLogger(__name__)
 
 
@@ -129,8 +136,28 @@ def _deploy(
     try:
         code = _code_for(draft)
     except CodeRejected as exc:
-        raise Invalid(f"the strategy was not accepted: {exc}", {"code": {exc.stage: exc.details}}) from exc
-    return _store(user, chat, draft, code, link, name_errors)
+        raise _not_accepted(exc) from exc
+    return _store(user, chat, _Stored(draft.name, code, draft.model_dump(mode="json")), link, name_errors)
+
+
+def deploy_code(user: User, name: str, code: str) -> Strategy:
+    """Store a trader's own Freqtrade strategy (class ``name``) once the review and the isolated check accept it;
+    what the check read off the class (timeframe, ...) stands in for the draft it does not have."""
+    name_errors = {"name": ["Already used."]}
+    if _name_taken(user, name):
+        raise Conflict(f"you already have a strategy named {name}", name_errors)
+    try:
+        result = accepted(code, name, list(CODE_CHECK_PAIRS), CODE_CHECK_STAKE_CURRENCY, check=check_in_subprocess)
+    except CodeRejected as exc:
+        raise _not_accepted(exc) from exc
+    return _store(user, None, _Stored(name, code, {}, result["loaded"]), lambda _: None, name_errors)
+
+
+def _not_accepted(exc: CodeRejected) -> Invalid:
+    errors: dict[str, Any] = {"code": {exc.stage: exc.details}}
+    if NAME_RULE in exc.rules:
+        errors["name"] = [detail for detail in exc.details if detail.endswith(f"[{NAME_RULE}]")]
+    return Invalid(f"the strategy was not accepted: {exc}", errors)
 
 
 def _code_for(draft: StrategyDraft) -> str:
@@ -146,23 +173,35 @@ def _name_taken(user: User, name: str) -> bool:
     return db.session.scalar(select(Strategy.id).where(Strategy.user_id == user.id, Strategy.name == name)) is not None
 
 
+@dataclass(frozen=True)
+class _Stored:
+    """What a deploy stores: the class name, the accepted code, the draft ({} for code brought as is) and,
+    without a draft, what the check read off the class."""
+
+    name: str
+    code: str
+    draft: dict[str, Any]
+    loaded: dict[str, Any] | None = None
+
+
 def _store(
     user: User,
     chat: Chat | None,
-    draft: StrategyDraft,
-    code: str,
+    stored: _Stored,
     link: Callable[[str | None], None],
     name_errors: dict[str, Any],
 ) -> Strategy:
     dirs = runtime().user_dirs
-    path = dirs.strategy_file(user.clerk_id, draft.name)
+    path = dirs.strategy_file(user.clerk_id, stored.name)
+    code = stored.code
     strategy = Strategy(
         user_id=user.id,
         chat_id=chat.id if chat is not None else None,
-        name=draft.name,
+        name=stored.name,
         code=code,
         file_path=str(path.relative_to(dirs.path_for(user.clerk_id))),
-        draft=draft.model_dump(mode="json"),
+        draft=stored.draft,
+        loaded=stored.loaded,
     )
     db.session.add(strategy)
     try:
@@ -170,8 +209,8 @@ def _store(
     except IntegrityError:
         db.session.rollback()
         # Which constraint: the name (a concurrent deploy won), or the chat (deleted meanwhile)?
-        if _name_taken(user, draft.name):
-            raise Conflict(f"you already have a strategy named {draft.name}", name_errors) from None
+        if _name_taken(user, stored.name):
+            raise Conflict(f"you already have a strategy named {stored.name}", name_errors) from None
         if db.session.scalar(select(Chat.id).where(Chat.id == strategy.chat_id)) is None:
             raise NotFound("chat not found") from None
         raise
@@ -184,7 +223,7 @@ def _store(
         db.session.rollback()
         path.unlink(missing_ok=True)
         raise
-    log.info("deployed strategy %s (%s) for %s", draft.name, strategy.id, user.clerk_id)
+    log.info("deployed strategy %s (%s) for %s", stored.name, strategy.id, user.clerk_id)
     return strategy
 
 

@@ -1,4 +1,4 @@
-"""The Freqtrade check in a child process, for code that the project did not write itself (the LLM path).
+"""The Freqtrade check in a child process, for code the project did not write itself (the LLM, a trader).
 
 The review is an allow-list, not a sandbox, and the check still runs the reviewed code. Run
 in the API process, code that got past the review could read its memory (settings, tokens,
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from gentrade.strategies.check import SIGNAL_COLUMNS, StrategyCheckFailed, check_strategy
+from gentrade.strategies.loaded import valid_loaded
 
 MEMORY_LIMIT_BYTES = 1 << 30  # RLIMIT_DATA: the check itself needs about 350 MB (Freqtrade, pandas, TA-Lib)
 STDERR_LIMIT_BYTES = 4 << 20  # RLIMIT_FSIZE: the child's only file output besides the strategy file is its log
@@ -134,6 +135,7 @@ def _valid_result(result: Any) -> bool:
         and set(signals) == set(SIGNAL_COLUMNS)
         and all(isinstance(count, int) for count in signals.values())
         and isinstance(result.get("seconds"), int | float)
+        and valid_loaded(result.get("loaded"))
     )
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +32,7 @@ from gentrade.strategies.catalogue import describe
 from gentrade.strategies.check import StrategyCheckFailed
 from gentrade.strategies.draft import StrategyDraft
 from gentrade.strategies.isolated_check import check_in_subprocess
-from gentrade.strategies.pipeline import CodeRejected
+from gentrade.strategies.pipeline import MAX_CODE_CHARS, CheckFunction, CodeRejected
 from gentrade.strategies.review import (
     ALLOWED_FREQTRADE_MODULES,
     ALLOWED_IMPORT_ROOTS,
@@ -43,8 +42,6 @@ from gentrade.strategies.review import (
     review,
 )
 
-CheckFunction = Callable[[str, str, list[str], str], dict[str, Any]]
-MAX_CODE_CHARS = 100_000  # a strategy module is a few kB; more is not a strategy
 FEEDBACK_MAX_CHARS = 4_000
 log = logging.getLogger(__name__)
 

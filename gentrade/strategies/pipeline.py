@@ -1,12 +1,14 @@
-"""From draft to accepted code: generate, review, then let Freqtrade load and run it.
+"""From code to accepted code: review, then let Freqtrade load and run it.
 
-Every code path ends here, so nothing is written or stored that has not passed the review and
-the Freqtrade check. The generator is the compiler by default (the LLM path plugs in later).
+Every code path ends here (compiled, LLM-written, brought by a trader), so nothing is written or
+stored that has not passed the review and the Freqtrade check. Code the project did not write is
+checked in the isolated child (the caller passes that check); compiled code in process.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from gentrade.strategies.check import StrategyCheckFailed, check_strategy
 from gentrade.strategies.compiler import compile_strategy
@@ -14,29 +16,43 @@ from gentrade.strategies.draft import StrategyDraft
 from gentrade.strategies.review import ReviewRejected, review
 
 CodeGenerator = Callable[[StrategyDraft], str]
+CheckFunction = Callable[[str, str, list[str], str], dict[str, Any]]
+MAX_CODE_CHARS = 100_000  # a strategy module is a few kB; more is not a strategy
 
 
 class CodeRejected(Exception):
-    """The generated code failed the review or the Freqtrade check (the message says which and why)."""
+    """The code failed the review or the Freqtrade check (the message says which and why)."""
 
-    def __init__(self, stage: str, message: str, details: list[str] | None = None) -> None:
+    def __init__(
+        self, stage: str, message: str, details: list[str] | None = None, rules: frozenset[str] = frozenset()
+    ) -> None:
         super().__init__(message)
         self.stage = stage
         self.details = details or [message]
+        self.rules = rules  # the review rules broken (review stage)
+
+
+def accepted(
+    code: str, name: str, pairs: list[str], stake_currency: str, check: CheckFunction = check_strategy
+) -> dict[str, Any]:
+    """Review, then the Freqtrade check: the check's result, or :class:`CodeRejected` with the reasons."""
+    try:
+        review(code, name)
+    except ReviewRejected as exc:
+        raise CodeRejected(
+            "review",
+            "the strategy code was rejected by the review",
+            [str(v) for v in exc.violations],
+            frozenset(v.rule for v in exc.violations),
+        ) from exc
+    try:
+        return check(code, name, pairs, stake_currency)
+    except StrategyCheckFailed as exc:
+        raise CodeRejected("freqtrade_check", str(exc)) from exc
 
 
 def verify(code: str, draft: StrategyDraft) -> None:
-    """Review, then the Freqtrade check; raise :class:`CodeRejected` with the reasons."""
-    try:
-        review(code, draft.name)
-    except ReviewRejected as exc:
-        raise CodeRejected(
-            "review", "the strategy code was rejected by the review", [str(v) for v in exc.violations]
-        ) from exc
-    try:
-        check_strategy(code, draft.name, list(draft.pairs), draft.stake_currency)
-    except StrategyCheckFailed as exc:
-        raise CodeRejected("freqtrade_check", str(exc)) from exc
+    accepted(code, draft.name, list(draft.pairs), draft.stake_currency)
 
 
 def verified_code(draft: StrategyDraft, generate: CodeGenerator = compile_strategy) -> str:

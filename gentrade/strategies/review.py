@@ -1,17 +1,27 @@
-"""Static review of strategy code before it is written or run (every code path: compiled and LLM).
+"""Static review of strategy code before it is written or run (every code path: compiled, LLM, uploaded).
 
 An allow-list, not a sandbox: the code may import only the modules a strategy needs, may not
 name the built-ins and modules that reach the file system, the network, processes or the
 interpreter's internals, and may not touch dunder attributes (the usual way out of any
-restriction). Each rejection names the line and the rule it broke.
+restriction). Each rejection names the line and the rule it broke. A few idioms of ordinary
+strategies are allowed in context only (:mod:`gentrade.strategies.review_context`).
 """
 
 from __future__ import annotations
 
 import ast
 import importlib
+import string
 from dataclasses import dataclass
 from types import ModuleType
+
+from gentrade.strategies.review_context import (
+    LOGGING_MODULE,
+    SAFE_FUNCTION_NAMES,
+    Context,
+    dispatch_arguments,
+    module_context,
+)
 
 # Reaching any of these, by name or as another module's attribute (pandas.io.common.os), is refused.
 MODULES_WITH_EFFECTS = frozenset(
@@ -38,6 +48,19 @@ ALLOWED_FREQTRADE_MODULES = frozenset(
         "freqtrade.vendor.qtpylib.indicators",
     }
 )
+# Submodules of freqtrade.strategy that define strategy API, and the names each defines (Freqtrade 2026.9):
+# ``from freqtrade.strategy.interface import IStrategy`` is fine; the module itself (its logger, its imports) is not.
+STRATEGY_API_NAMES = {
+    "freqtrade.strategy.interface": frozenset({"IStrategy"}),
+    "freqtrade.strategy.parameters": frozenset(
+        {"BaseParameter", "NumericParameter", "IntParameter", "RealParameter", "DecimalParameter"}
+        | {"CategoricalParameter", "BooleanParameter"}
+    ),
+    "freqtrade.strategy.strategy_helper": frozenset(
+        {"merge_informative_pair", "stoploss_from_open", "stoploss_from_absolute"}
+    ),
+    "freqtrade.strategy.informative_decorator": frozenset({"informative"}),
+}
 FORBIDDEN_NAMES = frozenset(
     {
         "exec", "eval", "compile", "open", "__import__", "globals", "locals", "vars", "dir",
@@ -106,16 +129,23 @@ def _is_dunder(name: str) -> bool:
     return name.startswith("__")
 
 
-# pandas methods that call a function given by name: ``df.apply("to_csv", path_or_buf=...)`` would
-# reach any method. Their function argument must be a lambda, a reference, or a harmless name.
-DISPATCHING_METHODS = frozenset({"apply", "agg", "aggregate", "transform", "map", "applymap", "pipe"})
-SAFE_FUNCTION_NAMES = frozenset(
-    {
-        "mean", "sum", "min", "max", "std", "var", "median", "count", "first", "last", "prod", "size",
-        "nunique", "sem", "skew", "kurt", "cumsum", "cumprod", "cummax", "cummin", "abs", "diff",
-        "pct_change", "rank", "shift", "idxmin", "idxmax", "any", "all", "round", "quantile",
-    }
-)  # fmt: skip
+def _plain_format(text: str) -> bool:
+    """A format string whose fields are plain (``{}``, ``{0}``, ``{name}``, any spec): ``'{0.__class__}'``
+    or ``'{0[key]}'`` would read attributes or items of the arguments, so they are not plain."""
+    try:
+        fields = list(string.Formatter().parse(text))
+    except ValueError:
+        return False
+    for _, name, spec, _ in fields:
+        if name is None:
+            continue
+        if name and not (name.isdigit() or name.isidentifier()):
+            return False
+        if spec and not _plain_format(spec):  # a spec may nest fields: '{:{width}}'
+            return False
+    return True
+
+
 SAFE_BUILTIN_CALLABLES = frozenset({"abs", "min", "max", "sum", "len", "round", "float", "int", "bool"})
 
 
@@ -137,16 +167,21 @@ def _connects(value: object) -> bool:
 
 
 class _Reviewer(ast.NodeVisitor):
-    def __init__(self, functions: set[str]) -> None:
+    def __init__(self, functions: set[str], context: Context) -> None:
         self.violations: list[Violation] = []
         self.modules: dict[str, str] = {}  # local name -> module it is bound to
         self.functions = functions  # functions the module defines (safe to pass to apply & co)
+        self.context = context
+        for node in context.misused:
+            self.flag(node, "logging", "a logger's name may only be bound to logging.getLogger(...)")
 
     def flag(self, node: ast.AST, rule: str, message: str) -> None:
         self.violations.append(Violation(getattr(node, "lineno", 0), rule, message))
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
+            if alias.name == LOGGING_MODULE:
+                continue  # its uses are held to logging.getLogger(...) (visit_Name)
             if not _import_allowed(alias.name):
                 self.flag(node, "import-allow-list", f"import of {alias.name} is not allowed")
             elif "." in alias.name and not alias.asname:
@@ -161,6 +196,8 @@ class _Reviewer(ast.NodeVisitor):
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         if node.level:
             self.flag(node, "import-allow-list", "relative imports are not allowed")
+        elif node.module in STRATEGY_API_NAMES:
+            self._strategy_api_names(node, STRATEGY_API_NAMES[node.module])
         elif not _import_allowed(node.module or ""):
             self.flag(node, "import-allow-list", f"import from {node.module} is not allowed")
         for alias in node.names:
@@ -176,6 +213,15 @@ class _Reviewer(ast.NodeVisitor):
                 self._imported_name(node, node.module, alias)
         self.generic_visit(node)
 
+    def _strategy_api_names(self, node: ast.ImportFrom, names: frozenset[str]) -> None:
+        for alias in node.names:
+            if alias.name != "*" and alias.name not in names:
+                self.flag(
+                    node,
+                    "import-allow-list",
+                    f"from {node.module} only {', '.join(sorted(names))} may be imported, not {alias.name}",
+                )
+
     def _imported_name(self, node: ast.ImportFrom, module: str, alias: ast.alias) -> None:
         """``from pandas import io`` imports a module: it must be an allowed one, like any import."""
         package = _resolve_module(module)
@@ -190,21 +236,46 @@ class _Reviewer(ast.NodeVisitor):
                 self.modules[alias.asname or alias.name] = path
 
     def visit_Name(self, node: ast.Name) -> None:
+        exempt = id(node) in self.context.exempt
         if node.id in FORBIDDEN_NAMES:
             self.flag(node, "forbidden-name", f"use of {node.id} is not allowed")
-        elif _is_dunder(node.id):
+        elif _is_dunder(node.id) and not exempt:
             self.flag(node, "dunder-access", f"use of {node.id} is not allowed")
+        elif node.id in self.context.logging_aliases and not exempt:
+            self.flag(node, "logging", f"of {node.id}, only `logger = {node.id}.getLogger(__name__)` is allowed")
+        elif node.id in self.context.loggers and not exempt:
+            self.flag(node, "logging", f"{node.id} may only log: {node.id}.info(...), .warning(...), ...")
         self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         self._check_module_chain(node)
         if _is_dunder(node.attr):
             self.flag(node, "dunder-access", f"access to attribute {node.attr} is not allowed")
-        elif node.attr in FORBIDDEN_ATTRIBUTES:
+        elif node.attr in FORBIDDEN_ATTRIBUTES and not self._plain_format_call(node):
             self.flag(node, "forbidden-attribute", f"attribute {node.attr} (I/O or evaluation) is not allowed")
-        elif node.attr.startswith("_"):
+        elif node.attr.startswith("_") and not self._own_method(node):
             self.flag(node, "private-access", f"access to private attribute {node.attr} is not allowed")
         self.generic_visit(node)
+
+    @staticmethod
+    def _plain_format_call(node: ast.Attribute) -> bool:
+        """``'ema_{}'.format(n)``: format on a string literal with plain fields only."""
+        literal = node.value
+        return (
+            node.attr == "format"
+            and isinstance(literal, ast.Constant)
+            and isinstance(literal.value, str)
+            and _plain_format(literal.value)
+        )
+
+    def _own_method(self, node: ast.Attribute) -> bool:
+        """``self._helper`` read, where ``_helper`` is the strategy's own method and ``self`` can only be it."""
+        return (
+            node.attr in self.context.own_methods
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "self"
+            and isinstance(node.ctx, ast.Load)
+        )
 
     def _check_module_chain(self, node: ast.Attribute) -> None:
         """``np.random`` is fine; ``pd.io.common.os`` or ``freqtrade.misc`` reach modules outside the allow-list."""
@@ -227,9 +298,8 @@ class _Reviewer(ast.NodeVisitor):
                 return
 
     def visit_Call(self, node: ast.Call) -> None:
-        if isinstance(node.func, ast.Attribute) and node.func.attr in DISPATCHING_METHODS:
-            candidates = node.args[:1] + [k.value for k in node.keywords if k.arg in ("func", "arg")]
-            for candidate in candidates:
+        if isinstance(node.func, ast.Attribute):
+            for candidate in dispatch_arguments(node):
                 if not self._safe_callable(candidate):
                     self.flag(
                         node,
@@ -243,7 +313,7 @@ class _Reviewer(ast.NodeVisitor):
         if isinstance(node, ast.Lambda | ast.Attribute):
             return True
         if isinstance(node, ast.Name):
-            return node.id in self.functions or node.id in SAFE_BUILTIN_CALLABLES
+            return node.id in self.functions | SAFE_BUILTIN_CALLABLES | self.context.aggregations
         if isinstance(node, ast.Constant):
             return isinstance(node.value, str) and node.value in SAFE_FUNCTION_NAMES
         if isinstance(node, ast.List | ast.Tuple):
@@ -311,11 +381,16 @@ def review(code: str, name: str) -> None:
     """Raise :class:`ReviewRejected` unless ``code`` is an acceptable strategy module named ``name``."""
     try:
         tree = ast.parse(code, filename=f"{name}.py")
+        functions = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+        strategies = _strategy_classes(tree)
+        reviewer = _Reviewer(functions, module_context(tree, strategies[0] if len(strategies) == 1 else None))
+        reviewer.visit(tree)
     except SyntaxError as exc:
         raise ReviewRejected([Violation(exc.lineno or 0, "syntax", f"syntax error: {exc.msg}")]) from None
-    functions = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
-    reviewer = _Reviewer(functions)
-    reviewer.visit(tree)
+    except UnicodeEncodeError:  # a lone surrogate: not text a file can hold
+        raise ReviewRejected([Violation(0, "syntax", "the code is not UTF-8 text")]) from None
+    except (RecursionError, MemoryError):  # the parser or the walk gives up on absurdly nested code
+        raise ReviewRejected([Violation(0, "syntax", "the code is nested too deeply to review")]) from None
     violations = sorted(_structure(tree, name) + reviewer.violations, key=lambda v: (v.line, v.rule))
     if violations:
         raise ReviewRejected(violations)

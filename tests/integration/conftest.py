@@ -1,4 +1,5 @@
-"""Fixtures for the tests that need a real gunicorn server (races need real concurrency)."""
+"""Fixtures for the tests that need a real gunicorn server (races need real concurrency), and a spy on the
+Freqtrade check."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.servers import gunicorn
+from tests.spies import Calls, spy_on_checks
 
 
 @pytest.fixture(scope="module")
@@ -33,3 +35,9 @@ def small_server(
 def url(small_server: str, client: FlaskClient) -> str:
     """The server's URL, on a clean database and data folder."""
     return small_server
+
+
+@pytest.fixture
+def check_calls(monkeypatch: pytest.MonkeyPatch) -> Calls:
+    """Counts the Freqtrade checks a test's requests run, in process and in a child (the real ones run)."""
+    return spy_on_checks(monkeypatch)

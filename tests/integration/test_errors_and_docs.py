@@ -109,10 +109,12 @@ def test_openapi_documents_the_strategy_draft_once(dev_app: Flask) -> None:
     body = spec["paths"]["/api/v1/strategies"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     create = schemas[body["$ref"].rsplit("/", 1)[1]]
     forms = [schemas[form["$ref"].rsplit("/", 1)[1]] for form in create["oneOf"]]
-    deploy, card = forms
+    deploy, card, code = forms
     assert deploy["properties"]["draft"]["allOf"] == [{"$ref": "#/components/schemas/StrategyDraft"}]
     assert {"tool_call_id", "entry_signals", "minimal_roi", "stoploss"} <= card["properties"].keys()
     assert "tool_call_id" in card["required"]
+    assert set(code["required"]) == set(code["properties"]) == {"name", "code"}  # bring your own strategy
+    assert code["properties"]["code"]["maxLength"] == 100_000
 
 
 def test_swagger_ui_is_served_without_a_cdn(dev_app: Flask) -> None:

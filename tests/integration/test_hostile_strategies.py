@@ -16,7 +16,7 @@ import json
 import re
 import time
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,12 +25,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from pydantic import BaseModel
-from sqlalchemy import func, select
 
-from gentrade.extensions import db
 from gentrade.freqtrade.runners.local import LocalRunner
-from gentrade.models import Strategy
-from gentrade.strategies import check, isolated_check, pipeline
+from gentrade.strategies import isolated_check
 from gentrade.strategies.catalogue import CATALOGUE
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import StrategyDraft, parse_draft
@@ -40,6 +37,7 @@ from tests.hostile import HOSTILE, RUNTIME_PROBES, marked_line, probe
 from tests.integration.test_llm_codegen_api import llm_app, use_model  # noqa: F401 - llm_app is a fixture
 from tests.integration.test_runner_local import Workspace, run, workspace  # noqa: F401 - workspace is a fixture
 from tests.samples import DRAFT
+from tests.spies import Calls, files_under, strategy_rows
 
 STRATEGIES = "/api/v1/strategies"
 # NUL and unpaired surrogates: the body parser may refuse them for the whole body (422 on "json"), before the draft.
@@ -233,40 +231,6 @@ def test_the_slots_cover_every_string_field_of_the_model() -> None:
 
 
 # --- spies and snapshots ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Calls:
-    """Counts calls to the Freqtrade check; the real check still runs (a spy, not a stand-in)."""
-
-    in_process: int = 0
-    children: int = 0
-
-
-@pytest.fixture
-def check_calls(monkeypatch: pytest.MonkeyPatch) -> Calls:
-    calls = Calls()
-
-    def counting(target: Callable[..., Any], counter: str) -> Callable[..., Any]:
-        def spy(*args: Any, **kwargs: Any) -> Any:
-            setattr(calls, counter, getattr(calls, counter) + 1)
-            return target(*args, **kwargs)
-
-        return spy
-
-    monkeypatch.setattr(pipeline, "check_strategy", counting(check.check_strategy, "in_process"))
-    # Called once per child the isolated check starts, just before it starts it.
-    monkeypatch.setattr(isolated_check, "child_environment", counting(isolated_check.child_environment, "children"))
-    return calls
-
-
-def files_under(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-
-
-def strategy_rows(app: Flask) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(Strategy))
 
 
 @dataclass

@@ -23,6 +23,7 @@ from gentrade.strategies.isolated_check import (
     check_in_subprocess,
     child_environment,
 )
+from tests.benign import FOUR_HOUR_FILTER
 from tests.samples import DRAFT
 
 # Never reviewed: it goes to the check directly, as code that slipped past the review would.
@@ -71,6 +72,18 @@ def test_compiled_draft_passes_with_the_same_result_as_in_process() -> None:
     assert isolated["candles_per_pair"] == in_process["candles_per_pair"]
     assert isolated["signals"] == in_process["signals"]
     assert isolated["signals"]["exit_long"] > 0
+    assert isolated["loaded"] == in_process["loaded"]
+
+
+def test_a_traders_strategy_reading_other_candles_passes_with_what_the_class_says() -> None:
+    """Code brought by a trader runs only here; ``self.dp`` and ``@informative`` work as in process."""
+    pairs = ["BTC/USDT", "ETH/USDT"]
+    isolated = check_in_subprocess(FOUR_HOUR_FILTER, "FourHourFilter", pairs, "USDT")
+    in_process = check_strategy(FOUR_HOUR_FILTER, "FourHourFilter", pairs, "USDT")
+
+    assert isolated["signals"] == in_process["signals"]
+    assert isolated["loaded"] == in_process["loaded"]
+    assert isolated["loaded"]["informative"] == {"timeframes": ["4h"], "pairs": []}
 
 
 def test_the_child_sees_no_secrets_and_cannot_take_the_memory(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -118,6 +131,25 @@ GOOD_RESULT = {
     "candles_per_pair": 310,
     "signals": {"enter_long": 1, "exit_long": 2, "enter_short": 0, "exit_short": 0},
     "seconds": 0.1,
+    "loaded": {
+        "timeframe": "5m",
+        "can_short": False,
+        "startup_candle_count": 10,
+        "informative": {"timeframes": ["1h"], "pairs": [["BTC/USDT", "1d"]]},
+    },
+}
+
+
+# What the check read off the class is stored and drives downloads: a child that lies about it is not believed.
+MALFORMED_LOADED = {
+    "timeframe": {"timeframe": "3m"},
+    "short": {"can_short": "yes"},
+    "startup": {"startup_candle_count": 10**9},
+    "startup-bool": {"startup_candle_count": True},
+    "informative-timeframe": {"informative": {"timeframes": ["1w"], "pairs": []}},
+    "informative-pair": {"informative": {"timeframes": [], "pairs": [["../../etc", "1h"]]}},
+    "informative-many": {"informative": {"timeframes": [], "pairs": [[f"X{n}/USDT", "1h"] for n in range(30)]}},
+    "extra-key": {"path": "/etc/passwd"},
 }
 
 
@@ -146,6 +178,17 @@ def test_the_error_reply_is_the_message_shortened(tmp_path: Path) -> None:
             "exited with code 0 without an answer",
             id="malformed-result",
         ),
+        *[
+            pytest.param(
+                json.dumps(
+                    {"ok": True, "result": {**GOOD_RESULT, "loaded": {**GOOD_RESULT["loaded"], **change}}}
+                ).encode(),
+                0,
+                "exited with code 0 without an answer",
+                id=f"malformed-loaded-{name}",
+            )
+            for name, change in MALFORMED_LOADED.items()
+        ],
     ],
 )
 def test_no_usable_reply_names_how_the_child_ended(

@@ -7,11 +7,14 @@ reported ends with the marker ``#!``.
 
 from __future__ import annotations
 
+import importlib
+import re
+
 import pytest
 
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft
-from gentrade.strategies.review import ReviewRejected, Violation, review
+from gentrade.strategies.review import STRATEGY_API_NAMES, ReviewRejected, Violation, review
 from tests.hostile import HOSTILE, marked_line, probe
 from tests.unit.test_draft import DESIGN_EXAMPLE
 
@@ -49,16 +52,28 @@ def test_helper_class_is_rejected() -> None:
     assert [(v.line, v.rule) for v in violations_of(code)] == [(marked_line(code), "one-strategy")]
 
 
+def _helper_call_line(code: str) -> int:
+    return code.splitlines().index("        return self._helper(dataframe)") + 1
+
+
 def test_two_strategy_classes_are_rejected() -> None:
     code = probe(tail="class Probe2(IStrategy):\n    pass")
-    assert [(v.line, v.rule) for v in violations_of(code)] == [(1, "one-strategy")]
+    # Without exactly one strategy class, self._helper is refused too: self is not known to be the strategy.
+    assert [(v.line, v.rule) for v in violations_of(code)] == [
+        (1, "one-strategy"),
+        (_helper_call_line(code), "private-access"),
+    ]
     assert "found 2" in violations_of(code)[0].message
 
 
 def test_zero_strategy_classes_are_rejected() -> None:
     code = probe(base="object")
     class_line = code.splitlines().index("class Probe(object):") + 1
-    assert [(v.line, v.rule) for v in violations_of(code)] == [(1, "one-strategy"), (class_line, "one-strategy")]
+    assert [(v.line, v.rule) for v in violations_of(code)] == [
+        (1, "one-strategy"),
+        (class_line, "one-strategy"),
+        (_helper_call_line(code), "private-access"),
+    ]
     assert "found 0" in violations_of(code)[0].message
 
 
@@ -230,3 +245,121 @@ def test_typical_hand_written_strategy_passes() -> None:
 )
 def test_harmless_code_passes(snippet: str) -> None:
     review(probe(body=snippet), "Probe")
+
+
+# --- ordinary idioms allowed in context (issue 14); their harmful neighbours are tests.hostile.NEAR_MISSES ------
+
+LOGGER = "import logging\nlogger = logging.getLogger(__name__)"
+
+
+@pytest.mark.parametrize(
+    ("top", "body"),
+    [
+        pytest.param("import logging", "", id="logging-imported-unused"),
+        pytest.param(
+            LOGGER,
+            "logger.debug('a')\nlogger.info('%s rows', len(dataframe))\nlogger.warning(f\"{metadata['pair']}\")\n"
+            "logger.error('e')\nlogger.exception('x')\nlogger.critical('c', exc_info=True)",
+            id="logger-every-level",
+        ),
+        pytest.param("import logging as log\nLOG = log.getLogger('my.strategy')", "LOG.info('x')", id="logger-literal"),
+        pytest.param(
+            "",
+            "a = 'ema_{}'.format(5)\nb = '{0}_{1}'.format('x', 2)\nc = '{n:>{w}}'.format(n=1, w=3)\n"
+            "d = '{!r}'.format(a)\ne = '{{literal}} {}'.format(1)",
+            id="format-plain-fields",
+        ),
+        pytest.param(
+            "OHLC = {'open': 'first', 'high': 'max', 'low': 'min', 'close': 'last', 'volume': 'sum'}",
+            "hourly = dataframe.set_index('date').resample('1h').agg(OHLC)",
+            id="agg-dict-module-constant",
+        ),
+        pytest.param(
+            "",
+            "how = {'close': ['min', 'max'], 'volume': 'sum'}\nx = dataframe.agg(how)\ny = dataframe.agg(func=how)",
+            id="agg-dict-local",
+        ),
+        pytest.param("", "how = 'mean'\nx = dataframe.rolling(3).agg(how)", id="agg-name-in-variable"),
+        pytest.param(
+            "from freqtrade.strategy.interface import IStrategy as Base\n"
+            "from freqtrade.strategy.parameters import DecimalParameter, IntParameter\n"
+            "from freqtrade.strategy.strategy_helper import merge_informative_pair, stoploss_from_open\n"
+            "from freqtrade.strategy.informative_decorator import informative",
+            "",
+            id="freqtrade-strategy-submodules",
+        ),
+        pytest.param(
+            "__author__ = 'A. Trader'\n__version__ = (1, 2)\n__BTC_donation__ = 'none'\n"
+            "LEVELS = {'low': -1, 'high': [1.5, None]}\nRATIO = -0.5",
+            "",
+            id="module-metadata-and-constants",
+        ),
+        pytest.param(
+            "", "x = self._helper(dataframe)\nf = self._helper\ny = dataframe.apply(self._helper)", id="helper"
+        ),
+    ],
+)
+def test_ordinary_idiom_passes(top: str, body: str) -> None:
+    review(probe(top=top, body=body), "Probe")
+
+
+@pytest.mark.parametrize(
+    ("top", "decorator"),
+    [
+        pytest.param("", "@staticmethod", id="staticmethod"),
+        pytest.param("", "@classmethod", id="classmethod"),
+        pytest.param("def other_self(f):\n    return lambda s, *a: f(s.dp, *a)", "@other_self", id="own-decorator"),
+        pytest.param("import functools", "@functools.lru_cache", id="library-decorator"),
+        pytest.param(
+            "from freqtrade.strategy import informative\ninformative = print",
+            "@informative('1h')",
+            id="informative-rebound",
+        ),
+        pytest.param("property = print", "@property", id="property-rebound"),
+    ],
+)
+def test_the_helper_allowance_is_off_when_a_method_could_get_another_self(top: str, decorator: str) -> None:
+    """A decorator could call a method with another object as ``self``; then ``self._x`` reaches its privates."""
+    code = probe(top=top, body="x = self._helper  #!", tail=f"\n    {decorator}\n    def other(self):\n        pass")
+    assert (marked_line(code), "private-access") in [(v.line, v.rule) for v in violations_of(code)]
+
+
+@pytest.mark.parametrize("name", ["_ft_informative", "_ft_hyper_params", "_analyze_ticker_internal"])
+def test_a_helper_named_like_freqtrades_own_internals_stays_private(name: str) -> None:
+    """IStrategy sets ``self._ft_informative`` (and others) on the instance: the name would reach Freqtrade's data."""
+    code = probe(body=f"x = self.{name}  #!", tail=f"\n    def {name}(self):\n        pass")
+    assert (marked_line(code), "private-access") in [(v.line, v.rule) for v in violations_of(code)]
+
+
+def test_the_helper_allowance_is_off_when_the_class_is_named() -> None:
+    """``Probe.method(other)`` would call a method with another object as ``self``."""
+    code = probe(body="unbound = Probe.populate_exit_trend\nx = self._helper  #!")
+    assert (marked_line(code), "private-access") in [(v.line, v.rule) for v in violations_of(code)]
+
+
+def test_the_helper_allowance_holds_with_informative_and_property() -> None:
+    tail = (
+        "\n    @informative('1h')\n    def populate_indicators_1h(self, dataframe, metadata):\n"
+        "        return self._helper(dataframe)\n\n    @property\n    def protections(self):\n        return []"
+    )
+    review(probe(top="from freqtrade.strategy import informative", tail=tail), "Probe")
+
+
+def test_the_freqtrade_strategy_names_allowed_are_defined_in_their_modules() -> None:
+    """Each allowed name is defined in its module (in the installed Freqtrade), not imported into it."""
+    for module_name, names in STRATEGY_API_NAMES.items():
+        module = importlib.import_module(module_name)
+        for name in names:
+            assert getattr(module, name).__module__ == module_name, (module_name, name)
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        pytest.param("x = '\ud800'\n", "line 0: the code is not UTF-8 text [syntax]", id="lone-surrogate"),
+        pytest.param("x = " + " + ".join(["1"] * 100_000) + "\n", "nested too deeply", id="deep-nesting"),
+    ],
+)
+def test_code_the_parser_cannot_take_is_rejected_not_raised(code: str, message: str) -> None:
+    with pytest.raises(ReviewRejected, match=re.escape(message)):
+        review(code, "Probe")

@@ -9,6 +9,8 @@ from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS, synthetic_frame, syn
 from gentrade.strategies.check import CHECK_CANDLES, StrategyCheckFailed, check_strategy
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft
+from gentrade.strategies.loaded import valid_loaded
+from tests.benign import BENIGN
 from tests.unit.test_draft import DESIGN_EXAMPLE
 
 PROBE = """
@@ -214,3 +216,126 @@ def test_prices_move() -> None:
 def test_zero_candles() -> None:
     assert synthetic_ohlcv("BTC/USDT", "5m", START_MS, 0).shape[0] == 0
     assert synthetic_frame("BTC/USDT", "5m", START_MS, 0).empty
+
+
+# --- the data provider, the config and what the check reads off the class (issue 14) ----------------------
+
+# What each benign strategy reads besides its own candles, as the check reports it for the backtest's download.
+INFORMATIVE = {
+    "HourlyTrend": {"timeframes": ["1h"], "pairs": []},  # informative_pairs() over the whitelist
+    "FourHourFilter": {"timeframes": ["4h"], "pairs": []},  # @informative('4h')
+    "BitcoinGuard": {"timeframes": [], "pairs": [["BTC/USDT", "1h"]]},  # @informative('1h', 'BTC/{stake}')
+    "DailyBitcoinBias": {"timeframes": [], "pairs": [["BTC/USDT", "1d"]]},  # a fixed pair, though BTC/USDT is checked
+    "MarketBreadth": {"timeframes": [], "pairs": []},  # the other whitelist pairs, at its own timeframe
+    "LoggingRsi": {"timeframes": [], "pairs": []},
+}
+
+
+@pytest.mark.parametrize(("name", "code"), [p for p in BENIGN if p.values[0] in INFORMATIVE])
+def test_the_check_reports_the_candles_a_backtest_must_download(name: str, code: str) -> None:
+    loaded = check_strategy(code, name, ["BTC/USDT", "ETH/USDT"])["loaded"]
+
+    assert loaded["informative"] == INFORMATIVE[name]
+    assert valid_loaded(loaded)
+
+
+def test_the_check_reads_timeframe_shorting_and_startup_off_the_class() -> None:
+    (both_ways,) = [p.values[1] for p in BENIGN if p.values[0] == "BothWays"]
+    loaded = check_strategy(both_ways, "BothWays", ["BTC/USDT"])["loaded"]
+    assert loaded == {
+        "timeframe": "4h",
+        "can_short": True,
+        "startup_candle_count": 200,
+        "informative": {"timeframes": [], "pairs": []},
+    }
+
+
+def test_a_fixed_pair_outside_the_whitelist_is_reported_as_fixed() -> None:
+    code = probe(
+        "other = self.dp.get_pair_dataframe('SOL/USDT', '1h')\n"
+        "        dataframe['n'] = len(other) + len(self.dp.current_whitelist())\n        return dataframe"
+    )
+    loaded = check_strategy(code, "Probe", ["BTC/USDT", "ETH/USDT"])["loaded"]
+    assert loaded["informative"] == {"timeframes": [], "pairs": [["SOL/USDT", "1h"]]}
+
+
+NO_TIMEFRAME = "the strategy sets no timeframe"
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        pytest.param(probe().replace("    timeframe = '5m'\n", ""), NO_TIMEFRAME, id="no-timeframe"),
+        pytest.param(
+            "from freqtrade.strategy import informative\n"
+            + probe()
+            .replace("    timeframe = '5m'\n", "")
+            .replace(
+                "    def populate_entry_trend",
+                "    @informative('1h')\n    def populate_indicators_1h(self, dataframe, metadata):\n"
+                "        return dataframe\n\n    def populate_entry_trend",
+            ),
+            NO_TIMEFRAME,
+            id="no-timeframe-with-informative",
+        ),
+        pytest.param(
+            probe("self.dp.get_pair_dataframe('BTC/USDT:USDT', '1h')\n        return dataframe"),
+            "populate_indicators: the strategy asked for candles of 'BTC/USDT:USDT', not a spot pair like BTC/USDT",
+            id="futures-pair",
+        ),
+        pytest.param(
+            probe("self.dp.get_pair_dataframe('BTC/USDT', '1w')\n        return dataframe"),
+            "the strategy asked for '1w' candles; backtests have 1m, 5m",
+            id="unsupported-timeframe",
+        ),
+        pytest.param(
+            probe(
+                "for n in range(25):\n            self.dp.get_pair_dataframe(f'C{n}/USDT', '1h')\n"
+                "        return dataframe"
+            ),
+            "asks for more than 20 pairs and timeframes",
+            id="too-many-informative",
+        ),
+        pytest.param(
+            probe("self.dp.orderbook('BTC/USDT', 5)\n        return dataframe"),
+            "populate_indicators raised OperationalException: Exchange is not available to DataProvider.",
+            id="live-only-data",
+        ),
+        pytest.param(
+            probe().replace(
+                "    def populate_indicators", "    def bot_start(self):\n        1 / 0\n\n    def populate_indicators"
+            ),
+            r"starting the strategy \(bot_start\) raised StrategyError",
+            id="bot-start-raises",
+        ),
+        pytest.param(
+            probe().replace(
+                "    def populate_indicators",
+                "    def informative_pairs(self):\n        return [('BTC/USDT', '2w')]\n\n    def populate_indicators",
+            ),
+            "informative timeframe '2w' is not one of",
+            id="informative-pairs-unsupported",
+        ),
+        pytest.param(
+            probe("raise ValueError('in ' + __file__)"),
+            r"populate_indicators raised ValueError: in <strategy folder>/Probe\.py$",
+            id="no-server-paths",
+        ),
+    ],
+)
+def test_a_strategy_the_check_cannot_serve_fails_with_a_clear_message(code: str, message: str) -> None:
+    with pytest.raises(StrategyCheckFailed, match=message):
+        check_strategy(code, "Probe", ["BTC/USDT", "ETH/USDT"])
+
+
+def test_the_strategy_gets_freqtrades_config_and_a_backtest_data_provider() -> None:
+    code = probe(
+        "assert self.config['candle_type_def'] == 'futures' and self.config['runmode'].value == 'backtest'\n"
+        "        assert self.dp.runmode.value == 'backtest'\n"
+        "        assert self.dp.current_whitelist() == ['BTC/USDT', 'ETH/USDT']\n"
+        "        assert self.dp.market(metadata['pair'])['quote'] == 'USDT'\n"
+        "        same = self.dp.get_pair_dataframe(metadata['pair'], self.timeframe)\n"
+        "        assert same['close'].tolist() == dataframe['close'].tolist()\n"
+        "        return dataframe"
+    )
+    check_strategy(code, "Probe", ["BTC/USDT", "ETH/USDT"])
