@@ -42,7 +42,7 @@ from gentrade.freqtrade.verify import DataProblem, verify
 from gentrade.models import Backtest, Strategy, User
 from gentrade.runtime import runtime
 from gentrade.services import backtest_state as state
-from gentrade.strategies.loaded import informative_ranges
+from gentrade.strategies.loaded import informative_of, informative_ranges
 from gentrade.strategies.loaded import startup_candles as needed_startup_candles
 from gentrade.tasks.celery_app import publish_run
 
@@ -246,7 +246,9 @@ def _pipeline(plan: _Plan, heartbeat: _Heartbeat) -> Step:
     data_start = start - startup_candles * candle
     pairs = list(plan.pairs)
 
-    informative = informative_ranges(plan.loaded, pairs, start, plan.timerange_end, now, startup_candles)
+    informative = informative_ranges(
+        informative_of(plan.draft, plan.loaded), pairs, start, plan.timerange_end, now, startup_candles
+    )
 
     cache = market_cache()
     cache.ensure(pairs, plan.timeframe, data_start, end)

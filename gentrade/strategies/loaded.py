@@ -17,9 +17,8 @@ from typing import Any
 
 from gentrade.freqtrade.candle_times import range_end, timeframe_delta
 from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS
-from gentrade.strategies.draft import DraftInvalid, parse_draft
+from gentrade.strategies.draft import MAX_STARTUP_CANDLES, DraftInvalid, parse_draft
 
-MAX_STARTUP_CANDLES = 5000  # as StrategyDraft allows; hand-written code must not make the check allocate without bound
 MAX_INFORMATIVE = 20  # distinct (pair, timeframe) a strategy may read besides its own candles
 SPOT_PAIR = re.compile(r"^[A-Z0-9]{2,15}/[A-Z0-9]{2,15}$")
 # A stored draft that no longer validates (the catalogue changed): assume it needs plenty.
@@ -87,15 +86,24 @@ class CandleRange:
     end: datetime
 
 
+def informative_of(draft: dict[str, Any], loaded: dict[str, Any] | None) -> dict[str, Any]:
+    """The other candles a strategy reads (``{"timeframes": [...], "pairs": [[pair, timeframe], ...]}``): what
+    the check read off its class, else its draft's higher timeframes (for every traded pair)."""
+    if loaded:
+        return loaded["informative"]
+    try:
+        return {"timeframes": parse_draft(draft).informative_timeframes, "pairs": []}
+    except DraftInvalid:
+        return {"timeframes": [], "pairs": []}
+
+
 def informative_ranges(
-    loaded: dict[str, Any] | None, pairs: Iterable[str], start: datetime, last_day: date, now: datetime, startup: int
+    informative: dict[str, Any], pairs: Iterable[str], start: datetime, last_day: date, now: datetime, startup: int
 ) -> list[CandleRange]:
     """The candles a backtest of ``pairs`` from ``start`` to ``last_day`` reads besides its pairs' own timeframe:
     per timeframe the backtested pairs (``timeframes``) and the fixed ``pairs``, with as many start-up candles
-    of that timeframe as Freqtrade loads for them, up to the last candle closed."""
-    if not loaded:
-        return []
-    informative = loaded["informative"]
+    of that timeframe as Freqtrade loads for them (its ``startup_candle_count`` of each timeframe), up to the
+    last candle closed."""
     wanted: dict[str, list[str]] = {timeframe: list(pairs) for timeframe in informative["timeframes"]}
     for pair, timeframe in informative["pairs"]:
         wanted.setdefault(timeframe, [])

@@ -336,7 +336,7 @@ def test_review_accepts_compiled_code(case: str) -> None:
     review(code, draft.name)
 
 
-@pytest.mark.parametrize("case", RUNNABLE_CASES)
+@pytest.mark.parametrize("case", CASES)
 def test_freqtrade_loads_and_runs_compiled_code(case: str) -> None:
     draft, code = compiled(case)
 
