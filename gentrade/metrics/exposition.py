@@ -132,13 +132,21 @@ class BacktestStates:
         yield gauge
 
 
+def _alive(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [b'{"status": "ok"}']
+
+
 def with_token(app: WsgiApp, token: str | None) -> WsgiApp:
-    """``app`` behind the metrics token (when there is one); refusals are JSON, as the API's errors are."""
-    if token is None:
-        return app
+    """``app`` behind the metrics token (when there is one); refusals are JSON, as the API's errors are.
+
+    ``/healthz`` answers without the token: the worker's liveness, for the compose health check.
+    """
 
     def guarded(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if token_accepted(environ.get("HTTP_AUTHORIZATION"), token):
+        if environ.get("PATH_INFO") == "/healthz":
+            return _alive(environ, start_response)
+        if token is None or token_accepted(environ.get("HTTP_AUTHORIZATION"), token):
             return app(environ, start_response)
         body = {
             "code": 401,

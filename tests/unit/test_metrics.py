@@ -119,6 +119,13 @@ def test_the_worker_metrics_server_wants_the_token(worker_server: str) -> None:
     assert "gentrade_backtest_queue_wait_seconds" in names
 
 
+def test_the_worker_metrics_server_answers_healthz_without_the_token(worker_server: str) -> None:
+    alive = requests.get(worker_server.replace("/metrics", "/healthz"), timeout=5)
+    assert alive.status_code == 200
+    assert alive.json() == {"status": "ok"}
+    assert "gentrade_" not in alive.text
+
+
 def run_python(code: str, **env: str) -> str:
     """Run ``code`` in a fresh interpreter (prometheus_client not yet imported); its stdout."""
     result = subprocess.run(
