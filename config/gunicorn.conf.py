@@ -14,6 +14,7 @@ if worker_class == "gevent":
     monkey.patch_all()
 
 import multiprocessing  # noqa: E402 - after the patch on purpose
+from typing import Any  # noqa: E402
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", min(multiprocessing.cpu_count() * 2 + 1, 8)))
@@ -28,6 +29,28 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # The runtime control socket is not used; off, several instances on one host never share its path.
 control_socket_disable = True
+
+
+def on_starting(server: object) -> None:
+    """Before any worker is forked: the workers count their Prometheus metrics in files of one directory, summed
+    by whichever worker answers ``/metrics`` (prometheus_client reads the variable when a worker first imports
+    it). A given ``PROMETHEUS_MULTIPROC_DIR`` is emptied; otherwise a private one is made for this run."""
+    from gentrade.metrics.exposition import use_multiprocess_dir
+
+    use_multiprocess_dir()
+
+
+def child_exit(server: object, worker: Any) -> None:
+    """A worker is gone (restarted, killed): its counts stay in the sum."""
+    from gentrade.metrics.exposition import process_exited
+
+    process_exited(worker.pid)
+
+
+def on_exit(server: object) -> None:
+    from gentrade.metrics.exposition import release_multiprocess_dir
+
+    release_multiprocess_dir()
 
 
 def when_ready(server: object) -> None:

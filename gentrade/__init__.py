@@ -14,6 +14,7 @@ from gentrade.blueprints import API_BLUEPRINTS, docs_assets
 from gentrade.cli import gentrade_cli
 from gentrade.extensions import db, migrate
 from gentrade.freqtrade.userdir import UserDirectories
+from gentrade.metrics.http import instrument_requests
 from gentrade.schemas.chats import document_update_rules
 from gentrade.schemas.pydantic import register_pydantic_schema
 from gentrade.schemas.strategies import document_create_forms
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
 
     app = Flask(__name__)
+    instrument_requests(app)  # first: its timer starts before, and its count comes after, every other hook
     app.config.update(_flask_config(settings))
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)

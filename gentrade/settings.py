@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
 
+    # Prometheus metrics. With a token, scrapes must send ``Authorization: Bearer <token>``; without one the
+    # API's /metrics is open in development and absent (404) in production.
+    metrics_token: SecretStr | None = None
+    # The Celery worker serves its pool's metrics over HTTP here; unset, it serves none.
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_metrics_host: str = "0.0.0.0"  # noqa: S104 - a container's port, reached by Prometheus from outside it
+
     @field_validator("clerk_authorized_parties", "cors_origins", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:

@@ -1,13 +1,18 @@
 """The chat model behind the agent, from ``GENTRADE_LLM_PROVIDER``: offline, OpenAI(-compatible) or Anthropic.
 
 The hosted clients retry transient failures (timeouts, rate limits, 5xx) themselves, a bounded
-number of times; what still fails reaches the stream as an ``error`` event.
+number of times; what still fails reaches the stream as an ``error`` event. ``LlmErrors`` counts each
+failed model call, by provider and kind, for the metrics.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models.chat_models import BaseChatModel
 
+from gentrade.metrics import instruments
 from gentrade.settings import LlmProvider, Settings
 
 TIMEOUT_SECONDS = 60
@@ -44,3 +49,14 @@ def chat_model(settings: Settings) -> BaseChatModel:
         max_retries=MAX_RETRIES,
         streaming=True,
     )
+
+
+class LlmErrors(BaseCallbackHandler):
+    """Counts every failed model call by provider and kind; give it in a run's ``callbacks``."""
+
+    def __init__(self, provider: LlmProvider) -> None:
+        self.provider = str(provider)
+
+    def on_llm_error(self, error: BaseException, **kwargs: Any) -> None:
+        if isinstance(error, Exception):  # not a generator closed early, nor an interrupt
+            instruments.llm_failed(self.provider, error)

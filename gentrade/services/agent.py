@@ -24,10 +24,11 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, Too
 
 from gentrade.agents.checkpoints import checkpointer
 from gentrade.agents.graph import build_graph
-from gentrade.agents.providers import chat_model
+from gentrade.agents.providers import LlmErrors, chat_model
 from gentrade.agents.schemas import DRAFT_TOOL_NAME
 from gentrade.agents.stream_events import StreamEvents
 from gentrade.extensions import db
+from gentrade.metrics import instruments
 from gentrade.models import Chat, User, utcnow
 from gentrade.runtime import runtime
 from gentrade.services import agent_threads, ownership
@@ -84,8 +85,21 @@ class AgentTurn:
         self.run_id = uuid.uuid4()
 
     def events(self) -> Iterator[TurnEvent]:
+        """The turn's events; the turn is counted as completed or failed when they end."""
+        try:
+            yield from self._events()
+        except Exception:
+            instruments.agent_turn_ended(instruments.TURN_FAILED)
+            raise
+        instruments.agent_turn_ended(instruments.TURN_COMPLETED)
+
+    def _events(self) -> Iterator[TurnEvent]:
         graph = build_graph(self.model, checkpointer(self.settings))
-        config = {"configurable": {"thread_id": str(self.thread_id)}, "run_id": self.run_id}
+        config = {
+            "configurable": {"thread_id": str(self.thread_id)},
+            "run_id": self.run_id,
+            "callbacks": [LlmErrors(self.settings.llm_provider)],
+        }
         started: dict[str, dict[str, Any]] = {}
         stream = graph.stream({"messages": [HumanMessage(self.message)]}, config, stream_mode=["messages", "updates"])
         for mode, payload in stream:

@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -39,6 +40,7 @@ from gentrade.freqtrade.runners import DockerRunner, build_runner
 from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS
 from gentrade.freqtrade.userdir import write_atomically
 from gentrade.freqtrade.verify import DataProblem, verify
+from gentrade.metrics import instruments
 from gentrade.models import Backtest, Strategy, User
 from gentrade.runtime import runtime
 from gentrade.services import backtest_state as state
@@ -181,6 +183,14 @@ def _plan(backtest_id: uuid.UUID) -> tuple[_Plan, int] | None:
 
 
 def execute(backtest_id: uuid.UUID, task_id: str | None, retries: int) -> Step:
+    """Run the backtest if this delivery can claim it; the run's duration is recorded by how it ended."""
+    began = time.monotonic()
+    step = _execute_or_retry(backtest_id, task_id, retries)
+    instruments.backtest_run_ended(step.outcome, time.monotonic() - began)
+    return step
+
+
+def _execute_or_retry(backtest_id: uuid.UUID, task_id: str | None, retries: int) -> Step:
     try:
         return _execute(backtest_id, task_id, retries)
     except OperationalError as exc:

@@ -2,7 +2,8 @@
 
 ``queued -> downloading_data -> running -> finished | failed | cancelled``. Every write checks
 the current status in its WHERE clause, so a cancel and a finishing worker, or two deliveries of
-one task, can race without one overwriting the other's final state. Each function commits.
+one task, can race without one overwriting the other's final state. Each function commits. A first
+claim records how long the backtest waited in the queue.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 
 from gentrade.extensions import db
+from gentrade.metrics import instruments
 from gentrade.models import Backtest, BacktestStatus, utcnow
 from gentrade.models.backtest import ACTIVE_STATUSES
 from gentrade.runtime import runtime
@@ -77,10 +79,14 @@ def claim(backtest_id: uuid.UUID, task_id: str | None) -> Claim:
             error=None,
             updated_at=now,
         )
+        .returning(Backtest.attempts, Backtest.created_at)
         .execution_options(synchronize_session=False)
     )
+    claimed = result.one_or_none()
     db.session.commit()
-    if result.rowcount == 1:
+    if claimed is not None:
+        if claimed.attempts == 1:  # its first pickup: the time it waited in the queue for a worker
+            instruments.backtest_picked_up((now - claimed.created_at).total_seconds())
         return Claim.CLAIMED
     status = db.session.scalar(select(Backtest.status).where(Backtest.id == backtest_id))
     if status is None:

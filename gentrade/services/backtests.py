@@ -145,6 +145,17 @@ def list_page(
 get_owned = ownership.owned_backtest
 
 
+def count_by_status() -> dict[str, int]:
+    """How many backtests are in each status, every status present (zero included): one grouped query."""
+    counts = dict.fromkeys((str(status) for status in BacktestStatus), 0)
+    try:
+        rows = db.session.execute(select(Backtest.status, func.count()).group_by(Backtest.status)).all()
+    finally:
+        db.session.rollback()  # a read: release the connection now, whether it answered or not
+    counts.update({status: count for status, count in rows})
+    return counts
+
+
 def cancel(user: User, backtest_id: uuid.UUID) -> Backtest:
     backtest = get_owned(user, backtest_id)
     if backtest.status in FINAL_STATUSES:

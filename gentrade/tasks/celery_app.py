@@ -1,4 +1,5 @@
-"""The Celery app, bound to the Flask app so every task runs inside its app context."""
+"""The Celery app, bound to the Flask app so every task runs inside its app context; and what the worker's
+main process does at its start (the runner check, the metrics server)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import uuid
 from typing import Any
 
 from celery import Celery, Task
-from celery.signals import beat_init, worker_init, worker_process_init
+from celery.signals import beat_init, worker_init, worker_process_init, worker_process_shutdown, worker_shutdown
 from flask import Flask, current_app
 
 from gentrade.extensions import db
+from gentrade.metrics import exposition
 from gentrade.process_guard import forbid_inspection
 from gentrade.settings import Settings
 
@@ -70,7 +72,34 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
             log.critical("the worker cannot run backtests: %s", problem)
             raise SystemExit(f"the worker cannot run backtests: {problem}")
 
+    if settings.worker_metrics_port is not None:
+        _serve_metrics(settings, settings.worker_metrics_port)
     return celery
+
+
+def _serve_metrics(settings: Settings, port: int) -> None:
+    """The worker's main process serves the metrics its pool processes count (``GENTRADE_WORKER_METRICS_PORT``).
+
+    The shared directory is set at ``worker_init``: after the app is loaded, before the pool forks, so every
+    pool process inherits it. Connected once per process (``dispatch_uid``), however many apps it builds.
+    """
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+
+    @worker_init.connect(weak=False, dispatch_uid="gentrade.metrics.serve")
+    def _serve(**kwargs: Any) -> None:
+        exposition.use_multiprocess_dir()
+        try:
+            exposition.serve(settings.worker_metrics_host, port, token)
+        except OSError as exc:  # backtests matter more than their metrics: run them anyway
+            log.error("the worker serves no metrics: %s:%d: %s", settings.worker_metrics_host, port, exc)
+
+    @worker_process_shutdown.connect(weak=False, dispatch_uid="gentrade.metrics.process_exited")
+    def _process_exited(pid: int, **kwargs: Any) -> None:
+        exposition.process_exited(pid)
+
+    @worker_shutdown.connect(weak=False, dispatch_uid="gentrade.metrics.release")
+    def _release(**kwargs: Any) -> None:
+        exposition.release_multiprocess_dir()
 
 
 @worker_init.connect

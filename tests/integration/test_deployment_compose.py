@@ -21,10 +21,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from gentrade import demo, devkeys
 from gentrade.freqtrade.runners.docker import LABEL
@@ -38,6 +40,8 @@ RABBITMQ_IMAGE = "gentrade/rabbitmq-standin:3.10"
 SOCKET = Path("/var/run/docker.sock")
 APP_UID = 10001  # the backend image's user (Dockerfile)
 EXCHANGE_PORT = 8900
+WORKER_METRICS_PORT = 9100  # docker-compose.yml
+METRICS_TOKEN = secrets.token_hex(16)
 
 # What a sysadmin adds for this offline host: the exchange stand-in, reachable as "exchange".
 OVERRIDE = {
@@ -66,10 +70,22 @@ class Deployment:
         )
         return result.stdout[-12000:]
 
+    def container(self, service: str) -> Any:
+        return docker.from_env().containers.get(f"{self.project}_{service}_1")
+
     def health(self, service: str) -> str | None:
         """Docker's health status of the service's container (None: no health check)."""
-        container = docker.from_env().containers.get(f"{self.project}_{service}_1")
-        return container.attrs["State"].get("Health", {}).get("Status")
+        return self.container(service).attrs["State"].get("Health", {}).get("Status")
+
+    def metrics(self, url: str) -> dict[str, float]:
+        """A Prometheus scrape, with the metrics token, as {sample with labels: value}."""
+        response = requests.get(url, headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10)
+        assert response.status_code == 200, response.text
+        return {
+            family.name + "|" + sample.name + str(sorted(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(response.text)
+            for sample in family.samples
+        }
 
 
 def env_file(keys_dir: Path, data_dir: Path, api_port: int) -> str:
@@ -86,6 +102,7 @@ def env_file(keys_dir: Path, data_dir: Path, api_port: int) -> str:
         "GENTRADE_CLERK_WEBHOOK_SECRET": devkeys.webhook_secret(keys_dir),
         "GENTRADE_EXCHANGE_API_URL": f"http://exchange:{EXCHANGE_PORT}/api/v3",
         "GUNICORN_WORKERS": "2",
+        "GENTRADE_METRICS_TOKEN": METRICS_TOKEN,
     }
     return "".join(f"{name}={value}\n" for name, value in values.items())
 
@@ -129,14 +146,22 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def test_the_demo_journey_through_the_production_containers(deployment: Deployment) -> None:
+@pytest.fixture(scope="module")
+def journey(deployment: Deployment) -> tuple[demo.Api, str]:
+    """The demo's journey, once, over HTTP: the trader's client and Clerk id."""
     clerk_id = f"user_deploy{secrets.token_hex(4)}"
     api = demo.Api(deployment.base_url, devkeys.mint_token(deployment.keys_dir, clerk_id))
     try:
         demo.journey(api, deployment.keys_dir, clerk_id, deployment.base_url)
     except (demo.DemoFailed, requests.RequestException) as exc:
         pytest.fail(f"the journey failed: {exc}\n{deployment.logs()}")
+    return api, clerk_id
 
+
+def test_the_demo_journey_through_the_production_containers(
+    deployment: Deployment, journey: tuple[demo.Api, str]
+) -> None:
+    api, clerk_id = journey
     backtests = api.call("GET", "/api/v1/backtests", 200)
     assert [b["status"] for b in backtests] == ["finished"]
     # The run was a sibling container of the worker's, gone now; its results are on the host's folder.
@@ -150,8 +175,27 @@ def test_the_demo_journey_through_the_production_containers(deployment: Deployme
 
 def test_the_compose_health_checks_pass(deployment: Deployment) -> None:
     deadline = time.monotonic() + 60
-    while deployment.health("api") != "healthy" and time.monotonic() < deadline:
+    while {deployment.health("api"), deployment.health("worker")} != {"healthy"} and time.monotonic() < deadline:
         time.sleep(2)
-    assert deployment.health("api") == "healthy", deployment.logs()
+    assert deployment.health("api") == "healthy", deployment.logs()  # /readyz
+    assert deployment.health("worker") == "healthy", deployment.logs()  # the metrics server's /healthz
     assert deployment.health("postgres") == "healthy"
     assert deployment.health("rabbitmq") == "healthy"
+
+
+@pytest.mark.usefixtures("journey")
+def test_the_api_and_the_worker_serve_their_metrics(deployment: Deployment) -> None:
+    """The API counted the journey's requests and turns, the worker its backtest (behind the token)."""
+    api = deployment.metrics(f"{deployment.base_url}/metrics")
+    assert api["gentrade_backtests|gentrade_backtests[('state', 'finished')]"] >= 1
+    assert api["gentrade_agent_turns|gentrade_agent_turns_total[('outcome', 'completed')]"] >= 2
+    created = "gentrade_http_requests|gentrade_http_requests_total[('method', 'POST'), ('route', '/api/v1/backtests'), ('status', '202')]"  # noqa: E501
+    assert api[created] >= 1
+    assert requests.get(f"{deployment.base_url}/metrics", timeout=10).status_code == 401
+
+    networks = deployment.container("worker").attrs["NetworkSettings"]["Networks"]
+    worker = f"http://{next(iter(networks.values()))['IPAddress']}:{WORKER_METRICS_PORT}/metrics"
+    pool = deployment.metrics(worker)
+    assert pool["gentrade_backtest_run_seconds|gentrade_backtest_run_seconds_count[('outcome', 'finished')]"] >= 1
+    assert pool["gentrade_backtest_queue_wait_seconds|gentrade_backtest_queue_wait_seconds_count[]"] >= 1
+    assert requests.get(worker, timeout=10).status_code == 401

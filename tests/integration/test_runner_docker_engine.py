@@ -11,6 +11,7 @@ they fail (tests/docker_engine.py).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import socket
@@ -229,6 +230,13 @@ def test_a_worker_without_a_usable_engine_is_told_why(
     assert problem.startswith("the Docker engine: ")
 
 
+def bridge_gateway(engine: docker.DockerClient) -> str:
+    """The host's address on Docker's default bridge: the configured gateway, else (an engine that reports
+    only the subnet, as a freshly started dockerd may) the subnet's first address, which Docker gives the host."""
+    config = engine.networks.get("bridge").attrs["IPAM"]["Config"][0]
+    return config.get("Gateway") or str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
+
+
 def test_strategy_code_in_a_container_reaches_nothing_but_the_market_list(
     engine: docker.DockerClient, workspace: Workspace
 ) -> None:
@@ -236,7 +244,7 @@ def test_strategy_code_in_a_container_reaches_nothing_but_the_market_list(
     control), is out of reach of a backtest's strategy code; only the market list on its loopback answers."""
     listener = socket.create_server(("0.0.0.0", 0))
     port = listener.getsockname()[1]
-    gateway = engine.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
+    gateway = bridge_gateway(engine)
     host_address = socket.gethostbyname(socket.gethostname())
     targets = [(gateway, port), (host_address, port), ("127.0.0.1", port), ("127.0.0.1", MARKETS_PORT)]
     (workspace.user_data / "targets.json").write_text(json.dumps(targets))
