@@ -44,8 +44,13 @@ STRATEGIES = "/api/v1/strategies"
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 DEADLINE_SECONDS = 120  # every loop over payloads or snippets stops here, whatever happens
 
-# A draft that uses every string field the model has: every indicator type (with its string params), a
-# string on both sides of a condition in every condition group, nested groups, two minimal_roi keys.
+# Indicator types a draft may hold at once (at most 20): every one with a string parameter, and those the
+# conditions below use; a list index is one slot whatever the type, so the string fields are all covered.
+STRING_PARAM_TYPES = [kind for kind, spec in CATALOGUE.items() if "source" in spec.params.model_fields]
+FULL_TYPES = [*STRING_PARAM_TYPES, *(kind for kind in ("rsi", "macd", "supertrend") if kind not in STRING_PARAM_TYPES)]
+# A draft that uses every string field the model has: those indicator types (with their string params), one on
+# a higher timeframe, a string on both sides of a condition in every condition group, a Series operand, nested
+# groups, two minimal_roi keys.
 FULL: dict[str, Any] = {
     "name": "FullDraft",
     "description": "Every string field of a draft.",
@@ -53,13 +58,15 @@ FULL: dict[str, Any] = {
     "pairs": ["BTC/USDT", "ETH/USDT"],
     "can_short": True,
     "indicators": [
-        {"id": f"i_{kind}", "type": kind, "params": spec.params().model_dump(mode="json")}
-        for kind, spec in CATALOGUE.items()
-    ],
+        {"id": f"i_{kind}", "type": kind, "params": CATALOGUE[kind].params().model_dump(mode="json")}
+        for kind in FULL_TYPES
+    ]
+    + [{"id": "i_rsi_4h", "type": "rsi", "params": {"period": 14}, "timeframe": "4h"}],
     "entry_conditions": {
         "all": [
             {"left": "i_rsi", "op": "<", "right": 30},
             {"any": [{"left": "close", "op": "crosses_above", "right": "i_ema"}]},
+            {"left": "i_rsi_4h", "op": ">", "right": {"ref": "i_rsi_4h", "times": 1.02, "ago": 1}},
         ]
     },
     "exit_conditions": {"any": [{"left": "i_macd.macd", "op": "crosses_below", "right": "i_macd.signal"}]},
@@ -114,6 +121,12 @@ def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
         yield from _models_in(arg)
 
 
+def _kind(model: type[BaseModel]) -> str:
+    """A model's name; the indicator models are one kind: one factory makes them all with the same fields (their
+    params models, which differ, are walked on their own)."""
+    return "Indicator" if model.__name__.endswith("Indicator") else model.__name__
+
+
 def model_string_fields(model: type[BaseModel], seen: set[type[BaseModel]] | None = None) -> set[tuple[str, str]]:
     """``(model, field)`` for every field of the draft model (and the models below it) that takes a string."""
     seen = seen if seen is not None else set()
@@ -121,7 +134,7 @@ def model_string_fields(model: type[BaseModel], seen: set[type[BaseModel]] | Non
     found = set()
     for name, info in model.model_fields.items():
         if _admits_str(info.annotation):
-            found.add((model.__name__, name))
+            found.add((_kind(model), name))
         for sub in _models_in(info.annotation):
             if sub not in seen:
                 found |= model_string_fields(sub, seen)
@@ -145,7 +158,7 @@ def used_string_fields(instance: Any) -> set[tuple[str, str]]:
         for name in type(instance).model_fields:
             value = getattr(instance, name)
             if _holds_str(value):
-                found.add((type(instance).__name__, name))
+                found.add((_kind(type(instance)), name))
             found |= used_string_fields(value)
     elif isinstance(instance, list | tuple):
         for item in instance:
