@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gentrade.agents.offline_drafting import classify, describe_draft, draft_from_text, general_answer
+from gentrade.agents.offline import classify, describe_draft, draft_from_text, general_answer
 from gentrade.agents.prompts.draft import DRAFT_PROMPT, LANGUAGE_EXAMPLES
 from gentrade.strategies.catalogue import CATALOGUE
 from gentrade.strategies.draft import StrategyDraft, parse_draft

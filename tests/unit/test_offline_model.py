@@ -16,18 +16,16 @@ from langchain_core.runnables import Runnable
 
 from gentrade.agents.offline import (
     ANNOUNCE_MARKER,
+    FALLBACK_ANSWER,
     PREVIOUS_DRAFT_MARKER,
     OfflineChatModel,
     assumptions_for,
-    draft_for,
-    previous_draft,
-)
-from gentrade.agents.offline_drafting import (
-    FALLBACK_ANSWER,
     classify,
     describe_draft,
+    draft_for,
     draft_from_text,
     general_answer,
+    previous_draft,
 )
 from gentrade.agents.schemas import DRAFT_TOOL_NAME, RouteDecision, StrategyCode
 from gentrade.strategies.draft import StrategyDraft, parse_draft
