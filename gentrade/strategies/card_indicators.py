@@ -3,7 +3,7 @@
 Why: the card names indicators by label ("EMA(50)", "the MACD line") and the draft by id ("trend",
 "macd.macd"). Keeping an indicator's id when only its parameters change is what lets the rules that
 use it follow an edit of the indicators field; new ids follow the offline drafter's convention
-("ema200", "bb", "rsi_2"), which :mod:`gentrade.agents.offline_drafting` uses from here too.
+("ema200", "bb", "rsi_2"), which :mod:`gentrade.agents.offline` uses from here too.
 """
 
 from __future__ import annotations

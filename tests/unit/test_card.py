@@ -23,9 +23,9 @@ from gentrade.agents.offline import (
     OfflineChatModel,
     as_messages,
     draft_for,
+    draft_from_text,
     previous_draft_message,
 )
-from gentrade.agents.offline_drafting import draft_from_text
 from gentrade.strategies.card import (
     CARD_FIELDS,
     NO_EXIT_TEXT,

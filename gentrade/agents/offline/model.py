@@ -1,7 +1,7 @@
 """The offline provider: a deterministic LangChain chat model that needs no key and no network.
 
 Why: the embedded default, the demo and the tests run the same LangGraph graph, tools, checkpoints
-and SSE stream as with a real model. The "thinking" is :mod:`gentrade.agents.offline_drafting`;
+and SSE stream as with a real model. The "thinking" is :mod:`gentrade.agents.offline.drafting`;
 this module adapts it to LangChain's chat-model interface.
 
 Conventions the graph uses to talk to it (all plain messages, so real models simply see text):
@@ -21,7 +21,7 @@ Conventions the graph uses to talk to it (all plain messages, so real models sim
   JSON object of edited draft-card fields (``{"stoploss": "-8%", ...}``, see
   :mod:`gentrade.strategies.card`) asks to revise the previous draft so that those fields read as
   written: structured ``StrategyDraft`` output then reads them with the card grammar
-  (:func:`gentrade.agents.offline_drafting.draft_from_card`); a field it cannot read stays as it was.
+  (:func:`gentrade.agents.offline.drafting.draft_from_card`); a field it cannot read stays as it was.
 * Assumptions are not part of ``StrategyDraft``. Get them with :func:`assumptions_for` (the same
   messages as the structured call), :func:`draft_for` (draft and assumptions at once), or
   ``with_structured_output(StrategyDraft, include_raw=True)``, whose ``raw`` message carries them in
@@ -55,13 +55,10 @@ from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import ValidationError
 
-from gentrade.agents.offline_drafting import (
-    classify,
-    describe_draft,
-    draft_from_card,
-    draft_from_text,
-    general_answer,
-)
+from gentrade.agents.offline.answers import general_answer
+from gentrade.agents.offline.drafting import draft_from_card, draft_from_text
+from gentrade.agents.offline.routing import classify
+from gentrade.agents.offline.wording import describe_draft
 from gentrade.agents.schemas import DRAFT_TOOL_NAME, RouteDecision
 from gentrade.strategies.draft import StrategyDraft
 

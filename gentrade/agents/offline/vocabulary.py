@@ -1,6 +1,6 @@
 """Offline vocabulary: the words for the newer indicators, their usual rules, and names no draft can hold.
 
-Why: the offline drafter (:mod:`gentrade.agents.offline_drafting`) reads plain English with a small lexer.
+Why: the offline drafter (:mod:`gentrade.agents.offline.lexer`) reads plain English with a small lexer.
 This module holds what it needs to know about the indicators added after its first catalogue (their names,
 parameters in brackets, outputs, the rule a trader means by naming one alone) and the indicators GenTrade
 cannot draft at all, so that "a ZigZag strategy" is answered plainly instead of drafted as something else.

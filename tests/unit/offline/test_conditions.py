@@ -1,5 +1,5 @@
-"""The offline agent reads the broader draft language: the newer indicators, scaled and looked-back operands,
-higher timeframes; and says plainly what no draft can hold instead of drafting something else.
+"""The condition reader (:mod:`gentrade.agents.offline.conditions`) over the broader draft language: the newer
+indicators, scaled and looked-back operands, higher timeframes.
 
 Every phrasing is checked on the facts a trader checks: the indicators (type, parameters, timeframe), the rule
 trees, the pairs and the timeframe, all exactly.
@@ -11,51 +11,14 @@ from typing import Any
 
 import pytest
 
-from gentrade.agents.offline_drafting import classify, describe_draft, draft_from_text, general_answer
-from gentrade.agents.prompts.draft import DRAFT_PROMPT, LANGUAGE_EXAMPLES
-from gentrade.strategies.catalogue import CATALOGUE
-from gentrade.strategies.draft import StrategyDraft, parse_draft
+from gentrade.agents.offline import classify
+from tests.unit.offline.drafts import RISING_FILTER, SUPERTREND_FLIP, ago, anyof, draft, every, ind, rule, times
 
-DESIGN_MESSAGE = "buy BTC and ETH when RSI(14) drops under 30 on the 1h chart, sell above 70, 5% stop loss"
-
-
-def draft(text: str, previous: StrategyDraft | None = None) -> tuple[dict[str, Any], list[str]]:
-    """Draft from text, check it passes the API's validation, and return it as plain data."""
-    result, assumptions = draft_from_text(text, previous)
-    assert parse_draft(result.model_dump()) == result
-    return result.model_dump(), assumptions
-
-
-def ind(kind: str, ident: str | None = None, timeframe: str | None = None, **params: Any) -> dict[str, Any]:
-    """An indicator as a draft stores it: every parameter, defaults included."""
-    item = {"id": ident or kind, "type": kind, "params": CATALOGUE[kind].params(**params).model_dump()}
-    return {**item, "timeframe": timeframe} if timeframe else item
-
-
-def rule(left: str, op: str, right: Any) -> dict[str, Any]:
-    return {"left": left, "op": op, "right": right}
-
-
-def every(*rules: dict[str, Any]) -> dict[str, Any]:
-    return {"all": list(rules)}
-
-
-def anyof(*rules: dict[str, Any]) -> dict[str, Any]:
-    return {"any": list(rules)}
-
-
-def ago(ref: str, candles: int = 1) -> dict[str, Any]:
-    return {"ref": ref, "ago": candles}
-
-
-def times(ref: str, factor: float) -> dict[str, Any]:
-    return {"ref": ref, "times": factor}
-
-
-SUPERTREND_FLIP = (rule("supertrend.direction", "crosses_above", 0), rule("supertrend.direction", "crosses_below", 0))
 DONCHIAN_BREAKOUT = (rule("close", ">", ago("donchian.upper")), rule("close", "<", ago("donchian.lower")))
+
+
 BTC, ETH, SOL = ["BTC/USDT"], ["ETH/USDT"], ["SOL/USDT"]
-RISING_FILTER = "Buy BTC on the 1h chart when RSI dips below 30, but only while the 4h EMA 50 is rising"
+
 
 # (message, timeframe, pairs, indicators, entry, exit)
 PHRASINGS: list[tuple[str, str, list[str], list[dict[str, Any]], dict[str, Any], dict[str, Any] | None]] = [
@@ -220,184 +183,3 @@ def test_phrasing_gives_exactly_the_draft_meant(
     assert data["entry_conditions"] == entry
     assert data["exit_conditions"] == exit_
     assert classify(text, has_previous_draft=False).route == "strategy"
-
-
-def test_a_named_indicator_is_said_when_its_rule_is_assumed() -> None:
-    _, assumptions = draft("Make me a Supertrend strategy on BTC 1h")
-
-    assert "No Supertrend rule named: buying when the Supertrend direction crosses above 0." in assumptions
-
-
-def test_a_higher_timeframe_needing_more_history_than_freqtrade_loads_is_said_not_hidden() -> None:
-    data, assumptions = draft("1h: buy when price is above the daily EMA 200")
-
-    assert data["timeframe"] == "1h"
-    assert data["indicators"] == [ind("ema", "ema200", "4h", period=200)]
-    assert data["entry_conditions"] == every(rule("close", ">", "ema200"))
-    said = assumptions[0]  # the first thing the announcement says
-    assert said.startswith("EMA(200) on 1d cannot be used on 1h candles"), assumptions
-    assert "more than Freqtrade loads (4999)" in said
-    assert "Using EMA(200) on 4h instead" in said
-
-
-def test_an_indicator_timeframe_below_the_strategy_s_is_said_and_not_used() -> None:
-    data, assumptions = draft("on the 4h chart buy when the 1h RSI is below 30")
-
-    assert data["timeframe"] == "4h"
-    assert data["indicators"] == [ind("rsi")]
-    assert any("RSI on 1h" in a and "read on 4h" in a for a in assumptions), assumptions
-
-
-def test_scaled_and_looked_back_rules_are_put_into_words() -> None:
-    result, assumptions = draft_from_text("Donchian breakout with a volume surge (3x average) on ETH 4h", None)
-
-    text = describe_draft(result, assumptions, revised=False)
-    assert "the close is above the upper Donchian band 1 candle ago and volume is above 3 x Volume SMA(20)" in text
-    rising, _ = draft_from_text("buy when RSI < 30 and the 4h EMA 50 is rising", None)
-    assert "EMA(50) on 4h is above EMA(50) on 4h 1 candle ago" in rising.description
-
-
-# --- revisions ---------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def design_draft() -> StrategyDraft:
-    return draft_from_text(DESIGN_MESSAGE, None)[0]
-
-
-def test_make_it_a_higher_timeframe_average_instead() -> None:
-    base = draft_from_text("buy when RSI < 30 with EMA 50 as a trend filter", None)[0]
-
-    data, assumptions = draft("make it 4h EMA 100 instead", base)
-
-    assert data["indicators"] == [ind("rsi"), ind("ema", "ema100", "4h", period=100)]
-    assert data["entry_conditions"] == every(rule("rsi", "<", 30), rule("close", ">", "ema100"))
-    assert data["exit_conditions"] == base.model_dump()["exit_conditions"]
-    assert "Changed EMA(50) to EMA(100) on 4h." in assumptions
-
-
-def test_make_it_instead_keeps_a_rising_rule_on_the_new_average() -> None:
-    base = draft_from_text(RISING_FILTER, None)[0]
-
-    data, _ = draft("make it 4h EMA 100 instead", base)
-
-    assert data["indicators"] == [ind("rsi"), ind("ema", "ema100", "4h", period=100)]
-    assert data["entry_conditions"] == every(rule("rsi", "<", 30), rule("ema100", ">", ago("ema100")))
-
-
-def test_require_a_volume_confirmation_then_remove_it(design_draft: StrategyDraft) -> None:
-    before = design_draft.model_dump()
-
-    data, _ = draft("require volume 2x average too", design_draft)
-    assert data["indicators"] == [ind("rsi"), ind("volume_sma")]
-    assert data["entry_conditions"] == every(rule("rsi", "<", 30), rule("volume", ">", times("volume_sma", 2)))
-    assert (data["exit_conditions"], data["pairs"], data["stoploss"]) == (
-        before["exit_conditions"],
-        before["pairs"],
-        before["stoploss"],
-    )
-
-    stricter, _ = draft("volume above 3x its average instead", StrategyDraft.model_validate(data))
-    assert stricter["entry_conditions"] == every(rule("rsi", "<", 30), rule("volume", ">", times("volume_sma", 3)))
-
-    removed, _ = draft("remove the volume filter", StrategyDraft.model_validate(stricter))
-    assert removed == before
-
-
-def test_a_higher_timeframe_trend_filter_then_a_timeframe_switch(design_draft: StrategyDraft) -> None:
-    data, _ = draft("use the 4h EMA 50 as a trend filter", design_draft)
-    assert data["indicators"] == [ind("rsi"), ind("ema", "ema50", "4h", period=50)]
-    assert data["entry_conditions"] == every(rule("rsi", "<", 30), rule("close", ">", "ema50"))
-
-    switched, _ = draft("switch to 4h", StrategyDraft.model_validate(data))
-    assert switched["timeframe"] == "4h"
-    assert switched["indicators"] == [ind("rsi"), ind("ema", "ema50", period=50)]  # now the strategy's own
-
-    daily, assumptions = draft("switch to 1d", StrategyDraft.model_validate(data))
-    assert daily["indicators"] == [ind("rsi"), ind("ema", "ema50", period=50)]
-    assert any("EMA(50) on 4h is below the new 1d timeframe" in a for a in assumptions)
-
-
-def test_or_between_signals_keeps_the_volume_confirmation_required() -> None:
-    data, _ = draft("buy when RSI < 30 or MFI < 20, with volume 2x average")
-
-    assert data["entry_conditions"] == every(
-        anyof(rule("rsi", "<", 30), rule("mfi", "<", 20)), rule("volume", ">", times("volume_sma", 2))
-    )
-
-
-@pytest.mark.parametrize(
-    "feedback",
-    [
-        "make it 4h EMA 100 instead",
-        "require volume 2x average too",
-        "remove the volume filter",
-        "add a Supertrend exit",
-    ],
-)
-def test_feedback_in_the_broader_language_routes_to_the_draft(feedback: str) -> None:
-    assert classify(feedback, has_previous_draft=True).route == "strategy"
-
-
-def test_add_a_newer_indicator_exit(design_draft: StrategyDraft) -> None:
-    data, _ = draft("add a Supertrend exit", design_draft)
-
-    assert data["exit_conditions"] == anyof(rule("rsi", ">", 70), SUPERTREND_FLIP[1])
-
-
-# --- what no draft can hold ----------------------------------------------------------------------------------
-
-UNSUPPORTED = [
-    ("Make me a ZigZag strategy", "ZigZag"),
-    ("buy when Heikin Ashi candles turn green", "Heikin Ashi"),
-    ("Elliott wave strategy on BTC", "Elliott waves"),
-    ("buy at the Fibonacci 61.8% retracement", "Fibonacci"),
-    ("RSI divergence strategy on ETH 4h", "divergences"),
-    ("buy when RSI < 30 and the TRIX crosses zero", "TRIX"),
-]
-
-
-@pytest.mark.parametrize(("text", "name"), UNSUPPORTED)
-def test_an_indicator_outside_the_catalogue_is_refused_plainly_never_substituted(text: str, name: str) -> None:
-    assert classify(text, has_previous_draft=False).route == "general"
-    assert classify(text, has_previous_draft=True).route == "general"
-    answer = general_answer(text)
-    assert answer.startswith("I can't draft that: ")
-    assert name in answer
-    assert "not among the indicators" in answer
-    assert "have not drafted or changed anything" in answer
-    _, assumptions = draft_from_text(text, None)  # called directly, the draft says so first
-    assert name in assumptions[0]
-    assert "nothing stands in for it" in assumptions[0]
-
-
-def test_questions_about_the_newer_indicators_get_answers() -> None:
-    assert "flip" in general_answer("what is Supertrend?")
-    assert "-80" in general_answer("explain Williams %R")
-    assert "Stochastic formula to RSI" in general_answer("what is stoch RSI?")
-    assert "+DI" in general_answer("what does +DI mean?")
-
-
-# --- the hosted models' prompt -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("said", "indicators", "condition"), LANGUAGE_EXAMPLES, ids=[e[0] for e in LANGUAGE_EXAMPLES])
-def test_every_prompt_example_is_a_valid_draft(
-    said: str, indicators: list[dict[str, Any]], condition: dict[str, Any]
-) -> None:
-    data = {
-        "name": "PromptExample",
-        "timeframe": "1h",
-        "pairs": ["BTC/USDT"],
-        "indicators": indicators,
-        "entry_conditions": condition,
-        "minimal_roi": {"0": 0.1},
-        "stoploss": -0.1,
-    }
-    assert parse_draft(data).entry_conditions is not None
-    assert said in DRAFT_PROMPT
-
-
-def test_the_prompt_explains_the_broader_language() -> None:
-    for words in ('"ago"', '"times"', '"timeframe"', "dc.upper", "willr -100..0", "4999", "ZigZag"):
-        assert words in DRAFT_PROMPT, words
