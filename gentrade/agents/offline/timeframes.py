@@ -31,9 +31,10 @@ TIMEFRAME_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]]
     ),
     (re.compile(r"\b(\d{1,2})\s*-?\s*(?:w|wk|weeks?)\b"), lambda m: f"{int(m.group(1))}w"),
     (re.compile(r"\b(one|five|fifteen|thirty)[\s-]+minutes?\b"), lambda m: _WORD_MINUTES[m.group(1)]),
+    # Before "an hour", which would read "half an hour" as 1h.
+    (re.compile(r"\bhalf[\s-]+(?:an[\s-]+)?hour(?:ly)?\b"), lambda m: "30m"),
     (re.compile(r"\b(?:one[\s-]+hour|an?\s+hour(?:ly)?|hourly)\b"), lambda m: "1h"),
     (re.compile(r"\b(?:four|4)[\s-]*hourly\b|\bfour[\s-]+hours?\b"), lambda m: "4h"),
-    (re.compile(r"\bhalf[\s-]+(?:an[\s-]+)?hour(?:ly)?\b"), lambda m: "30m"),
     (re.compile(r"\b(?:daily|one[\s-]+day|(?:the\s+)?day\s+(?:chart|candles?|timeframe|bars?))\b"), lambda m: "1d"),
     (re.compile(r"\b(?:weekly|one[\s-]+week)\b"), lambda m: "1w"),
 ]

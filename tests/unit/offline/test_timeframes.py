@@ -63,6 +63,9 @@ def timeframe_of(text: str) -> tuple[str | None, str | None]:
         ("four hour candles", "4h"),
         ("daily", "1d"),
         ("the 20-day SMA", None),  # a period, not a timeframe
+        ("half an hour candles", "30m"),  # not "an hour"
+        ("on the half-hourly chart", "30m"),
+        ("an hour chart", "1h"),
     ],
 )
 def test_the_words_for_a_timeframe(text: str, timeframe: str | None) -> None:
