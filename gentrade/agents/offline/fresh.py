@@ -119,7 +119,7 @@ def fresh_draft(text: str) -> tuple[StrategyDraft, list[str]]:
         notes.append(reading.stop_note)
     if reading.stop is None:
         notes.append(f"No stop loss named: using a {fmt_percent(DEFAULT_STOPLOSS)} stop loss.")
-    roi = reading.roi if reading.roi is not None else DEFAULT_ROI
+    roi = reading.roi if reading.roi is not None else {"0": DEFAULT_ROI}
     if reading.roi is None:
         notes.append(f"No take-profit named: closing any trade that reaches {fmt_percent(DEFAULT_ROI)} profit.")
     if reading.short:
@@ -140,7 +140,7 @@ def fresh_draft(text: str) -> tuple[StrategyDraft, list[str]]:
         "indicators": indicators,
         "entry_conditions": entry_node,
         "exit_conditions": exit_node,
-        "minimal_roi": {"0": roi},
+        "minimal_roi": roi,
         "stoploss": stoploss,
         "trailing_stop": bool(reading.trailing),
     }

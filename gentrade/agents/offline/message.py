@@ -22,7 +22,11 @@ from gentrade.strategies.draft import NAME_PATTERN, RESERVED_NAMES
 # --- stops, targets, changes, removals, names and roles -----------------------------------------------------
 
 _PCT = r"(?P<n>\d+(?:\.\d+)?)\s*%"
-_STOP = r"(?:stop(?:[\s-]*loss)?|sl)"
+# "stop loss 5%", "sl 5%", and how traders say it otherwise: "cut losses at 8 percent", "stop out at 4%"
+_STOP = (
+    r"(?:stop(?:[\s-]*loss)?|sl|cut\s+(?:the\s+|my\s+|your\s+)?loss(?:es)?|stop(?:ped)?\s+out"
+    r"|max(?:imum)?\s+loss|lose\s+no\s+more\s+than)"
+)
 _STOP_PATTERNS = [
     (
         re.compile(
@@ -46,6 +50,13 @@ _ROI_PATTERNS = [
     ),
     re.compile(rf"(?<![\w.])\+?{_PCT}\s*(?:take[\s-]*profits?|profit(?:\s+target)?|gain|target|roi|tp)\b"),
 ]
+# One step of an ROI table in words: "5 % after 60 minutes", "10% immediately".
+_ROI_STEP = re.compile(
+    rf"(?<![\w.]){_PCT}\s*(?:profit\s+)?(?:(?P<now>immediately|at\s+once|right\s+away|straight\s+away|from\s+the\s+start)"
+    r"|after\s+(?P<t>\d+(?:\.\d+)?)\s*(?P<u>minutes?|mins?|m|hours?|hrs?|h|days?|d)\b)"
+)
+_ROI_UNIT_MINUTES = {"m": 1, "h": 60, "d": 1440}
+_TAKE_PROFIT_WORDS = re.compile(r"\b(?:take[\s-]*profits?|profit\s+targets?|targets?)\b")
 _CHANGE_PATTERNS = [
     (re.compile(r"(-?\d+(?:\.\d+)?)\s*(%?)\s*(?:instead\s+of|rather\s+than|not)\s+(-?\d+(?:\.\d+)?)\s*(%?)"), False),
     (re.compile(r"\bfrom\s+(-?\d+(?:\.\d+)?)\s*(%?)\s*to\s+(-?\d+(?:\.\d+)?)\s*(%?)"), True),
@@ -121,7 +132,7 @@ class Reading:
     name: str | None = None
     stop: float | None = None
     trailing: bool | None = None
-    roi: float | None = None
+    roi: dict[str, float] | None = None  # the ROI table: minutes -> ratio ("0": one target at once)
     timeframe: str | None = None
     coins: list[Coin] = field(default_factory=list)
     quote: str | None = None
@@ -199,13 +210,27 @@ def take_stop(reading: Reading, text: str) -> str:
 
 
 def take_roi(reading: Reading, text: str) -> str:
+    """A take-profit target ("take profit at 4%") or a table of them in words ("10% immediately, 5% after
+    60 minutes and 1% after 3 hours")."""
+    steps, rest = _take_all(text, [_ROI_STEP])
+    if len(steps) > 1 or any(step.group("t") for step in steps):
+        table = {str(_step_minutes(step)): round(float(step.group("n")) / 100, 6) for step in steps}
+        if all(0 < value <= 100 for value in table.values()):
+            reading.roi = dict(sorted(table.items(), key=lambda item: int(item[0])))
+            return _TAKE_PROFIT_WORDS.sub(lambda m: " " * len(m.group(0)), rest)
     matches, text = _take_all(text, _ROI_PATTERNS)
     for m in matches:
         value = float(m.group("n")) / 100
         if 0 < value <= 100:
-            reading.roi = round(value, 6)
+            reading.roi = {"0": round(value, 6)}
             break
     return text
+
+
+def _step_minutes(step: re.Match[str]) -> int:
+    if step.group("now"):
+        return 0
+    return round(float(step.group("t")) * _ROI_UNIT_MINUTES[step.group("u")[0]])
 
 
 def take_changes(reading: Reading, text: str) -> str:

@@ -52,7 +52,7 @@ def revised_draft(text: str, previous: StrategyDraft) -> tuple[StrategyDraft, li
             data["trailing_stop_positive_offset"] = 0.0
             data["trailing_only_offset_is_reached"] = False
     if reading.roi is not None:
-        data["minimal_roi"] = {"0": reading.roi}
+        data["minimal_roi"] = dict(reading.roi)
     notes.extend(revise_pairs(reading, data))
     notes.extend(_apply_changes(reading, data, registry))
     notes.extend(_apply_removals(reading, data, registry))

@@ -229,3 +229,34 @@ def test_or_between_signals_keeps_the_volume_confirmation_required() -> None:
     assert data["entry_conditions"] == every(
         anyof(rule("rsi", "<", 30), rule("mfi", "<", 20)), rule("volume", ">", times("volume_sma", 2))
     )
+
+
+@pytest.mark.parametrize(
+    ("message", "stoploss"),
+    [
+        ("RSI dip buyer on BTC 1h, cut losses at 8 percent", -0.08),
+        ("Buy BTC when the MACD crosses its signal, stop out at 4%", -0.04),
+        ("RSI under 30 on ETH, cut my losses at 2.5%", -0.025),
+        ("RSI under 30 on ETH, max loss 6%", -0.06),
+    ],
+)
+def test_how_traders_say_stop_loss(message: str, stoploss: float) -> None:
+    assert draft(message)[0]["stoploss"] == stoploss
+
+
+@pytest.mark.parametrize(
+    ("message", "roi"),
+    [
+        (
+            "RSI strategy on BTC 1h. Take profit 10 % immediately, 5 % after 60 minutes and 1 % after 3 hours",
+            {"0": 0.1, "60": 0.05, "180": 0.01},
+        ),
+        ("RSI under 30, 4% at once, 2% after 30 min, 1% after 1 day", {"0": 0.04, "30": 0.02, "1440": 0.01}),
+        ("RSI under 30, take 3% profit after 2 hours", {"120": 0.03}),
+        ("RSI under 30, take profit at 4%", {"0": 0.04}),
+    ],
+)
+def test_an_roi_table_in_words(message: str, roi: dict[str, float]) -> None:
+    data, _ = draft(message)
+    assert data["minimal_roi"] == roi
+    assert conditions(data["entry_conditions"]) == [rule("rsi", "<", 30)]

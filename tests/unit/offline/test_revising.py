@@ -46,6 +46,8 @@ def test_trend_filter_revision_keeps_the_rest(design_draft: StrategyDraft) -> No
         ("make the stop 3%", lambda d: d["stoploss"] == -0.03),
         ("change the stop from 5% to 4%", lambda d: d["stoploss"] == -0.04),
         ("take profit at 5%", lambda d: d["minimal_roi"] == {"0": 0.05}),
+        ("cut losses at 8 percent", lambda d: d["stoploss"] == -0.08),
+        ("take 6% at once and 2% after 2 hours", lambda d: d["minimal_roi"] == {"0": 0.06, "120": 0.02}),
         ("use a trailing stop", lambda d: d["trailing_stop"] is True),
         ("switch to 4h", lambda d: d["timeframe"] == "4h"),
         ("add SOL", lambda d: d["pairs"] == ["BTC/USDT", "ETH/USDT", "SOL/USDT"]),
