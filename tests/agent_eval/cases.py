@@ -262,7 +262,6 @@ CASES: tuple[Case, ...] = (
         "rsi-range",
         ("Buy ETH when RSI between 40 and 60",),
         entry=(rule("@rsi", ">", 40), rule("@rsi", "<", 60)),
-        gap="a range ('between 40 and 60') is read as one threshold",
     ),
     # --- multi-turn edits --------------------------------------------------------------------------------------
     Case(

@@ -32,10 +32,25 @@ _TRANSLATE = str.maketrans(
 )
 
 
+# "RSI between 40 and 60": one subject, two levels.
+_RANGE = re.compile(
+    r"(?P<subject>(?:williams\s+)?%r|\b[a-z][a-z0-9_]*(?:\s*\(\d+(?:\s*,\s*\d+)*\))?)\s+(?:is\s+|stays\s+)?"
+    r"between\s+(?P<a>-?\d+(?:\.\d+)?)\s*(?:and|to|-)\s*(?P<b>-?\d+(?:\.\d+)?)(?![\d.%])"
+)
+
+
+def _spelled_range(m: re.Match[str]) -> str:
+    low, high = sorted((float(m.group("a")), float(m.group("b"))))
+    subject = m.group("subject")
+    return f"{subject} above {fmt_number(low)} and {subject} below {fmt_number(high)}"
+
+
 def normalize(text: str) -> str:
-    """Lower case, ASCII punctuation, '%' for 'percent': the form every pattern below reads."""
+    """Lower case, ASCII punctuation, '%' for 'percent', a range spelled out as two comparisons ("RSI between
+    40 and 60" -> "rsi above 40 and rsi below 60"): the form every pattern below reads."""
     text = text[:MAX_TEXT].translate(_TRANSLATE).lower()
     text = re.sub(r"\s*\b(?:percent|per\s+cent|pct)\b", "%", text)
+    text = _RANGE.sub(_spelled_range, text)
     return re.sub(r"\bthe\s+(?=(?:price|close|closing)\b)", "    ", text)
 
 

@@ -260,3 +260,15 @@ def test_an_roi_table_in_words(message: str, roi: dict[str, float]) -> None:
     data, _ = draft(message)
     assert data["minimal_roi"] == roi
     assert conditions(data["entry_conditions"]) == [rule("rsi", "<", 30)]
+
+
+@pytest.mark.parametrize(
+    ("message", "rules"),
+    [
+        ("Buy ETH when RSI between 40 and 60", [rule("rsi", ">", 40), rule("rsi", "<", 60)]),
+        ("buy when RSI(7) is between 60 and 40", [rule("rsi", ">", 40), rule("rsi", "<", 60)]),
+        ("buy when Williams %R is between -80 and -50", [rule("willr", ">", -80), rule("willr", "<", -50)]),
+    ],
+)
+def test_a_range_is_two_comparisons(message: str, rules: list[Any]) -> None:
+    assert conditions(draft(message)[0]["entry_conditions"]) == rules

@@ -31,3 +31,9 @@ def test_numbers_and_percentages_read_as_a_trader_writes_them() -> None:
     assert fmt_number(1 / 3) == "0.333333"
     assert fmt_percent(-0.05) == "5%"
     assert fmt_percent(0.125) == "12.5%"
+
+
+def test_a_range_is_spelled_out_as_two_comparisons() -> None:
+    assert normalize("RSI between 40 and 60") == "rsi above 40 and rsi below 60"
+    assert normalize("close is between 2.5 to 1") == "close above 1 and close below 2.5"
+    assert normalize("between 40 and 60%") == "between 40 and 60%"  # no subject: left as written
