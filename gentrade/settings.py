@@ -31,6 +31,14 @@ class LlmProvider(StrEnum):
     ANTHROPIC = "anthropic"
 
 
+class StructuredOutput(StrEnum):
+    """How a hosted model is asked for structured output (``GENTRADE_LLM_STRUCTURED_OUTPUT``)."""
+
+    JSON_SCHEMA = "json_schema"
+    FUNCTION_CALLING = "function_calling"
+    JSON_MODE = "json_mode"
+
+
 class StrategyCodegen(StrEnum):
     COMPILE = "compile"
     LLM = "llm"
@@ -74,6 +82,8 @@ class Settings(BaseSettings):
     llm_provider: LlmProvider = LlmProvider.OFFLINE
     llm_model: str | None = None
     llm_base_url: str | None = None
+    # Unset: json_schema (strict) for OpenAI, function calling (tool use) for Anthropic.
+    llm_structured_output: StructuredOutput | None = None
     openai_api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY"))
     anthropic_api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY"))
 
@@ -133,6 +143,26 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _hosted_model_needs_a_key(self) -> Settings:
+        """In every environment: a hosted provider without its key fails at start-up, not on the first turn."""
+        if self.llm_provider is LlmProvider.OPENAI and not (self.openai_api_key or self.llm_base_url):
+            raise ValueError("GENTRADE_LLM_PROVIDER=openai needs OPENAI_API_KEY (or GENTRADE_LLM_BASE_URL)")
+        if self.llm_provider is LlmProvider.ANTHROPIC and not (self.anthropic_api_key or self.llm_base_url):
+            raise ValueError("GENTRADE_LLM_PROVIDER=anthropic needs ANTHROPIC_API_KEY (or GENTRADE_LLM_BASE_URL)")
+        if self.llm_provider is LlmProvider.ANTHROPIC and self.llm_structured_output is StructuredOutput.JSON_MODE:
+            raise ValueError("GENTRADE_LLM_STRUCTURED_OUTPUT=json_mode is not offered by Anthropic")
+        return self
+
+    @property
+    def structured_output(self) -> StructuredOutput:
+        """The method in use: the setting, or the provider's default."""
+        if self.llm_structured_output is not None:
+            return self.llm_structured_output
+        if self.llm_provider is LlmProvider.ANTHROPIC:
+            return StructuredOutput.FUNCTION_CALLING
+        return StructuredOutput.JSON_SCHEMA
+
+    @model_validator(mode="after")
     def _production_requirements(self) -> Settings:
         if self.env is not Environment.PRODUCTION:
             return self
@@ -146,10 +176,6 @@ class Settings(BaseSettings):
             )
             if not present
         ]
-        if self.llm_provider is LlmProvider.OPENAI and not (self.openai_api_key or self.llm_base_url):
-            missing.append("OPENAI_API_KEY (or GENTRADE_LLM_BASE_URL)")
-        if self.llm_provider is LlmProvider.ANTHROPIC and not self.anthropic_api_key:
-            missing.append("ANTHROPIC_API_KEY")
         if missing:
             raise ValueError("production requires " + ", ".join(missing))
         return self

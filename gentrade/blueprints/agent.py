@@ -18,7 +18,7 @@ EVENTS_DOC = """Server-sent events:
 - `token` `{"text"}`: a piece of the assistant's answer as the model writes it;
 - `tool_start` `{"tool": "StrategyDraftOutputTool", "draft": {...}, "tool_call_id"}`: a draft is ready;
 - `message`: the assistant message as saved in the chat (with the draft in `tool_data`);
-- `error` `{"message", "detail"}`: the turn failed (the chat records it);
+- `error` `{"message", "code", "request_id"}`: the turn failed (the chat records it); `code` as in docs/agent.md;
 - `end`: the turn is over."""
 
 

@@ -11,6 +11,8 @@ import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gentrade.agents.errors import error_kind  # the one classification, shared with the client's codes
+
 if TYPE_CHECKING:
     from prometheus_client import Counter, Histogram
 
@@ -20,28 +22,6 @@ OTHER_METHOD = "other"
 # How a worker's delivery of a backtest ended (the task's outcome); others (busy, final, missing) ran nothing.
 RUN_OUTCOMES = frozenset({"finished", "failed", "cancelled", "retry"})
 TURN_COMPLETED, TURN_FAILED = "completed", "failed"
-# Exception class names (OpenAI's and Anthropic's clients share theirs, httpx, LangChain, pydantic), checked
-# along the exception's class hierarchy, most specific first; anything else is "other".
-LLM_ERROR_KINDS = {
-    "APITimeoutError": "timeout",
-    "TimeoutException": "timeout",
-    "TimeoutError": "timeout",
-    "RateLimitError": "rate_limit",
-    "AuthenticationError": "auth",
-    "PermissionDeniedError": "auth",
-    "APIConnectionError": "connection",
-    "TransportError": "connection",
-    "ConnectionError": "connection",
-    "BadRequestError": "bad_request",
-    "NotFoundError": "bad_request",
-    "UnprocessableEntityError": "bad_request",
-    "InternalServerError": "server_error",
-    "APIStatusError": "api_error",
-    "APIError": "api_error",
-    "OutputParserException": "invalid_output",
-    "ValidationError": "invalid_output",
-}
-OTHER_LLM_ERROR = "other"
 # Seconds to tens of minutes: a backtest waits for a free worker, then downloads and runs for up to 15 min.
 BACKTEST_BUCKETS = (1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
 
@@ -110,13 +90,5 @@ def agent_turn_ended(outcome: str) -> None:
     _instruments().agent_turns.labels(outcome).inc()
 
 
-def llm_error_kind(error: BaseException) -> str:
-    for cls in type(error).__mro__:
-        kind = LLM_ERROR_KINDS.get(cls.__name__)
-        if kind is not None:
-            return kind
-    return OTHER_LLM_ERROR
-
-
 def llm_failed(provider: str, error: BaseException) -> None:
-    _instruments().llm_errors.labels(provider, llm_error_kind(error)).inc()
+    _instruments().llm_errors.labels(provider, error_kind(error)).inc()

@@ -23,10 +23,12 @@ from typing import Any
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 
 from gentrade.agents.checkpoints import checkpointer
+from gentrade.agents.errors import error_code
 from gentrade.agents.graph import build_graph
 from gentrade.agents.providers import LlmErrors, chat_model
 from gentrade.agents.schemas import DRAFT_TOOL_NAME
 from gentrade.agents.stream_events import StreamEvents
+from gentrade.errors import current_request_id
 from gentrade.extensions import db
 from gentrade.metrics import instruments
 from gentrade.models import Chat, User, utcnow
@@ -152,11 +154,11 @@ def run_turn(user_id: uuid.UUID, chat_id: uuid.UUID, thread_id: uuid.UUID, messa
                 turn.draft, turn.tool_call_id = event.args["draft"], event.call_id
                 yield "tool_start", {"tool": DRAFT_TOOL_NAME, "draft": turn.draft, "tool_call_id": event.call_id}
     except Exception as exc:  # a provider failure after its own retries, or a draft that never validated
-        log.exception("agent turn on %s failed", thread_id)
-        turn.error = f"{type(exc).__name__}: {exc}"[:300]
+        log.exception("agent turn on %s failed", thread_id)  # the provider's own words: for the log only
+        turn.error = error_code(exc)
     saved = _save(chat_id, message, turn)
     if turn.error:
-        yield "error", {"message": FAILED, "detail": turn.error}
+        yield "error", {"message": FAILED, "code": turn.error, "request_id": current_request_id()}
     else:
         yield "message", saved
     yield "end", {}

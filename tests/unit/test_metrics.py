@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel, ValidationError
 
+from gentrade.agents.errors import error_kind
 from gentrade.metrics import exposition, instruments
 from tests.servers import free_port
 
@@ -60,7 +61,7 @@ def validation_error() -> ValidationError:
     ],
 )
 def test_llm_errors_are_classified_into_a_fixed_set_of_kinds(error: Exception, kind: str) -> None:
-    assert instruments.llm_error_kind(error) == kind
+    assert error_kind(error) == kind
 
 
 def test_request_labels_stay_bounded() -> None:

@@ -63,7 +63,9 @@ def test_defaults_need_no_setting(tmp_path: Path) -> None:
 
 
 def test_dotenv_in_the_working_directory_is_read(tmp_path: Path) -> None:
-    (tmp_path / ".env").write_text("GENTRADE_LLM_PROVIDER=anthropic\nGENTRADE_DATA_DIR=elsewhere\n", encoding="utf-8")
+    (tmp_path / ".env").write_text(
+        "GENTRADE_LLM_PROVIDER=anthropic\nANTHROPIC_API_KEY=sk-ant\nGENTRADE_DATA_DIR=elsewhere\n", encoding="utf-8"
+    )
 
     settings = load_settings()
 
@@ -72,7 +74,7 @@ def test_dotenv_in_the_working_directory_is_read(tmp_path: Path) -> None:
 
 
 def test_environment_overrides_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    (tmp_path / ".env").write_text("GENTRADE_LLM_PROVIDER=anthropic\n", encoding="utf-8")
+    (tmp_path / ".env").write_text("GENTRADE_LLM_PROVIDER=anthropic\nOPENAI_API_KEY=sk-test\n", encoding="utf-8")
     monkeypatch.setenv("GENTRADE_LLM_PROVIDER", "openai")
 
     assert load_settings().llm_provider is LlmProvider.OPENAI
@@ -162,10 +164,29 @@ def test_anthropic_in_production_without_key_is_refused(monkeypatch: pytest.Monk
         load_settings()
 
 
-def test_llm_key_is_not_required_in_development(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_hosted_provider_without_its_key_fails_at_start_up_in_development_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Finding: a missing Anthropic key was a bare AssertionError on the first turn."""
+    monkeypatch.setenv("GENTRADE_LLM_PROVIDER", "anthropic")
+    with pytest.raises(ConfigurationError, match="ANTHROPIC_API_KEY"):
+        load_settings()
     monkeypatch.setenv("GENTRADE_LLM_PROVIDER", "openai")
+    with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
+        load_settings()
+    monkeypatch.setenv("GENTRADE_LLM_BASE_URL", "http://127.0.0.1:8000/v1")  # a local server needs no key
+    assert load_settings().structured_output == "json_schema"
 
-    assert load_settings().llm_provider is LlmProvider.OPENAI
+
+def test_structured_output_method_defaults_per_provider_and_can_be_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GENTRADE_LLM_PROVIDER", "anthropic")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant")
+    assert load_settings().structured_output == "function_calling"
+    monkeypatch.setenv("GENTRADE_LLM_STRUCTURED_OUTPUT", "json_schema")
+    assert load_settings().structured_output == "json_schema"
+    monkeypatch.setenv("GENTRADE_LLM_STRUCTURED_OUTPUT", "xml")
+    with pytest.raises(ConfigurationError, match="GENTRADE_LLM_STRUCTURED_OUTPUT"):
+        load_settings()
 
 
 @pytest.mark.parametrize(
