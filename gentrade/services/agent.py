@@ -7,16 +7,22 @@ Two streams read the same turn, on the same graph, checkpoints and ownership che
 - LangServe's ``stream_events`` (the frontend's ``RemoteRunnable``): LangChain's v2 events. Its
   client saves the chat itself, in its own message format, so the turn leaves the chat row alone.
 
-Every draft a turn shows is recorded by its tool call id (``agent_threads.record_draft``). A client
-that disconnects does not cut a turn short (the blueprint keeps consuming the events): the graph runs
-to its end, keeping the chat and the thread's checkpoints in step.
+Every draft a turn shows is recorded by its tool call id (``agent_threads.record_draft``).
+
+A turn is admitted first (``agent_limits.admit``: 409 when the chat already has a turn running, 429 past
+the user's limits), before any byte is sent. It then runs in the background (``in_background``) while
+the request sends a first event at once and keep-alive comments through long model calls. A client
+that disconnects does not cut a turn short: the graph runs to its end, keeping the chat and the
+thread's checkpoints in step. A turn that fails is recorded as the same assistant error message in
+both, with the draft it may have shown undone in the checkpoint, so they agree and the history
+alternates (see docs/agent.md, "Streams and limits").
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,12 +33,15 @@ from gentrade.agents.graph import build_graph
 from gentrade.agents.providers import LlmErrors, chat_model
 from gentrade.agents.schemas import DRAFT_TOOL_NAME
 from gentrade.agents.stream_events import StreamEvents
+from gentrade.agents.token_usage import TokenCount
 from gentrade.extensions import db
 from gentrade.metrics import instruments
 from gentrade.models import Chat, User, utcnow
 from gentrade.runtime import runtime
-from gentrade.services import agent_threads, ownership
+from gentrade.services import agent_limits, agent_threads, ownership
+from gentrade.services.background_events import in_background
 from gentrade.services.errors import Invalid
+from gentrade.services.turn_locks import TurnLock
 
 log = logging.getLogger(__name__)
 STREAMED_NODES = frozenset({"announce", "general"})
@@ -70,7 +79,15 @@ class DraftShown:
     result: ToolMessage
 
 
-TurnEvent = Token | DraftStarted | DraftShown
+@dataclass(frozen=True)
+class Step:
+    """What the turn does next, for a client showing progress: ``reading``, ``drafting`` or ``writing``."""
+
+    name: str
+
+
+READING, DRAFTING, WRITING = Step("reading"), Step("drafting"), Step("writing")
+TurnEvent = Token | DraftStarted | DraftShown | Step
 
 
 class AgentTurn:
@@ -85,23 +102,32 @@ class AgentTurn:
         self.run_id = uuid.uuid4()
 
     def events(self) -> Iterator[TurnEvent]:
-        """The turn's events; the turn is counted as completed or failed when they end."""
+        """The turn's events; the turn is counted as completed or failed, and its tokens, when they end."""
+        tokens = TokenCount()
         try:
-            yield from self._events()
+            yield from self._events(tokens)
         except Exception:
             instruments.agent_turn_ended(instruments.TURN_FAILED)
             raise
+        finally:
+            _record_tokens(self.user_id, tokens.total)
         instruments.agent_turn_ended(instruments.TURN_COMPLETED)
 
-    def _events(self) -> Iterator[TurnEvent]:
+    def _events(self, tokens: TokenCount) -> Iterator[TurnEvent]:
         graph = build_graph(self.model, checkpointer(self.settings))
-        config = {
-            "configurable": {"thread_id": str(self.thread_id)},
-            "run_id": self.run_id,
-            "callbacks": [LlmErrors(self.settings.llm_provider)],
-        }
+        thread = {"configurable": {"thread_id": str(self.thread_id)}}
+        config = thread | {"run_id": self.run_id, "callbacks": [LlmErrors(self.settings.llm_provider), tokens]}
+        draft_before = graph.get_state(thread).values.get("draft")
+        question = HumanMessage(self.message, id=str(uuid.uuid4()))
+        try:
+            stream = graph.stream({"messages": [question]}, config, stream_mode=["messages", "updates"])
+            yield from self._graph_events(stream)
+        except Exception:
+            _record_failure(graph, thread, question, draft_before)
+            raise
+
+    def _graph_events(self, stream: Iterator[Any]) -> Iterator[TurnEvent]:
         started: dict[str, dict[str, Any]] = {}
-        stream = graph.stream({"messages": [HumanMessage(self.message)]}, config, stream_mode=["messages", "updates"])
         for mode, payload in stream:
             if mode == "messages":
                 chunk, metadata = payload
@@ -110,6 +136,10 @@ class AgentTurn:
                     yield Token(chunk, node)
                 continue
             for node, update in (payload or {}).items():
+                if node == "router":
+                    yield DRAFTING if (update or {}).get("route") == "strategy" else WRITING
+                elif node == "tools":
+                    yield WRITING
                 for message in (update or {}).get("messages", []):
                     if node == "strategy_draft" and isinstance(message, AIMessage):
                         for call in message.tool_calls:
@@ -118,6 +148,58 @@ class AgentTurn:
                             yield DraftStarted(call["id"], call["args"])
                     elif node == "tools" and isinstance(message, ToolMessage):
                         yield DraftShown(message.tool_call_id, started.get(message.tool_call_id, {}), message)
+
+
+def _record_failure(graph: Any, thread: dict[str, Any], question: HumanMessage, draft_before: Any) -> None:
+    """Give the checkpoint what the chat records for a failed turn: the question (when the run failed before
+    keeping it), the assistant's error reply, and the draft as it was before the turn."""
+    try:
+        kept = any(message.id == question.id for message in graph.get_state(thread).values.get("messages", []))
+        reply = AIMessage(ERROR_REPLY)
+        update = {"messages": [reply] if kept else [question, reply], "draft": draft_before}
+        graph.update_state(thread, update, as_node="general")
+    except Exception:
+        log.exception("could not record the failed turn in the checkpoint of %s", thread)
+
+
+def _record_tokens(user_id: uuid.UUID, tokens: int) -> None:
+    try:
+        agent_limits.record_tokens(user_id, tokens)
+    except Exception:
+        db.session.rollback()
+        log.exception("could not count %d tokens for user %s", tokens, user_id)
+
+
+@dataclass(frozen=True)
+class Wire:
+    """How a protocol opens and closes a turn's stream."""
+
+    first: tuple[str, Any] | None  # sent at once; ``None`` is a comment
+    end: tuple[str, Any]
+    end_after_error: bool
+
+
+def _streamed(
+    lock: TurnLock, wire: Wire, produce: Callable[[], Iterator[tuple[str, Any]]], name: str
+) -> Iterator[tuple[str, Any] | None]:
+    """``wire.first`` at once, then ``produce``'s events from the background, with ``None`` (a keep-alive)
+    while it is silent, then ``wire.end``. The lock is released when the turn is over, before ``end`` is
+    sent, so a client that starts its next turn on ``end`` finds the chat free."""
+    handed_over = False
+    try:
+        yield wire.first
+        handed_over = True  # from here the background turn releases the lock when it ends
+        failed = False
+        for event in in_background(
+            produce, idle_seconds=runtime().settings.agent_keepalive_seconds, finished=lock.release, name=name
+        ):
+            failed = failed or (event is not None and event[0] == "error")
+            yield event
+        if wire.end_after_error or not failed:
+            yield wire.end
+    finally:
+        if not handed_over:  # the client left before the turn started: it never will
+            lock.release()
 
 
 # --- our own stream -----------------------------------------------------------------------------------------
@@ -140,12 +222,27 @@ def start_turn(user: User, thread_id: uuid.UUID) -> Chat:
     return chat
 
 
-def run_turn(user_id: uuid.UUID, chat_id: uuid.UUID, thread_id: uuid.UUID, message: str) -> Iterator[tuple[str, Any]]:
-    """Events for one turn: ``token``*, ``tool_start``?, ``message`` or ``error``, then ``end``."""
+OUR_WIRE = Wire(first=("status", {"step": READING.name}), end=("end", {}), end_after_error=True)
+
+
+def run_turn(
+    user_id: uuid.UUID, chat_id: uuid.UUID, thread_id: uuid.UUID, message: str
+) -> Iterator[tuple[str, Any] | None]:
+    """Admit the turn (409/429 here, before any byte), then its events: ``status`` at once, then ``status``,
+    ``token``*, ``tool_start``?, ``message`` or ``error``, then ``end``; ``None`` is a keep-alive."""
+    lock = agent_limits.admit(user_id, thread_id)
+    return _streamed(lock, OUR_WIRE, lambda: _turn_events(user_id, chat_id, thread_id, message), f"turn-{thread_id}")
+
+
+def _turn_events(
+    user_id: uuid.UUID, chat_id: uuid.UUID, thread_id: uuid.UUID, message: str
+) -> Iterator[tuple[str, Any]]:
     turn = Turn()
     try:
         for event in AgentTurn(user_id, thread_id, message).events():
-            if isinstance(event, Token):
+            if isinstance(event, Step):
+                yield "status", {"step": event.name}
+            elif isinstance(event, Token):
                 turn.text += event.text
                 yield "token", {"text": event.text}
             elif isinstance(event, DraftStarted):
@@ -159,7 +256,6 @@ def run_turn(user_id: uuid.UUID, chat_id: uuid.UUID, thread_id: uuid.UUID, messa
         yield "error", {"message": FAILED, "detail": turn.error}
     else:
         yield "message", saved
-    yield "end", {}
 
 
 def _assistant_message(turn: Turn) -> dict[str, Any]:
@@ -216,10 +312,22 @@ def langserve_thread(user: User, reference: str | None, message: str) -> uuid.UU
     return start_turn(user, thread_id).thread_id
 
 
+LANGSERVE_WIRE = Wire(first=None, end=("end", None), end_after_error=False)  # only comments beside its events
+
+
 def stream_events(
     user_id: uuid.UUID, thread_id: uuid.UUID, message: str, graph_input: dict[str, Any]
+) -> Iterator[tuple[str, Any] | None]:
+    """Admit the turn (409/429 here, before any byte), then LangServe's events: a comment at once, ``data``
+    (one v2 stream event each), then ``end``; or ``error``. ``None`` is a keep-alive comment."""
+    lock = agent_limits.admit(user_id, thread_id)
+    produce = lambda: _langserve_events(user_id, thread_id, message, graph_input)  # noqa: E731
+    return _streamed(lock, LANGSERVE_WIRE, produce, f"langserve-turn-{thread_id}")
+
+
+def _langserve_events(
+    user_id: uuid.UUID, thread_id: uuid.UUID, message: str, graph_input: dict[str, Any]
 ) -> Iterator[tuple[str, Any]]:
-    """LangServe's events for one turn: ``data`` (one v2 stream event each), then ``end``; or ``error``."""
     turn = AgentTurn(user_id, thread_id, message)
     events = StreamEvents(turn.run_id, {"thread_id": str(thread_id)}, type(turn.model).__name__)
     yield "data", events.start(graph_input)
@@ -231,7 +339,7 @@ def stream_events(
                 yield "data", events.token(event.chunk, event.node)
             elif isinstance(event, DraftStarted):
                 yield "data", events.tool_start(event.call_id, event.args)
-            else:
+            elif isinstance(event, DraftShown):
                 yield "data", events.tool_end(event.call_id, event.args, event.result)
     except Exception:
         log.exception("agent turn on %s failed", thread_id)
@@ -239,4 +347,3 @@ def stream_events(
         yield "error", {"status_code": 500, "message": FAILED}
         return
     yield "data", events.end({"messages": [AIMessage(answer)]})
-    yield "end", None
