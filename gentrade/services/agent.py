@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,9 +39,8 @@ from gentrade.metrics import instruments
 from gentrade.models import Chat, User, utcnow
 from gentrade.runtime import runtime
 from gentrade.services import agent_limits, agent_threads, ownership
-from gentrade.services.background_events import in_background
+from gentrade.services.background_events import Wire, streamed_turn
 from gentrade.services.errors import Invalid
-from gentrade.services.turn_locks import TurnLock
 
 log = logging.getLogger(__name__)
 STREAMED_NODES = frozenset({"announce", "general"})
@@ -162,44 +161,16 @@ def _record_failure(graph: Any, thread: dict[str, Any], question: HumanMessage, 
         log.exception("could not record the failed turn in the checkpoint of %s", thread)
 
 
+def _keepalive_seconds() -> float:
+    return runtime().settings.agent_keepalive_seconds
+
+
 def _record_tokens(user_id: uuid.UUID, tokens: int) -> None:
     try:
         agent_limits.record_tokens(user_id, tokens)
     except Exception:
         db.session.rollback()
         log.exception("could not count %d tokens for user %s", tokens, user_id)
-
-
-@dataclass(frozen=True)
-class Wire:
-    """How a protocol opens and closes a turn's stream."""
-
-    first: tuple[str, Any] | None  # sent at once; ``None`` is a comment
-    end: tuple[str, Any]
-    end_after_error: bool
-
-
-def _streamed(
-    lock: TurnLock, wire: Wire, produce: Callable[[], Iterator[tuple[str, Any]]], name: str
-) -> Iterator[tuple[str, Any] | None]:
-    """``wire.first`` at once, then ``produce``'s events from the background, with ``None`` (a keep-alive)
-    while it is silent, then ``wire.end``. The lock is released when the turn is over, before ``end`` is
-    sent, so a client that starts its next turn on ``end`` finds the chat free."""
-    handed_over = False
-    try:
-        yield wire.first
-        handed_over = True  # from here the background turn releases the lock when it ends
-        failed = False
-        for event in in_background(
-            produce, idle_seconds=runtime().settings.agent_keepalive_seconds, finished=lock.release, name=name
-        ):
-            failed = failed or (event is not None and event[0] == "error")
-            yield event
-        if wire.end_after_error or not failed:
-            yield wire.end
-    finally:
-        if not handed_over:  # the client left before the turn started: it never will
-            lock.release()
 
 
 # --- our own stream -----------------------------------------------------------------------------------------
@@ -231,7 +202,8 @@ def run_turn(
     """Admit the turn (409/429 here, before any byte), then its events: ``status`` at once, then ``status``,
     ``token``*, ``tool_start``?, ``message`` or ``error``, then ``end``; ``None`` is a keep-alive."""
     lock = agent_limits.admit(user_id, thread_id)
-    return _streamed(lock, OUR_WIRE, lambda: _turn_events(user_id, chat_id, thread_id, message), f"turn-{thread_id}")
+    produce = lambda: _turn_events(user_id, chat_id, thread_id, message)  # noqa: E731
+    return streamed_turn(produce, OUR_WIRE, _keepalive_seconds(), lock.release, f"turn-{thread_id}")
 
 
 def _turn_events(
@@ -322,7 +294,7 @@ def stream_events(
     (one v2 stream event each), then ``end``; or ``error``. ``None`` is a keep-alive comment."""
     lock = agent_limits.admit(user_id, thread_id)
     produce = lambda: _langserve_events(user_id, thread_id, message, graph_input)  # noqa: E731
-    return _streamed(lock, LANGSERVE_WIRE, produce, f"langserve-turn-{thread_id}")
+    return streamed_turn(produce, LANGSERVE_WIRE, _keepalive_seconds(), lock.release, f"langserve-turn-{thread_id}")
 
 
 def _langserve_events(

@@ -13,7 +13,8 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from flask import current_app
 
@@ -53,3 +54,37 @@ def in_background(
         if item is _DONE:
             return
         yield item  # type: ignore[misc]
+
+
+@dataclass(frozen=True)
+class Wire:
+    """How a protocol opens and closes a turn's stream."""
+
+    first: tuple[str, Any] | None  # sent at once; ``None`` is a comment
+    end: tuple[str, Any]
+    end_after_error: bool  # LangServe's ``error`` is the last event; ours is followed by ``end``
+
+
+def streamed_turn(
+    produce: Callable[[], Iterator[tuple[str, Any]]],
+    wire: Wire,
+    idle_seconds: float,
+    release: Callable[[], None],
+    name: str,
+) -> Iterator[tuple[str, Any] | None]:
+    """``wire.first`` at once, then ``produce``'s events from the background, with ``None`` (a keep-alive)
+    while it is silent, then ``wire.end``. ``release`` (the turn's locks) runs when the turn is over, before
+    ``end`` is sent, so a client that starts its next turn on ``end`` finds the chat free."""
+    handed_over = False
+    try:
+        yield wire.first
+        handed_over = True  # from here the background turn releases when it ends
+        failed = False
+        for event in in_background(produce, idle_seconds=idle_seconds, finished=release, name=name):
+            failed = failed or (event is not None and event[0] == "error")
+            yield event
+        if wire.end_after_error or not failed:
+            yield wire.end
+    finally:
+        if not handed_over:  # the client left before the turn started: it never will
+            release()
