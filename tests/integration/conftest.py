@@ -51,10 +51,11 @@ def slow_server(
     clerk_key: rsa.RSAPrivateKey,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
-    """The app with an agent model that takes 2 s per call (``tests.slow_agent_wsgi``)."""
+    """The app with an agent model that takes 2 s per call (``tests.slow_agent_wsgi``), keep-alives every 0.5 s."""
     yield from module_server(
-        postgres_url, data_dir, clerk_key, tmp_path_factory, app="tests.slow_agent_wsgi:app", SLOW_MODEL_SECONDS="2"
-    )
+        postgres_url, data_dir, clerk_key, tmp_path_factory, app="tests.slow_agent_wsgi:app", SLOW_MODEL_SECONDS="2",
+        GENTRADE_AGENT_KEEPALIVE_SECONDS="0.5",
+    )  # fmt: skip
 
 
 @pytest.fixture

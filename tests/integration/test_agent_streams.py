@@ -201,8 +201,8 @@ def test_first_event_at_once_and_a_second_turn_refused_on_gunicorn_gevent(
     slow_server: str, client: FlaskClient, tokens: Tokens, endpoint: str
 ) -> None:
     """Through real gunicorn gevent workers: the first byte within 100 ms while the model thinks (measured
-    before: 61 s of silence; fails before, passes after), and a second turn on the same thread, from any
-    worker or another process, is a 409 until the first ends."""
+    before: 61 s of silence; fails before, passes after), keep-alives while it is silent, and a second turn
+    on the same thread, from any worker or another process, is a 409 until the first ends."""
     headers = tokens.headers("user_gunicorn")
     thread = requests.post(f"{slow_server}/api/v1/chats", json={}, headers=headers, timeout=10).json()["thread_id"]
     body = turn_request(endpoint, thread, "what is RSI?")
@@ -224,6 +224,7 @@ def test_first_event_at_once_and_a_second_turn_refused_on_gunicorn_gevent(
             assert refused.status_code == 409
         assert "another turn is running" in others[0].json()["message"]
         rest = b"".join(chunks)
+    assert rest.count(KEEP_ALIVE) >= 4  # two silent calls of 2 s, a comment every 0.5 s, from a gevent worker
     assert rest.rstrip().endswith(b"event: end" if endpoint == STREAM_EVENTS else b"data: {}")
     after = requests.post(f"{slow_server}{endpoint}", json=body, headers=headers, timeout=30)
     assert after.status_code == 200
