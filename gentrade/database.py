@@ -39,6 +39,11 @@ def engine_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+def libpq_url(settings: Settings) -> str:
+    """The database URL as psycopg and libpq take it: ``postgresql://`` (the driver suffix is SQLAlchemy's)."""
+    return settings.sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
 def closed_by_server(dbapi_connection: Any) -> bool:
     """True when an idle psycopg connection is closed, broken, or has bytes waiting (the server's
     farewell error, or end of file): it must not be used."""

@@ -100,7 +100,7 @@ def init_error_handling(app: Flask, api: JsonErrorApi) -> None:
     @app.errorhandler(ServiceError)
     def _service_error(error: ServiceError) -> tuple[dict[str, Any], int, dict[str, str]]:
         http_error = default_exceptions[error.status](description=error.message)
-        http_error.data = {"message": error.message, "errors": error.errors}  # type: ignore[attr-defined]
+        http_error.data = {"message": error.message, "errors": error.errors, "headers": error.headers}  # type: ignore[attr-defined]
         return api.handle_http_exception(http_error)
 
     @app.errorhandler(OperationalError)

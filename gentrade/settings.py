@@ -87,6 +87,14 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY"))
     anthropic_api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY"))
 
+    # Agent turns: a keep-alive comment after this many idle seconds (proxies cut silent streams), turns one
+    # user may start per minute and run at once, and tokens a user's turns may spend per UTC day on a hosted
+    # model (0: no budget; the offline model has none).
+    agent_keepalive_seconds: float = Field(default=10, gt=0, le=55)
+    agent_turns_per_minute: int = Field(default=10, ge=1)
+    agent_concurrent_turns: int = Field(default=2, ge=1, le=32)
+    agent_daily_tokens: int = Field(default=500_000, ge=0)
+
     strategy_codegen: StrategyCodegen = StrategyCodegen.COMPILE
     codegen_max_repairs: int = Field(default=2, ge=0, le=5)
 

@@ -52,11 +52,18 @@ def wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 120
 
 @contextmanager
 def gunicorn(
-    postgres_url: str, data_dir: Path, clerk_key: rsa.RSAPrivateKey, log_path: Path, **env: str
+    postgres_url: str,
+    data_dir: Path,
+    clerk_key: rsa.RSAPrivateKey,
+    log_path: Path,
+    *,
+    app: str = "wsgi:app",
+    **env: str,
 ) -> Iterator[str]:
     """gunicorn as deployed (production settings, 2 gevent workers) on the migrated test database; yields its URL.
 
-    ``env`` adds or overrides environment variables (``GUNICORN_WORKERS``, ``GENTRADE_DB_POOL_SIZE``, ...).
+    ``app`` is the WSGI app to serve; ``env`` adds or overrides environment variables (``GUNICORN_WORKERS``,
+    ``GENTRADE_DB_POOL_SIZE``, ...).
     """
     port = free_port()
     environment = {
@@ -74,7 +81,7 @@ def gunicorn(
     }
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [str(GUNICORN), "-c", "config/gunicorn.conf.py", "-b", f"127.0.0.1:{port}", "wsgi:app"],
+            [str(GUNICORN), "-c", "config/gunicorn.conf.py", "-b", f"127.0.0.1:{port}", app],
             cwd=ROOT,
             env=environment,
             stdout=log,

@@ -1,7 +1,10 @@
 """LangGraph checkpointers keyed by the chat's ``thread_id``: PostgreSQL in production, SQLite embedded.
 
-One per process, created on first use (a connection pool for PostgreSQL), with its tables set
-up once. ``delete_thread`` is how a deleted chat or user loses its checkpoints (FR.16).
+One per process, created on first use (a connection pool for PostgreSQL). On PostgreSQL the tables are
+migration 0004's: nothing at run time creates them, so no two processes race to (the saver's set-up
+creates an index CONCURRENTLY and would wait on every open transaction). The embedded SQLite file is
+set up on first use (SQLite's own file lock serialises that). ``delete_thread`` is how a deleted chat
+or user loses its checkpoints (FR.16).
 """
 
 from __future__ import annotations
@@ -19,16 +22,11 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from gentrade.database import closed_by_server
+from gentrade.database import closed_by_server, libpq_url
 from gentrade.settings import Settings
 
 _lock = threading.Lock()
 _savers: dict[str, BaseCheckpointSaver] = {}
-
-
-def _postgres_conninfo(url: str) -> str:
-    """psycopg takes a plain ``postgresql://`` URL; SQLAlchemy's driver suffix is ours, not libpq's."""
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 def _check_alive(connection: psycopg.Connection[Any]) -> None:
@@ -43,7 +41,7 @@ def _build(settings: Settings) -> BaseCheckpointSaver:
     url = settings.sqlalchemy_url
     if url.startswith("postgresql"):
         pool = ConnectionPool(
-            _postgres_conninfo(url),
+            libpq_url(settings),
             min_size=1,
             max_size=max(4, settings.db_pool_size // 2),  # agent turns only; most requests use the main pool
             kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
@@ -53,13 +51,12 @@ def _build(settings: Settings) -> BaseCheckpointSaver:
         # Closed while the interpreter still runs: left to its finalizer, the pool joins its worker
         # threads during shutdown, which fails under gevent ("greenlet is being finalized").
         atexit.register(pool.close)
-        saver: BaseCheckpointSaver = PostgresSaver(pool)
-    else:
-        path = Path(settings.resolved_data_dir) / "checkpoints.sqlite"
-        connection = sqlite3.connect(path, check_same_thread=False, timeout=30)
-        connection.execute("PRAGMA journal_mode=WAL")
-        saver = SqliteSaver(connection)
-    saver.setup()  # type: ignore[attr-defined]
+        return PostgresSaver(pool)  # tables: migration 0004, never set up here
+    path = Path(settings.resolved_data_dir) / "checkpoints.sqlite"
+    connection = sqlite3.connect(path, check_same_thread=False, timeout=30)
+    connection.execute("PRAGMA journal_mode=WAL")
+    saver = SqliteSaver(connection)
+    saver.setup()
     return saver
 
 

@@ -8,13 +8,14 @@ from flask import Response
 
 from gentrade.auth import current_user, login_required
 from gentrade.blueprints import sse
-from gentrade.blueprints.base import ApiBlueprint, sse_event_schema
+from gentrade.blueprints.base import TURN_REFUSALS, ApiBlueprint, sse_event_schema
 from gentrade.schemas.agent import AgentTurnSchema
 from gentrade.services import agent
 
 blp = ApiBlueprint("agent", __name__, url_prefix="/api/v1/agent", description="The strategy assistant.")
 
-EVENTS_DOC = """Server-sent events:
+EVENTS_DOC = """Server-sent events (the first, `status`, at once; `: keep-alive` comments while the model is silent):
+- `status` `{"step"}`: what the assistant does now: `reading` the message, `drafting` a strategy, `writing` the answer;
 - `token` `{"text"}`: a piece of the assistant's answer as the model writes it;
 - `tool_start` `{"tool": "StrategyDraftOutputTool", "draft": {...}, "tool_call_id"}`: a draft is ready;
 - `message`: the assistant message as saved in the chat (with the draft in `tool_data`);
@@ -30,9 +31,12 @@ EVENTS_DOC = """Server-sent events:
         "200": {
             "description": EVENTS_DOC,
             "content": {
-                "text/event-stream": {"schema": sse_event_schema("token", "tool_start", "message", "error", "end")}
+                "text/event-stream": {
+                    "schema": sse_event_schema("status", "token", "tool_start", "message", "error", "end")
+                }
             },
-        }
+        },
+        **TURN_REFUSALS,
     }
 )
 def stream(body: dict[str, Any]) -> Response:
@@ -40,4 +44,4 @@ def stream(body: dict[str, Any]) -> Response:
     user = current_user()
     chat = agent.start_turn(user, body["thread_id"])
     events = agent.run_turn(user.id, chat.id, chat.thread_id, body["message"])
-    return sse.response(sse.relay(events, finish_if_client_leaves=True))
+    return sse.response(sse.relay(events))

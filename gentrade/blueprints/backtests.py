@@ -89,4 +89,4 @@ def events(backtest_id: uuid.UUID) -> Response:
             yield None if snapshot is None else ("status", snapshot)
         yield "end", {}
 
-    return sse.response(sse.relay(changes(), finish_if_client_leaves=False, keep_alive_every=KEEP_ALIVE_EVERY))
+    return sse.response(sse.relay(changes(), keep_alive_every=KEEP_ALIVE_EVERY))

@@ -25,6 +25,16 @@ PAGINATION_HEADER = {
 }
 
 
+# An agent turn's refusals, before any byte is streamed (documentation; the body is the usual error).
+TURN_REFUSALS: dict[str, Any] = {
+    "409": {"description": "Another turn is running in this chat; wait for it to end."},
+    "429": {
+        "description": "A per-user limit (turns per minute, turns at once, tokens per day on a hosted model); "
+        "the `Retry-After` header says in how many seconds to try again."
+    },
+}
+
+
 def sse_event_schema(*events: str) -> dict[str, Any]:
     """One server-sent event as a client's parser yields it: its name and its data (JSON text)."""
     return {

@@ -13,7 +13,7 @@ from flask import Response, request
 
 from gentrade.auth import current_user, login_required
 from gentrade.blueprints import sse
-from gentrade.blueprints.base import ApiBlueprint, sse_event_schema
+from gentrade.blueprints.base import TURN_REFUSALS, ApiBlueprint, sse_event_schema
 from gentrade.schemas.langserve import StreamEventsSchema
 from gentrade.services import agent
 
@@ -30,6 +30,8 @@ EVENTS_DOC = """Server-sent events, as LangServe sends them:
 - `end`: the turn is over;
 - `error` `{"status_code", "message"}`: the turn failed.
 
+A `: keep-alive` comment is sent at once and while the model is silent (SSE clients skip comments).
+
 The thread is `config.configurable.thread_id`, else the `ThreadId` header: `new` (or empty) starts a thread of
 your own, which a chat you then save (`POST /api/v1/chats` with your own `thread_id`) takes over."""
 
@@ -42,7 +44,8 @@ your own, which a chat you then save (`POST /api/v1/chats` with your own `thread
         "200": {
             "description": EVENTS_DOC,
             "content": {"text/event-stream": {"schema": sse_event_schema("data", "end", "error")}},
-        }
+        },
+        **TURN_REFUSALS,
     }
 )
 def stream_events(body: dict[str, Any]) -> Response:
@@ -51,4 +54,4 @@ def stream_events(body: dict[str, Any]) -> Response:
     reference = body["thread_id"] if body["thread_id"] is not None else request.headers.get("ThreadId")
     thread_id = agent.langserve_thread(user, reference, body["message"])
     events = agent.stream_events(user.id, thread_id, body["message"], body["input"])
-    return sse.response(sse.relay(events, finish_if_client_leaves=True))
+    return sse.response(sse.relay(events))

@@ -36,29 +36,18 @@ def frame(event: str, data: Any = None) -> str:
     return f"event: {event}\ndata: {json.dumps(data, default=_jsonable)}\n\n"
 
 
-def relay(
-    events: Iterable[tuple[str, Any] | None], *, finish_if_client_leaves: bool, keep_alive_every: int = 1
-) -> Iterator[str]:
+def relay(events: Iterable[tuple[str, Any] | None], *, keep_alive_every: int = 1) -> Iterator[str]:
     """Frame ``(name, data)`` events; ``None`` means nothing new yet, and every ``keep_alive_every``-th one
-    sends a keep-alive comment, so proxies do not cut an idle stream.
-
-    With ``finish_if_client_leaves``, a client that disconnects does not cut the work short: the remaining
-    events are still produced (and not sent), so the work ends as it would have."""
-    events = iter(events)
+    sends a keep-alive comment, so proxies do not cut an idle stream. Work that must outlive a client that
+    disconnects runs elsewhere (``services.background_events``): closing this stops only the relaying."""
     idle = 0
-    try:
-        for event in events:
-            if event is not None:
-                yield frame(*event)
-                continue
-            idle += 1
-            if idle % keep_alive_every == 0:
-                yield KEEP_ALIVE
-    except GeneratorExit:
-        if finish_if_client_leaves:
-            for _ in events:
-                pass
-        raise
+    for event in events:
+        if event is not None:
+            yield frame(*event)
+            continue
+        idle += 1
+        if idle % keep_alive_every == 0:
+            yield KEEP_ALIVE
 
 
 def response(stream: Iterator[str]) -> Response:

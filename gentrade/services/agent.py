@@ -7,9 +7,15 @@ Two streams read the same turn, on the same graph, checkpoints and ownership che
 - LangServe's ``stream_events`` (the frontend's ``RemoteRunnable``): LangChain's v2 events. Its
   client saves the chat itself, in its own message format, so the turn leaves the chat row alone.
 
-Every draft a turn shows is recorded by its tool call id (``agent_threads.record_draft``). A client
-that disconnects does not cut a turn short (the blueprint keeps consuming the events): the graph runs
-to its end, keeping the chat and the thread's checkpoints in step.
+Every draft a turn shows is recorded by its tool call id (``agent_threads.record_draft``).
+
+A turn is admitted first (``agent_limits.admit``: 409 when the chat already has a turn running, 429 past
+the user's limits), before any byte is sent. It then runs in the background (``in_background``) while
+the request sends a first event at once and keep-alive comments through long model calls. A client
+that disconnects does not cut a turn short: the graph runs to its end, keeping the chat and the
+thread's checkpoints in step. A turn that fails is recorded as the same assistant error message in
+both, with the draft it may have shown undone in the checkpoint, so they agree and the history
+alternates (see docs/agent.md, "Streams and limits").
 """
 
 from __future__ import annotations
@@ -28,12 +34,14 @@ from gentrade.agents.graph import build_graph
 from gentrade.agents.providers import LlmErrors, chat_model
 from gentrade.agents.schemas import DRAFT_TOOL_NAME
 from gentrade.agents.stream_events import StreamEvents
+from gentrade.agents.token_usage import TokenCount
 from gentrade.errors import current_request_id
 from gentrade.extensions import db
 from gentrade.metrics import instruments
 from gentrade.models import Chat, User, utcnow
 from gentrade.runtime import runtime
-from gentrade.services import agent_threads, ownership
+from gentrade.services import agent_limits, agent_threads, ownership
+from gentrade.services.background_events import Wire, streamed_turn
 from gentrade.services.errors import Invalid
 
 log = logging.getLogger(__name__)
@@ -72,7 +80,15 @@ class DraftShown:
     result: ToolMessage
 
 
-TurnEvent = Token | DraftStarted | DraftShown
+@dataclass(frozen=True)
+class Step:
+    """What the turn does next, for a client showing progress: ``reading``, ``drafting`` or ``writing``."""
+
+    name: str
+
+
+READING, DRAFTING, WRITING = Step("reading"), Step("drafting"), Step("writing")
+TurnEvent = Token | DraftStarted | DraftShown | Step
 
 
 class AgentTurn:
@@ -87,23 +103,32 @@ class AgentTurn:
         self.run_id = uuid.uuid4()
 
     def events(self) -> Iterator[TurnEvent]:
-        """The turn's events; the turn is counted as completed or failed when they end."""
+        """The turn's events; the turn is counted as completed or failed, and its tokens, when they end."""
+        tokens = TokenCount()
         try:
-            yield from self._events()
+            yield from self._events(tokens)
         except Exception:
             instruments.agent_turn_ended(instruments.TURN_FAILED)
             raise
+        finally:
+            _record_tokens(self.user_id, tokens.total)
         instruments.agent_turn_ended(instruments.TURN_COMPLETED)
 
-    def _events(self) -> Iterator[TurnEvent]:
+    def _events(self, tokens: TokenCount) -> Iterator[TurnEvent]:
         graph = build_graph(self.model, checkpointer(self.settings))
-        config = {
-            "configurable": {"thread_id": str(self.thread_id)},
-            "run_id": self.run_id,
-            "callbacks": [LlmErrors(self.settings.llm_provider)],
-        }
+        thread = {"configurable": {"thread_id": str(self.thread_id)}}
+        config = thread | {"run_id": self.run_id, "callbacks": [LlmErrors(self.settings.llm_provider), tokens]}
+        draft_before = graph.get_state(thread).values.get("draft")
+        question = HumanMessage(self.message, id=str(uuid.uuid4()))
+        try:
+            stream = graph.stream({"messages": [question]}, config, stream_mode=["messages", "updates"])
+            yield from self._graph_events(stream)
+        except Exception:
+            _record_failure(graph, thread, question, draft_before)
+            raise
+
+    def _graph_events(self, stream: Iterator[Any]) -> Iterator[TurnEvent]:
         started: dict[str, dict[str, Any]] = {}
-        stream = graph.stream({"messages": [HumanMessage(self.message)]}, config, stream_mode=["messages", "updates"])
         for mode, payload in stream:
             if mode == "messages":
                 chunk, metadata = payload
@@ -112,6 +137,10 @@ class AgentTurn:
                     yield Token(chunk, node)
                 continue
             for node, update in (payload or {}).items():
+                if node == "router":
+                    yield DRAFTING if (update or {}).get("route") == "strategy" else WRITING
+                elif node == "tools":
+                    yield WRITING
                 for message in (update or {}).get("messages", []):
                     if node == "strategy_draft" and isinstance(message, AIMessage):
                         for call in message.tool_calls:
@@ -120,6 +149,30 @@ class AgentTurn:
                             yield DraftStarted(call["id"], call["args"])
                     elif node == "tools" and isinstance(message, ToolMessage):
                         yield DraftShown(message.tool_call_id, started.get(message.tool_call_id, {}), message)
+
+
+def _record_failure(graph: Any, thread: dict[str, Any], question: HumanMessage, draft_before: Any) -> None:
+    """Give the checkpoint what the chat records for a failed turn: the question (when the run failed before
+    keeping it), the assistant's error reply, and the draft as it was before the turn."""
+    try:
+        kept = any(message.id == question.id for message in graph.get_state(thread).values.get("messages", []))
+        reply = AIMessage(ERROR_REPLY)
+        update = {"messages": [reply] if kept else [question, reply], "draft": draft_before}
+        graph.update_state(thread, update, as_node="general")
+    except Exception:
+        log.exception("could not record the failed turn in the checkpoint of %s", thread)
+
+
+def _keepalive_seconds() -> float:
+    return runtime().settings.agent_keepalive_seconds
+
+
+def _record_tokens(user_id: uuid.UUID, tokens: int) -> None:
+    try:
+        agent_limits.record_tokens(user_id, tokens)
+    except Exception:
+        db.session.rollback()
+        log.exception("could not count %d tokens for user %s", tokens, user_id)
 
 
 # --- our own stream -----------------------------------------------------------------------------------------
@@ -142,12 +195,29 @@ def start_turn(user: User, thread_id: uuid.UUID) -> Chat:
     return chat
 
 
-def run_turn(user_id: uuid.UUID, chat_id: uuid.UUID, thread_id: uuid.UUID, message: str) -> Iterator[tuple[str, Any]]:
-    """Events for one turn: ``token``*, ``tool_start``?, ``message`` or ``error``, then ``end``."""
+OUR_WIRE = Wire(first=("status", {"step": READING.name}), end=("end", {}), end_after_error=True)
+
+
+def run_turn(
+    user_id: uuid.UUID, chat_id: uuid.UUID, thread_id: uuid.UUID, message: str
+) -> Iterator[tuple[str, Any] | None]:
+    """Admit the turn (409/429 here, before any byte), then its events: ``status`` at once, then ``status``,
+    ``token``*, ``tool_start``?, ``message`` or ``error``, then ``end``; ``None`` is a keep-alive."""
+    lock = agent_limits.admit(user_id, thread_id)
+    request_id = current_request_id()  # the turn runs off the request: the id goes with it
+    produce = lambda: _turn_events(user_id, chat_id, thread_id, message, request_id)  # noqa: E731
+    return streamed_turn(produce, OUR_WIRE, _keepalive_seconds(), lock.release, f"turn-{thread_id}")
+
+
+def _turn_events(
+    user_id: uuid.UUID, chat_id: uuid.UUID, thread_id: uuid.UUID, message: str, request_id: str
+) -> Iterator[tuple[str, Any]]:
     turn = Turn()
     try:
         for event in AgentTurn(user_id, thread_id, message).events():
-            if isinstance(event, Token):
+            if isinstance(event, Step):
+                yield "status", {"step": event.name}
+            elif isinstance(event, Token):
                 turn.text += event.text
                 yield "token", {"text": event.text}
             elif isinstance(event, DraftStarted):
@@ -158,10 +228,9 @@ def run_turn(user_id: uuid.UUID, chat_id: uuid.UUID, thread_id: uuid.UUID, messa
         turn.error = error_code(exc)
     saved = _save(chat_id, message, turn)
     if turn.error:
-        yield "error", {"message": FAILED, "code": turn.error, "request_id": current_request_id()}
+        yield "error", {"message": FAILED, "code": turn.error, "request_id": request_id}
     else:
         yield "message", saved
-    yield "end", {}
 
 
 def _assistant_message(turn: Turn) -> dict[str, Any]:
@@ -218,10 +287,22 @@ def langserve_thread(user: User, reference: str | None, message: str) -> uuid.UU
     return start_turn(user, thread_id).thread_id
 
 
+LANGSERVE_WIRE = Wire(first=None, end=("end", None), end_after_error=False)  # only comments beside its events
+
+
 def stream_events(
     user_id: uuid.UUID, thread_id: uuid.UUID, message: str, graph_input: dict[str, Any]
+) -> Iterator[tuple[str, Any] | None]:
+    """Admit the turn (409/429 here, before any byte), then LangServe's events: a comment at once, ``data``
+    (one v2 stream event each), then ``end``; or ``error``. ``None`` is a keep-alive comment."""
+    lock = agent_limits.admit(user_id, thread_id)
+    produce = lambda: _langserve_events(user_id, thread_id, message, graph_input)  # noqa: E731
+    return streamed_turn(produce, LANGSERVE_WIRE, _keepalive_seconds(), lock.release, f"langserve-turn-{thread_id}")
+
+
+def _langserve_events(
+    user_id: uuid.UUID, thread_id: uuid.UUID, message: str, graph_input: dict[str, Any]
 ) -> Iterator[tuple[str, Any]]:
-    """LangServe's events for one turn: ``data`` (one v2 stream event each), then ``end``; or ``error``."""
     turn = AgentTurn(user_id, thread_id, message)
     events = StreamEvents(turn.run_id, {"thread_id": str(thread_id)}, type(turn.model).__name__)
     yield "data", events.start(graph_input)
@@ -233,7 +314,7 @@ def stream_events(
                 yield "data", events.token(event.chunk, event.node)
             elif isinstance(event, DraftStarted):
                 yield "data", events.tool_start(event.call_id, event.args)
-            else:
+            elif isinstance(event, DraftShown):
                 yield "data", events.tool_end(event.call_id, event.args, event.result)
     except Exception:
         log.exception("agent turn on %s failed", thread_id)
@@ -241,4 +322,3 @@ def stream_events(
         yield "error", {"status_code": 500, "message": FAILED}
         return
     yield "data", events.end({"messages": [AIMessage(answer)]})
-    yield "end", None

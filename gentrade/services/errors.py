@@ -6,10 +6,13 @@ from __future__ import annotations
 class ServiceError(Exception):
     status = 400
 
-    def __init__(self, message: str, errors: dict[str, object] | None = None) -> None:
+    def __init__(
+        self, message: str, errors: dict[str, object] | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.errors = errors or {}
+        self.headers = headers or {}  # e.g. ``Retry-After`` on a 429
 
 
 class NotFound(ServiceError):
@@ -26,3 +29,12 @@ class Conflict(ServiceError):
 
 class Invalid(ServiceError):
     status = 422
+
+
+class TooManyRequests(ServiceError):
+    """A per-user limit; ``retry_after`` (seconds) tells the client when to try again."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, {}, {"Retry-After": str(max(1, retry_after))})

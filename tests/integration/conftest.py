@@ -15,6 +15,23 @@ from tests.servers import gunicorn
 from tests.spies import Calls, spy_on_checks
 
 
+def module_server(
+    postgres_url: str,
+    data_dir: Path,
+    clerk_key: rsa.RSAPrivateKey,
+    tmp_path_factory: pytest.TempPathFactory,
+    app: str = "wsgi:app",
+    **env: str,
+) -> Iterator[str]:
+    """One server per module (tests clean the database through ``client``); a small pool, the machine is shared."""
+    log_path = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    with gunicorn(
+        postgres_url, data_dir, clerk_key, log_path, app=app, GENTRADE_DB_POOL_SIZE="10", GENTRADE_DB_MAX_OVERFLOW="5",
+        **env,
+    ) as url:  # fmt: skip
+        yield url
+
+
 @pytest.fixture(scope="module")
 def small_server(
     app: Flask,
@@ -23,12 +40,22 @@ def small_server(
     clerk_key: rsa.RSAPrivateKey,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
-    """One server per module (tests clean the database through ``client``); a small pool, the machine is shared."""
-    log_path = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    with gunicorn(
-        postgres_url, data_dir, clerk_key, log_path, GENTRADE_DB_POOL_SIZE="10", GENTRADE_DB_MAX_OVERFLOW="5"
-    ) as url:
-        yield url
+    yield from module_server(postgres_url, data_dir, clerk_key, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def slow_server(
+    app: Flask,
+    postgres_url: str,
+    data_dir: Path,
+    clerk_key: rsa.RSAPrivateKey,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """The app with an agent model that takes 2 s per call (``tests.slow_agent_wsgi``), keep-alives every 0.5 s."""
+    yield from module_server(
+        postgres_url, data_dir, clerk_key, tmp_path_factory, app="tests.slow_agent_wsgi:app", SLOW_MODEL_SECONDS="2",
+        GENTRADE_AGENT_KEEPALIVE_SECONDS="0.5",
+    )  # fmt: skip
 
 
 @pytest.fixture

@@ -29,6 +29,8 @@ TABLES = {
     "backtests",
     "draft_outputs",
     "opened_threads",
+    "agent_turn_starts",
+    "agent_token_usage",
     "alembic_version",
 }
 # LangGraph's checkpoint tables: made by the migrations on PostgreSQL (SQLite keeps them in a file of their own).
