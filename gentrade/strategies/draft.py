@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from gentrade.strategies.catalogue import CATALOGUE, PRICE_COLUMNS, IndicatorSpec
+from gentrade.strategies.never_trades import never_breaks_out, never_changes
 
 TIMEFRAME_MINUTES = {"1m": 1, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "4h": 240, "1d": 1440}
 TIMEFRAMES = tuple(TIMEFRAME_MINUTES)
@@ -288,58 +289,9 @@ class StrategyDraft(_Strict):
                 if series.times == 0:
                     yield f"{location}.{side}.times", "must not be 0 (that is the number 0)"
                     return
-        problem = self._never_changes(condition, left, right) or self._never_breaks_out(condition, left, right)
+        problem = never_changes(self, condition, left, right) or never_breaks_out(self, condition, left, right)
         if problem:
             yield location, problem
-
-    def _never_changes(self, condition: Condition, left: Series | None, right: Series | None) -> str | None:
-        """A bounded series (RSI 0..100) compared with a number outside its range: always or never true."""
-        series, number = (left, condition.right) if right is None else (right, condition.left)
-        if series is None or not isinstance(number, int | float):
-            return None
-        low, high = self.range_of(series)
-        if (low is not None and number < low) or (high is not None and number > high):
-            span = _range_text(low, high)
-            return (
-                f"'{series_text(series)}' is always {span}, so comparing it with {number:g} is always or never "
-                "true: use a level inside that range"
-            )
-        return None
-
-    def _never_breaks_out(self, condition: Condition, left: Series | None, right: Series | None) -> str | None:
-        """A price above the Donchian upper band (below the lower) of its own candle: never true, as the band
-        holds that candle's high (low). A breakout compares with the band one candle ago."""
-        if left is None or right is None:
-            return None
-        op = condition.op
-        if right.ref in PRICE_COLUMNS:  # normalise to "price <op> band"
-            left, right = right, left
-            op = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "crosses_above": "crosses_below"}.get(op, "crosses_above")
-        indicator = self.indicator(right.ref.partition(".")[0])
-        if left.ref not in PRICE_COLUMNS or not left.plain or not right.plain or indicator is None:
-            return None
-        output = right.ref.partition(".")[2]
-        never = {("upper", ">"), ("upper", "crosses_above"), ("lower", "<"), ("lower", "crosses_below")}
-        if indicator.type != "donchian" or indicator.timeframe or (output, op) not in never:
-            return None
-        side = "above" if output == "upper" else "below"
-        return (
-            f"the {left.ref} is never {side} the Donchian {output} band of its own candle (the band includes it); "
-            f'for a breakout compare with the band one candle ago: {{"ref": "{right.ref}", "ago": 1}}'
-        )
-
-    def range_of(self, series: Series) -> tuple[float | None, float | None]:
-        """The lowest and highest value ``series`` can take (None: unbounded), scaling included."""
-        if series.ref in PRICE_COLUMNS:
-            low, high = 0.0, None
-        else:
-            ident, _, output = series.ref.partition(".")
-            indicator = self.indicator(ident)
-            if indicator is None:
-                return None, None
-            low, high = CATALOGUE[indicator.type].range_of(output)
-        ends = [None if end is None else end * series.times + series.plus for end in (low, high)]
-        return (ends[1], ends[0]) if series.times < 0 else (ends[0], ends[1])
 
     def _reference_problem(self, operand: str) -> str | None:
         if operand in PRICE_COLUMNS:
@@ -450,25 +402,9 @@ class StrategyDraft(_Strict):
         return self.pairs[0].split("/")[1]
 
 
-def _range_text(low: float | None, high: float | None) -> str:
-    if low is not None and high is not None:
-        return f"between {low:g} and {high:g}"
-    return f"at least {low:g}" if low is not None else f"at most {high:g}"
-
-
 def lookback_column(column: str, ago: int) -> str:
     """The column of ``column``'s value ``ago`` candles back, computed in a higher timeframe's own frame."""
     return f"{column}_ago{ago}"
-
-
-def series_text(series: Series) -> str:
-    """A short text for a series: ``ema50``, ``3*vol_avg``, ``ema50[-1]`` (one candle ago), ``1.02*ema50+5``."""
-    text = series.ref + (f"[-{series.ago}]" if series.ago else "")
-    if series.times != 1.0:
-        text = f"{series.times:g}*{text}"
-    if series.plus:
-        text += f"{series.plus:+g}"
-    return text
 
 
 def _walk(node: Any, location: str, depth: int) -> Iterator[tuple[str, Condition | None, int]]:
