@@ -137,11 +137,20 @@ def agent_turn(api: Api, thread: str, message: str) -> dict[str, Any]:
 
 
 def print_summary(summary: dict[str, Any]) -> None:
+    """Print a finished backtest's summary; keys added later may be absent from older summaries."""
+
     def pct(value: float | None) -> str:
         return "n/a" if value is None else f"{value * 100:.2f} %"
 
     def money(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.2f}"
+
+    def duration(key: str) -> str:
+        seconds = summary.get(key)
+        return "n/a" if seconds is None else str(timedelta(seconds=seconds))
+
+    def count(key: str) -> str:
+        return "n/a" if summary.get(key) is None else str(summary[key])
 
     rows = [
         ("Trades", summary["total_trades"]),
@@ -156,6 +165,11 @@ def print_summary(summary: dict[str, Any]) -> None:
         ("Sharpe / Sortino / Calmar", " / ".join(str(summary[k]) for k in ("sharpe", "sortino", "calmar"))),
         ("Profit factor", summary["profit_factor"]),
         ("Average trade", summary["avg_trade_duration"]),
+        (
+            "Average winner / loser",
+            f"{duration('winner_avg_duration_seconds')} / {duration('loser_avg_duration_seconds')}",
+        ),
+        ("Longest win / loss streak", f"{count('max_consecutive_wins')} / {count('max_consecutive_losses')}"),
     ]
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
@@ -163,6 +177,10 @@ def print_summary(summary: dict[str, Any]) -> None:
     print(f"\n   {'Pair':<12} {'Trades':>6} {'Win rate':>9} {'Profit':>10}")
     for row in summary["pairs"]:
         print(f"   {row['pair']:<12} {row['trades']:>6} {pct(row['win_rate']):>9} {pct(row['profit_total']):>10}")
+    if summary.get("exit_reasons"):
+        print(f"\n   {'Exit reason':<20} {'Trades':>6} {'Win rate':>9} {'Profit':>10}")
+        for row in summary["exit_reasons"]:
+            print(f"   {row['reason']:<20} {row['trades']:>6} {pct(row['win_rate']):>9} {pct(row['profit_total']):>10}")
 
 
 def plot_equity(summary: dict[str, Any], path: Path, title: str) -> None:

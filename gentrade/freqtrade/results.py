@@ -6,9 +6,17 @@ Freqtrade. The zip holds ``backtest-result-<ts>.json`` with ``strategy.<Name>.{.
 ``<stem>_config.json``, ``<stem>_<Name>.py`` and feather files we do not read. The summary has
 stable key names, rounded floats and no NaN/inf (those become ``None``), so it can be stored as
 JSON and shown as is. Values Freqtrade reports for undefined metrics are made honest: with no
-trades the win rate, profit factor, ratios and durations are ``None``; a profit factor without a
-losing trade is ``None`` (Freqtrade says 0.0, it is unbounded); Freqtrade's ``-100.0``
-"denominator was zero" sentinel for Sharpe/Sortino/Calmar is ``None``.
+trades the win rate, profit factor, ratios, durations and streaks are ``None``; a profit factor
+without a losing trade is ``None`` (Freqtrade says 0.0, it is unbounded), as is the average
+holding time of winners without a winner (and of losers without a loser; Freqtrade says 0);
+Freqtrade's ``-100.0`` "denominator was zero" sentinel for Sharpe/Sortino/Calmar is ``None``.
+
+Besides the totals, the summary carries what explains a result to a beginner: ``exit_reasons``
+(how trades ended, from Freqtrade's ``exit_reason_summary``: per reason the trades, wins, draws,
+losses, win rate and profit, most frequent first), ``winner_avg_duration_seconds`` /
+``loser_avg_duration_seconds`` (from ``winner_holding_avg_s`` / ``loser_holding_avg_s``) and
+``max_consecutive_wins`` / ``max_consecutive_losses`` (Freqtrade's streaks: a draw counts as a
+loss there). Summaries stored before these keys existed lack them; readers must not assume them.
 """
 
 from __future__ import annotations
@@ -130,15 +138,16 @@ def summarise(stats: Mapping[str, Any], strategy_name: str) -> dict[str, Any]:
     total_row = next((row for row in _list(stats.get("results_per_pair")) if row.get("key") == TOTAL_ROW), {})
     losses = _int(total_row.get("losses", stats.get("losses")))
     avg_seconds = _average_duration_seconds(stats, trades) if traded else None
+    wins, trade_losses = _int(stats.get("wins")) or 0, _int(stats.get("losses")) or 0
     return {
         "strategy": strategy_name,
         "timeframe": stats.get("timeframe") if isinstance(stats.get("timeframe"), str) else None,
         "timerange": {"start": _iso(start), "end": _iso(end)},
         "stake_currency": stats.get("stake_currency") if isinstance(stats.get("stake_currency"), str) else None,
         "total_trades": total_trades,
-        "wins": _int(stats.get("wins")) or 0,
+        "wins": wins,
         "draws": _int(stats.get("draws")) or 0,
-        "losses": _int(stats.get("losses")) or 0,
+        "losses": trade_losses,
         "win_rate": _number(stats.get("winrate"), RATIO_DIGITS) if traded else None,
         "profit_total": _number(stats.get("profit_total"), RATIO_DIGITS),
         "profit_total_abs": _number(stats.get("profit_total_abs"), MONEY_DIGITS),
@@ -152,6 +161,11 @@ def summarise(stats: Mapping[str, Any], strategy_name: str) -> dict[str, Any]:
         "profit_factor": _number(stats.get("profit_factor"), METRIC_DIGITS) if traded and losses else None,
         "avg_trade_duration_seconds": avg_seconds,
         "avg_trade_duration": _human_duration(avg_seconds),
+        "winner_avg_duration_seconds": _whole_seconds(stats.get("winner_holding_avg_s")) if wins else None,
+        "loser_avg_duration_seconds": _whole_seconds(stats.get("loser_holding_avg_s")) if trade_losses else None,
+        "max_consecutive_wins": _count(stats.get("max_consecutive_wins")) if traded else None,
+        "max_consecutive_losses": _count(stats.get("max_consecutive_losses")) if traded else None,
+        "exit_reasons": _exit_reasons(stats.get("exit_reason_summary")) if traded else [],
         "best_pair": _pair_key(stats.get("best_pair")) if traded else None,
         "worst_pair": _pair_key(stats.get("worst_pair")) if traded else None,
         "pairs": [_pair_summary(row) for row in pair_rows],
@@ -173,6 +187,32 @@ def _pair_summary(row: Mapping[str, Any]) -> dict[str, Any]:
         "profit_total_abs": _number(row.get("profit_total_abs"), MONEY_DIGITS),
         "avg_duration_seconds": _duration_text_seconds(row.get("duration_avg")) if trades else None,
     }
+
+
+def _exit_reasons(rows: Any) -> list[dict[str, Any]]:
+    """Freqtrade's ``exit_reason_summary`` without its TOTAL row, most frequent reason first.
+
+    A coach explains a loss by how trades ended (stop loss, ROI, exit signal, force exit at the end);
+    ``profit_total`` is relative to the starting balance, as in ``pairs``.
+    """
+    reasons: list[dict[str, Any]] = []
+    for row in _list(rows):
+        if row.get("key") == TOTAL_ROW or row.get("key") is None:
+            continue
+        trades = _int(row.get("trades")) or 0
+        reasons.append(
+            {
+                "reason": str(row.get("key")),
+                "trades": trades,
+                "wins": _int(row.get("wins")) or 0,
+                "draws": _int(row.get("draws")) or 0,
+                "losses": _int(row.get("losses")) or 0,
+                "win_rate": _number(row.get("winrate"), RATIO_DIGITS) if trades else None,
+                "profit_total": _number(row.get("profit_total"), RATIO_DIGITS),
+                "profit_total_abs": _number(row.get("profit_total_abs"), MONEY_DIGITS),
+            }
+        )
+    return sorted(reasons, key=lambda reason: (-reason["trades"], reason["reason"]))
 
 
 def equity_curve(
@@ -225,6 +265,18 @@ def _average_duration_seconds(stats: Mapping[str, Any], trades: Sequence[Any]) -
     minutes = [_number(trade.get("trade_duration")) for trade in trades if isinstance(trade, Mapping)]
     known = [value for value in minutes if value is not None]
     return round(sum(known) / len(known)) * 60 if known else None
+
+
+def _whole_seconds(value: Any) -> int | None:
+    """A non-negative duration in whole seconds (Freqtrade's ``*_s`` are floats of whole minutes)."""
+    seconds = _number(value)
+    return round(seconds) if seconds is not None and seconds >= 0 else None
+
+
+def _count(value: Any) -> int | None:
+    """A non-negative whole number, else None (a streak cannot be negative or fractional)."""
+    number = _int(value)
+    return number if number is not None and number >= 0 else None
 
 
 def _human_duration(seconds: int | None) -> str | None:

@@ -100,6 +100,23 @@ class TimerangeSchema(ma.Schema):
     end = ma.fields.Date(attribute="timerange_end")
 
 
+# The keys gentrade.freqtrade.results.summarise writes, for the OpenAPI document: keep the two in step.
+SUMMARY_DESCRIPTION = (
+    "Set when finished. Keys: strategy, timeframe, timerange {start, end}, stake_currency, total_trades, wins, "
+    "draws, losses, win_rate, profit_total, profit_total_abs, starting_balance, final_balance, max_drawdown, "
+    "max_drawdown_abs, sharpe, sortino, calmar, profit_factor, avg_trade_duration_seconds, avg_trade_duration, "
+    "winner_avg_duration_seconds, loser_avg_duration_seconds (null without a winner / loser), "
+    "max_consecutive_wins, max_consecutive_losses (a draw counts as a loss), "
+    "exit_reasons [{reason, trades, wins, draws, losses, win_rate, profit_total, profit_total_abs}] "
+    "(most trades first), best_pair, worst_pair, "
+    "pairs [{pair, trades, wins, draws, losses, win_rate, profit_total, profit_total_abs, avg_duration_seconds}], "
+    "equity_curve [{time, balance}] (at most 500 points). Ratios are fractions (0.05 = 5 %); a figure that is "
+    "undefined (e.g. with no trades) is null. Backtests finished before winner_avg_duration_seconds, "
+    "loser_avg_duration_seconds, max_consecutive_wins, max_consecutive_losses and exit_reasons were added "
+    "lack those keys."
+)
+
+
 class BacktestSchema(ma.Schema):
     id = ma.fields.UUID(dump_only=True)
     strategy_id = ma.fields.UUID(dump_only=True)
@@ -112,7 +129,7 @@ class BacktestSchema(ma.Schema):
     pairs = ma.fields.List(ma.fields.String(), dump_only=True)
     timeframe = ma.fields.String(dump_only=True)
     result_path = ma.fields.String(dump_only=True, allow_none=True)
-    summary = ma.fields.Dict(dump_only=True, allow_none=True)
+    summary = ma.fields.Dict(dump_only=True, allow_none=True, metadata={"description": SUMMARY_DESCRIPTION})
     error = ma.fields.Dict(dump_only=True, allow_none=True, metadata={"description": "{code, message, detail}"})
     attempts = ma.fields.Integer(dump_only=True)
     created_at = ma.fields.AwareDateTime(dump_only=True)

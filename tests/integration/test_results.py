@@ -41,8 +41,10 @@ SUMMARY_KEYS = {
     "strategy", "timeframe", "timerange", "stake_currency", "total_trades", "wins", "draws", "losses", "win_rate",
     "profit_total", "profit_total_abs", "starting_balance", "final_balance", "max_drawdown", "max_drawdown_abs",
     "sharpe", "sortino", "calmar", "profit_factor", "avg_trade_duration_seconds", "avg_trade_duration",
-    "best_pair", "worst_pair", "pairs", "equity_curve",
+    "winner_avg_duration_seconds", "loser_avg_duration_seconds", "max_consecutive_wins", "max_consecutive_losses",
+    "exit_reasons", "best_pair", "worst_pair", "pairs", "equity_curve",
 }  # fmt: skip
+EXIT_REASON_KEYS = {"reason", "trades", "wins", "draws", "losses", "win_rate", "profit_total", "profit_total_abs"}
 PAIR_KEYS = {"pair", "trades", "wins", "draws", "losses", "win_rate", "profit_total", "profit_total_abs",
              "avg_duration_seconds"}  # fmt: skip
 
@@ -162,6 +164,53 @@ def test_per_pair_table(runs: dict[str, Run]) -> None:
         assert row["avg_duration_seconds"] > 0
 
 
+def test_exit_reasons(runs: dict[str, Run]) -> None:
+    summary, stats = runs[TRADES].parsed.summary, runs[TRADES].stats
+    reasons = summary["exit_reasons"]
+    theirs = {row["key"]: row for row in stats["exit_reason_summary"] if row["key"] != "TOTAL"}
+    assert [row["reason"] for row in reasons] == sorted(theirs, key=lambda key: (-theirs[key]["trades"], key))
+    assert all(set(row) == EXIT_REASON_KEYS for row in reasons)
+    assert sum(row["trades"] for row in reasons) == summary["total_trades"]
+    assert sum(row["profit_total_abs"] for row in reasons) == pytest.approx(summary["profit_total_abs"], abs=1e-6)
+    by_reason = {t: sum(1 for trade in stats["trades"] if trade["exit_reason"] == t) for t in theirs}
+    for row in reasons:
+        their = theirs[row["reason"]]
+        assert row["trades"] == their["trades"] == by_reason[row["reason"]] > 0
+        assert (row["wins"], row["draws"], row["losses"]) == (their["wins"], their["draws"], their["losses"])
+        assert row["wins"] + row["draws"] + row["losses"] == row["trades"]
+        assert row["win_rate"] == pytest.approx(their["winrate"], abs=0.51e-6)
+        assert row["profit_total"] == pytest.approx(their["profit_total"], abs=0.51e-6)
+        assert row["profit_total_abs"] == pytest.approx(their["profit_total_abs"], abs=0.51e-8)
+    # The stand-in market, a stop loss and a 60-day window: more than one way out is exercised.
+    assert len(reasons) >= 2
+
+
+def test_winner_and_loser_figures(runs: dict[str, Run]) -> None:
+    summary, stats = runs[TRADES].parsed.summary, runs[TRADES].stats
+    assert summary["wins"] > 0  # else the run cannot check both
+    assert summary["losses"] > 0
+    for kind, sign in (("winner", 1), ("loser", -1)):
+        seconds = summary[f"{kind}_avg_duration_seconds"]
+        assert isinstance(seconds, int)
+        assert seconds == stats[f"{kind}_holding_avg_s"]
+        assert stats[f"{kind}_holding_min_s"] <= seconds <= stats[f"{kind}_holding_max_s"]
+        minutes = [t["trade_duration"] for t in stats["trades"] if t["profit_ratio"] * sign > 0]
+        assert seconds == round(sum(minutes) / len(minutes)) * 60  # Freqtrade rounds the mean to whole minutes
+    for streak in ("max_consecutive_wins", "max_consecutive_losses"):
+        assert summary[streak] == stats[streak]
+        assert isinstance(summary[streak], int)
+    assert 1 <= summary["max_consecutive_wins"] <= summary["wins"]
+    assert 1 <= summary["max_consecutive_losses"] <= summary["losses"] + summary["draws"]  # a draw breaks a win run
+    # The streaks follow the trades in Freqtrade's order, a draw counting as a loss.
+    runs_of = {True: 0, False: 0}
+    longest = {True: 0, False: 0}
+    for trade in stats["trades"]:
+        won = trade["profit_ratio"] > 0
+        runs_of[won], runs_of[not won] = runs_of[won] + 1, 0
+        longest[won] = max(longest[won], runs_of[won])
+    assert (summary["max_consecutive_wins"], summary["max_consecutive_losses"]) == (longest[True], longest[False])
+
+
 def test_equity_curve(runs: dict[str, Run]) -> None:
     summary, stats = runs[TRADES].parsed.summary, runs[TRADES].stats
     curve = summary["equity_curve"]
@@ -192,8 +241,11 @@ def test_zero_trades_summary_is_complete(runs: dict[str, Run]) -> None:
     assert summary["max_drawdown"] == summary["max_drawdown_abs"] == 0.0
     assert summary["starting_balance"] == summary["final_balance"] == stats["starting_balance"]
     for undefined in ("win_rate", "sharpe", "sortino", "calmar", "profit_factor", "avg_trade_duration_seconds",
-                      "avg_trade_duration", "best_pair", "worst_pair"):  # fmt: skip
+                      "avg_trade_duration", "winner_avg_duration_seconds", "loser_avg_duration_seconds",
+                      "max_consecutive_wins", "max_consecutive_losses", "best_pair", "worst_pair"):  # fmt: skip
         assert summary[undefined] is None, undefined
+    assert stats["max_consecutive_wins"] == stats["max_consecutive_losses"] == 0  # Freqtrade's, made None above
+    assert summary["exit_reasons"] == []
     assert sorted(row["pair"] for row in summary["pairs"]) == PAIRS
     assert all(row["trades"] == 0 and row["win_rate"] is None for row in summary["pairs"])
     assert summary["equity_curve"] == [
