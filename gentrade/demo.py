@@ -2,9 +2,11 @@
 
 Starts the embedded stack (API on gunicorn/gevent, a Celery worker, the exchange stand-in), then:
 a signed ``user.created`` webhook, a chat, an agent turn over SSE that yields a draft, one round of
-feedback, deploying the strategy, a backtest over the last 60 days with live progress, the summary
-as a table, and an equity-curve PNG in the data folder. Stops everything it started; exits non-zero
-with a clear message on any failure.
+feedback, deploying the strategy, a 60-day backtest with live progress, the summary as a table and an
+equity-curve PNG in the data folder; then the coach's loop: "why did it lose?" answered from the
+figures with a revised draft, which is deployed and backtested over the same days, and the two results
+side by side. The window is fixed, so every run shows the same numbers. Stops everything it started;
+exits non-zero with a clear message on any failure.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,9 @@ from gentrade import devkeys
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_MESSAGE = "Buy BTC and ETH when RSI(14) drops under 30 on the 1h chart, sell above 70, 5% stop loss"
 FEEDBACK = "sell when RSI rises above 65 instead, and make the stop 3%"
-BACKTEST_DAYS = 60
+COACH_QUESTION = "why did it lose?"
+BACKTEST_START, BACKTEST_END = date(2026, 9, 1), date(2026, 10, 31)  # synthetic candles: the same every run
+STEPS = 9
 
 
 class DemoFailed(Exception):
@@ -120,7 +124,7 @@ def stop_stack(process: subprocess.Popen[bytes]) -> None:
 
 
 def agent_turn(api: Api, thread: str, message: str) -> dict[str, Any]:
-    """Stream one turn, printing the answer as it is written; return the draft it announced."""
+    """Stream one turn, printing the answer as it is written; return the draft it showed."""
     print(f"   you: {message}\n   assistant: ", end="", flush=True)
     draft = None
     for event, data in api.events("POST", "/api/v1/agent/stream", json={"thread_id": thread, "message": message}):
@@ -204,7 +208,7 @@ def plot_equity(summary: dict[str, Any], path: Path, title: str) -> None:
 
 
 def journey(api: Api, data_dir: Path, clerk_id: str, base: str) -> None:
-    say("1/7 Clerk says a user signed up", f"(signed user.created webhook for {clerk_id})")
+    say(step(1, "Clerk says a user signed up"), f"(signed user.created webhook for {clerk_id})")
     event = json.dumps({"type": "user.created", "object": "event", "data": {
         "id": clerk_id, "primary_email_address_id": "idn_demo",
         "email_addresses": [{"id": "idn_demo", "email_address": "demo@example.com"}]}})  # fmt: skip
@@ -215,35 +219,78 @@ def journey(api: Api, data_dir: Path, clerk_id: str, base: str) -> None:
     if response.status_code != 200:
         raise DemoFailed(f"the webhook was refused: {response.status_code} {response.text}")
 
-    say("2/7 A chat")
+    say(step(2, "A chat"))
     thread = api.call("POST", "/api/v1/chats", 201, json={})["thread_id"]
-    say("3/7 Asking the agent for a strategy (offline model, streamed)")
+    say(step(3, "Asking the agent for a strategy"), "(offline model, streamed)")
     agent_turn(api, thread, FIRST_MESSAGE)
-    say("4/7 Feedback on the draft")
+    say(step(4, "Feedback on the draft"))
     draft = agent_turn(api, thread, FEEDBACK)
 
-    say("5/7 Deploying the draft", f"({draft['name']}: compile, review, Freqtrade check, store)")
+    say(step(5, "Deploying the draft"), f"({draft['name']}: compile, review, Freqtrade check, store)")
+    strategy = deploy(api, thread)
+    say(step(6, "Backtesting"), f"{BACKTEST_START} .. {BACKTEST_END} on {', '.join(strategy['pairs'])}")
+    first = backtest(api, strategy)
+
+    say(step(7, "Results"), "(synthetic market data from the local exchange stand-in)")
+    print_summary(first["summary"])
+    chart = data_dir / "demo" / f"equity-{first['id']}.png"
+    plot_equity(first["summary"], chart, strategy["name"])
+    print(f"\n   Equity curve: {chart}")
+
+    say(step(8, "Asking the coach about the backtest"), "(answered from its figures, with a revised draft)")
+    revised = agent_turn(api, thread, COACH_QUESTION)
+    say(step(9, "Deploying and backtesting the revised draft"), f"({revised['name']}, the same days)")
+    second = backtest(api, deploy(api, thread))
+    print_comparison(strategy["name"], first["summary"], revised["name"], second["summary"])
+
+
+def step(number: int, title: str) -> str:
+    return f"{number}/{STEPS} {title}"
+
+
+def deploy(api: Api, thread: str) -> dict[str, Any]:
+    """Deploy the chat's newest draft."""
     strategy = api.call("POST", "/api/v1/strategies", 201, json={"thread_id": thread})
     print(f"   {strategy['file_path']} ({len(strategy['code'].splitlines())} lines)")
+    return strategy
 
-    end = datetime.now(UTC).date() - timedelta(days=1)
-    start = end - timedelta(days=BACKTEST_DAYS)
-    say("6/7 Backtesting", f"{start} .. {end} on {', '.join(strategy['pairs'])} {strategy['timeframe']}")
-    backtest = api.call("POST", "/api/v1/backtests", 202, json={
-        "strategy_id": strategy["id"], "start_date": start.isoformat(), "end_date": end.isoformat()})  # fmt: skip
+
+def backtest(api: Api, strategy: dict[str, Any]) -> dict[str, Any]:
+    """Run a backtest of ``strategy`` over the demo's window, printing its progress; the finished backtest."""
+    created = api.call("POST", "/api/v1/backtests", 202, json={
+        "strategy_id": strategy["id"], "start_date": BACKTEST_START.isoformat(),
+        "end_date": BACKTEST_END.isoformat()})  # fmt: skip
     started = time.monotonic()
-    for event, data in api.events("GET", f"/api/v1/backtests/{backtest['id']}/events"):
+    for event, data in api.events("GET", f"/api/v1/backtests/{created['id']}/events"):
         if event == "status":
             print(f"   [{time.monotonic() - started:5.1f} s] {data['status']}", flush=True)
-    result = api.call("GET", f"/api/v1/backtests/{backtest['id']}", 200)
+    result = api.call("GET", f"/api/v1/backtests/{created['id']}", 200)
     if result["status"] != "finished":
         raise DemoFailed(f"the backtest ended {result['status']}: {result['error']}")
+    return result
 
-    say("7/7 Results", "(synthetic market data from the local exchange stand-in)")
-    print_summary(result["summary"])
-    chart = data_dir / "demo" / f"equity-{backtest['id']}.png"
-    plot_equity(result["summary"], chart, strategy["name"])
-    print(f"\n   Equity curve: {chart}")
+
+def stop_exits(summary: dict[str, Any]) -> int:
+    return sum(row["trades"] for row in summary.get("exit_reasons") or [] if row["reason"] == "stop_loss")
+
+
+def print_comparison(before_name: str, before: dict[str, Any], after_name: str, after: dict[str, Any]) -> None:
+    """The two backtests side by side: what the coach's change did."""
+
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{value * 100:.2f} %"
+
+    rows = [
+        ("Trades", before["total_trades"], after["total_trades"]),
+        ("Win rate", pct(before["win_rate"]), pct(after["win_rate"])),
+        ("Profit", pct(before["profit_total"]), pct(after["profit_total"])),
+        ("Max drawdown", pct(before["max_drawdown"]), pct(after["max_drawdown"])),
+        ("Stop-loss exits", stop_exits(before), stop_exits(after)),
+    ]
+    width = max(len(label) for label, *_ in rows)
+    print(f"\n   {'':<{width}}  {before_name:>16}  {after_name:>16}")
+    for label, first, second in rows:
+        print(f"   {label:<{width}}  {first!s:>16}  {second!s:>16}")
 
 
 def main() -> int:

@@ -13,14 +13,13 @@ Never: use a model's answer unchecked, or let it change what the trader did not 
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from gentrade.agents.offline import CARD_EDITS_MARKER, previous_draft_message
+from gentrade.agents.context import card_edits_text, draft_message
 from gentrade.agents.prompts.draft import DRAFT_PROMPT
 from gentrade.agents.structured import DraftRejected, valid_draft
 from gentrade.strategies.card import (
@@ -79,7 +78,7 @@ def _revised_by_model(
 ) -> StrategyDraft:
     messages: list[BaseMessage] = [
         SystemMessage(DRAFT_PROMPT),
-        previous_draft_message(draft),
+        draft_message(draft.model_dump(mode="json")),
         HumanMessage(_request(asked, reading)),
     ]
     problems: dict[str, list[str]] = {}
@@ -123,7 +122,7 @@ def _request(asked: dict[str, Any], reading: CardReading) -> str:
     if hints:
         hint = "The card's own reader could not read these; read them as the trader means them:"
         text += f"\n\n{hint}\n" + "\n".join(hints)
-    return f"{text}\n\n{CARD_EDITS_MARKER}{json.dumps(asked, default=str)}"
+    return f"{text}\n\n{card_edits_text(asked)}"
 
 
 def _feedback(problems: dict[str, list[str]], asked: dict[str, Any]) -> str:
@@ -131,7 +130,7 @@ def _feedback(problems: dict[str, list[str]], asked: dict[str, Any]) -> str:
     return (
         f"That revision does not match the card:\n{wrong}\n\nRevise the previous draft again so that these edited "
         f"card fields read as written, changing nothing else:\n{_edited_lines(asked)}\n\n"
-        f"{CARD_EDITS_MARKER}{json.dumps(asked, default=str)}"
+        f"{card_edits_text(asked)}"
     )
 
 

@@ -1,9 +1,17 @@
-"""The agent's LangGraph ``StateGraph``: router -> strategy_draft -> StrategyDraftOutputTool -> announce, or general.
+"""The agent's LangGraph ``StateGraph``::
+
+    router -> strategy_draft -> tools (StrategyDraftOutputTool) -> announce
+           -> coach -> coach_revision [-> strategy_draft -> tools -> announce]
+           -> general
 
 State is the thread's messages plus the latest draft, checkpointed per chat ``thread_id``. The
 draft node asks the model for a ``StrategyDraft`` by structured output (the same pydantic model
 the API validates), retrying a malformed answer a bounded number of times, and announces it by
-calling ``StrategyDraftOutputTool``; the announce node then streams a short explanation.
+calling ``StrategyDraftOutputTool``; the announce node then streams a short explanation. The coach
+answers a question about the chat's finished backtest from its figures and, when its answer names a
+change, has the draft node make it. What a turn knows beyond the thread (the backtest, the names the
+user's strategies already have) is its :class:`TurnContext`; how each fact reaches the model is
+:mod:`gentrade.agents.context`.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -21,15 +30,18 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
 
-from gentrade.agents.offline import ANNOUNCE_MARKER, previous_draft_message
+from gentrade.agents import context
+from gentrade.agents.prompts.coach import COACH_PROMPT, REVISION_PROMPT
 from gentrade.agents.prompts.draft import ANNOUNCE_PROMPT, DRAFT_PROMPT
 from gentrade.agents.prompts.general import GENERAL_PROMPT
 from gentrade.agents.prompts.router import ROUTER_PROMPT
-from gentrade.agents.schemas import DRAFT_TOOL_NAME, RouteDecision
+from gentrade.agents.schemas import DRAFT_TOOL_NAME, CoachRevision, RouteDecision
 from gentrade.agents.structured import structured, valid_draft
 from gentrade.strategies.card import render_card
 from gentrade.strategies.draft import StrategyDraft
+from gentrade.strategies.naming import free_name
 
 log = logging.getLogger(__name__)
 HISTORY_MESSAGES = 20  # the newest messages the model sees; the draft itself is passed in full
@@ -40,6 +52,16 @@ class AgentState(TypedDict, total=False):
     route: str
     draft: dict[str, Any] | None
     revised: bool
+    change: str | None  # the coach's recommended change, for the draft node to make (this turn only)
+
+
+@dataclass(frozen=True)
+class TurnContext:
+    """What a turn knows beyond its thread: the chat's latest finished backtest (its figures and the draft it
+    ran, see ``services.coaching``) and the names of the user's strategies, which a new draft must not take."""
+
+    backtest: dict[str, Any] | None = None
+    taken_names: frozenset[str] = field(default_factory=frozenset)
 
 
 @tool(DRAFT_TOOL_NAME)
@@ -66,49 +88,93 @@ def _history(state: AgentState) -> list[AnyMessage]:
     return messages[-HISTORY_MESSAGES:]
 
 
-def _previous_draft(state: AgentState) -> list[BaseMessage]:
-    draft = state.get("draft")
-    return [previous_draft_message(StrategyDraft.model_validate(draft))] if draft else []
+def _current_draft(state: AgentState, runtime: Runtime[TurnContext]) -> dict[str, Any] | None:
+    """The draft feedback revises: the thread's, else the one the chat's backtest ran."""
+    backtest = runtime.context.backtest if runtime.context else None
+    return state.get("draft") or (backtest or {}).get("draft") or None
+
+
+def _draft_block(state: AgentState, runtime: Runtime[TurnContext]) -> list[BaseMessage]:
+    draft = _current_draft(state, runtime)
+    return [context.draft_message(draft)] if draft else []
+
+
+def _backtest_block(runtime: Runtime[TurnContext]) -> BaseMessage:
+    return context.backtest_message(runtime.context.backtest if runtime.context else None)
+
+
+def _named_freely(draft: StrategyDraft, runtime: Runtime[TurnContext]) -> StrategyDraft:
+    """The draft under a name none of the user's strategies has (a revision of a deployed draft gets e.g. V2)."""
+    taken = runtime.context.taken_names if runtime.context else frozenset()
+    name = free_name(draft.name, taken)
+    return draft if name == draft.name else draft.model_copy(update={"name": name})
 
 
 def build_graph(model: BaseChatModel, checkpointer: BaseCheckpointSaver | None) -> CompiledStateGraph:
-    def router(state: AgentState) -> dict[str, Any]:
-        messages = [SystemMessage(ROUTER_PROMPT), *_previous_draft(state), *_history(state)]
+    def router(state: AgentState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
+        messages = [
+            SystemMessage(ROUTER_PROMPT),
+            *_draft_block(state, runtime),
+            _backtest_block(runtime),
+            *_history(state),
+        ]
         decision = structured(model, RouteDecision, messages)
         log.info("routed to %s (%s)", decision.route, decision.reason)
-        return {"route": decision.route}
+        return {"route": decision.route, "change": None}
 
-    def strategy_draft(state: AgentState) -> dict[str, Any]:
-        messages: list[BaseMessage] = [SystemMessage(DRAFT_PROMPT), *_previous_draft(state), *_history(state)]
-        draft = valid_draft(model, messages)
+    def strategy_draft(state: AgentState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
+        change = state.get("change")
+        messages: list[BaseMessage] = [SystemMessage(DRAFT_PROMPT), *_draft_block(state, runtime), *_history(state)]
+        if change:
+            messages += [_backtest_block(runtime), context.change_message(change)]
+        draft = _named_freely(valid_draft(model, messages), runtime)
         payload = draft.model_dump(mode="json")
         call = {"name": DRAFT_TOOL_NAME, "args": {"draft": payload}, "id": str(uuid.uuid4())}
         return {
             "messages": [AIMessage(content="", tool_calls=[call])],
             "draft": payload,
-            "revised": bool(state.get("draft")),
+            "revised": bool(_current_draft(state, runtime)),
         }
 
     def announce(state: AgentState) -> dict[str, Any]:
-        context = json.dumps({"draft": state.get("draft"), "revised": state.get("revised", False)})
-        messages = [SystemMessage(f"{ANNOUNCE_PROMPT}\n{ANNOUNCE_MARKER}{context}"), *_history(state)]
-        return {"messages": [_streamed(model, messages)]}
+        prompt = f"{ANNOUNCE_PROMPT}\n\n{context.announce_text(state.get('draft') or {}, state.get('revised', False))}"
+        return {"messages": [_streamed(model, [SystemMessage(prompt), *_history(state)])]}
+
+    def coach(state: AgentState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
+        messages = [SystemMessage(COACH_PROMPT), *_draft_block(state, runtime), _backtest_block(runtime)]
+        return {"messages": [_streamed(model, [*messages, *_history(state)])]}
+
+    def coach_revision(state: AgentState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
+        if not (runtime.context and runtime.context.backtest) or not _current_draft(state, runtime):
+            return {"change": None}
+        messages = [SystemMessage(REVISION_PROMPT), *_draft_block(state, runtime), _backtest_block(runtime)]
+        decision = structured(model, CoachRevision, [*messages, *_history(state)])
+        change = decision.change.strip() if decision.revise else ""
+        log.info("the coach recommends %s", change or "no change")
+        return {"change": change or None}
 
     def general(state: AgentState) -> dict[str, Any]:
         messages = [SystemMessage(GENERAL_PROMPT), *_history(state)]
         return {"messages": [_streamed(model, messages)]}
 
-    def route(state: AgentState) -> Literal["strategy_draft", "general"]:
-        return "strategy_draft" if state.get("route") == "strategy" else "general"
+    def route(state: AgentState) -> Literal["strategy_draft", "coach", "general"]:
+        return {"strategy": "strategy_draft", "coach": "coach"}.get(state.get("route", ""), "general")  # type: ignore[return-value]
 
-    graph = StateGraph(AgentState)
+    def after_coach(state: AgentState) -> Literal["strategy_draft", "__end__"]:
+        return "strategy_draft" if state.get("change") else END
+
+    graph = StateGraph(AgentState, context_schema=TurnContext)
     graph.add_node("router", router)
     graph.add_node("strategy_draft", strategy_draft)
     graph.add_node("tools", show_draft)
     graph.add_node("announce", announce)
+    graph.add_node("coach", coach)
+    graph.add_node("coach_revision", coach_revision)
     graph.add_node("general", general)
     graph.add_edge(START, "router")
     graph.add_conditional_edges("router", route)
+    graph.add_edge("coach", "coach_revision")
+    graph.add_conditional_edges("coach_revision", after_coach)
     graph.add_edge("strategy_draft", "tools")
     graph.add_edge("tools", "announce")
     graph.add_edge("announce", END)

@@ -43,9 +43,11 @@ from gentrade.runtime import runtime
 from gentrade.services import agent_limits, agent_threads, ownership
 from gentrade.services.background_events import Wire, streamed_turn
 from gentrade.services.errors import Invalid
+from gentrade.services.turn_context import turn_context
 
 log = logging.getLogger(__name__)
-STREAMED_NODES = frozenset({"announce", "general"})
+STREAMED_NODES = frozenset({"announce", "coach", "general"})
+PARAGRAPH = "\n\n"  # between two answers of one turn
 TITLE_LENGTH = 60
 ERROR_REPLY = "Sorry, I could not answer that just now. Please try again."
 FAILED = "the assistant failed to answer"
@@ -120,8 +122,12 @@ class AgentTurn:
         config = thread | {"run_id": self.run_id, "callbacks": [LlmErrors(self.settings.llm_provider), tokens]}
         draft_before = graph.get_state(thread).values.get("draft")
         question = HumanMessage(self.message, id=str(uuid.uuid4()))
+        context = turn_context(self.user_id, self.thread_id)
+        db.session.commit()  # no transaction is held while the model thinks
         try:
-            stream = graph.stream({"messages": [question]}, config, stream_mode=["messages", "updates"])
+            stream = graph.stream(
+                {"messages": [question]}, config, stream_mode=["messages", "updates"], context=context
+            )
             yield from self._graph_events(stream)
         except Exception:
             _record_failure(graph, thread, question, draft_before)
@@ -129,16 +135,22 @@ class AgentTurn:
 
     def _graph_events(self, stream: Iterator[Any]) -> Iterator[TurnEvent]:
         started: dict[str, dict[str, Any]] = {}
+        speaking: str | None = None  # the node whose answer the last token belonged to
         for mode, payload in stream:
             if mode == "messages":
                 chunk, metadata = payload
                 node = metadata.get("langgraph_node")
                 if node in STREAMED_NODES and isinstance(chunk, AIMessageChunk) and chunk.content:
+                    if speaking not in (None, node):  # the coach's answer, then the revised draft's announcement
+                        yield Token(AIMessageChunk(content=PARAGRAPH, id=chunk.id), node)
+                    speaking = node
                     yield Token(chunk, node)
                 continue
             for node, update in (payload or {}).items():
                 if node == "router":
                     yield DRAFTING if (update or {}).get("route") == "strategy" else WRITING
+                elif node == "coach_revision" and (update or {}).get("change"):
+                    yield DRAFTING
                 elif node == "tools":
                     yield WRITING
                 for message in (update or {}).get("messages", []):

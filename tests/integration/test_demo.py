@@ -16,9 +16,15 @@ def test_the_demo_runs_the_whole_journey(tmp_path: Path) -> None:
         [sys.executable, "-m", "gentrade.demo"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    for step in ("1/7", "3/7", "5/7", "6/7", "7/7", "Equity curve", "Done"):
+    for step in ("1/9", "3/9", "5/9", "6/9", "7/9", "Equity curve", "8/9", "9/9", "Done"):
         assert step in result.stdout
     assert "finished" in result.stdout
+    coach = result.stdout[result.stdout.index("8/9") : result.stdout.index("9/9")]
+    assert "trades ended at the stop loss" in coach  # answered from the figures
+    assert "I've revised the draft: RsiStrategyV2" in coach  # a name the user does not have yet
+    comparison = result.stdout[result.stdout.index("9/9") :]
+    assert "RsiStrategyV2" in comparison
+    assert "Stop-loss exits" in comparison
     charts = list((tmp_path / "data" / "demo").glob("equity-*.png"))
     assert len(charts) == 1
     assert charts[0].read_bytes().startswith(b"\x89PNG")

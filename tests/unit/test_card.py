@@ -17,14 +17,12 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import Field
 
 from gentrade.agents.card_edits import CardUnreadable, read_card_edits
+from gentrade.agents.context import DRAFT_HEADING, card_edits_text, draft_message
 from gentrade.agents.offline import (
-    CARD_EDITS_MARKER,
-    PREVIOUS_DRAFT_MARKER,
     OfflineChatModel,
     as_messages,
     draft_for,
     draft_from_text,
-    previous_draft_message,
 )
 from gentrade.strategies.card import (
     CARD_FIELDS,
@@ -483,8 +481,9 @@ def test_a_price_level_has_no_short_mirror() -> None:
 # --- reading edits back (offline model) -------------------------------------------------------------------
 
 
-def test_the_offline_model_reads_card_edits_after_the_marker() -> None:
-    messages = [previous_draft_message(make()), f'edited {CARD_EDITS_MARKER}{{"stoploss": "3%", "timeframe": "nope"}}']
+def test_the_offline_model_reads_the_card_edits_block() -> None:
+    edits = card_edits_text({"stoploss": "3%", "timeframe": "nope"})
+    messages = [draft_message(make().model_dump(mode="json")), f"edited\n\n{edits}"]
     drafted, notes = draft_for(messages)
     assert (drafted.stoploss, drafted.timeframe) == (-0.03, "1h")
     assert [note.split(":")[0] for note in notes] == ["Could not read timeframe"]
@@ -644,9 +643,9 @@ def test_the_model_sees_the_draft_prompt_the_previous_draft_and_the_edits() -> N
     read_card_edits(make(), {"stoploss": "-8%"}, model)
     system, previous, human = model.seen[0]
     assert "StrategyDraft" in str(system.content)
-    assert str(previous.content).startswith(PREVIOUS_DRAFT_MARKER)
+    assert str(previous.content).startswith(DRAFT_HEADING)
     assert "- stoploss (the stop loss, and any trailing stop): -8%" in str(human.content)
-    assert str(human.content).endswith(f'{CARD_EDITS_MARKER}{{"stoploss": "-8%"}}')
+    assert str(human.content).endswith(card_edits_text({"stoploss": "-8%"}))
 
 
 def test_a_wrong_reading_is_sent_back_once_and_a_right_one_accepted() -> None:

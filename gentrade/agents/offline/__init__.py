@@ -2,32 +2,25 @@
 
 The package's modules follow the reading: :mod:`.text` and :mod:`.lexer` (words to tokens), :mod:`.message`,
 :mod:`.pairs` and :mod:`.timeframes` (a message's settings), :mod:`.conditions` and :mod:`.reader` (clauses to
-rules), :mod:`.defaults`, :mod:`.fresh` and :mod:`.revising` (rules to a draft), :mod:`.wording`, :mod:`.routing`
-and :mod:`.answers` (words back), and :mod:`.model` (the LangChain chat model). This file only re-exports the
-public API.
+rules), :mod:`.defaults`, :mod:`.fresh` and :mod:`.revising` (rules to a draft), :mod:`.coach` (a backtest's
+figures to advice), :mod:`.wording`, :mod:`.routing` and :mod:`.answers` (words back), and :mod:`.model` (the
+LangChain chat model). This file only re-exports the public API.
 """
 
 from gentrade.agents.offline.answers import FALLBACK_ANSWER, general_answer
 from gentrade.agents.offline.drafting import draft_from_card, draft_from_text
 from gentrade.agents.offline.model import (
-    ANNOUNCE_MARKER,
-    CARD_EDITS_MARKER,
-    PREVIOUS_DRAFT_MARKER,
     OfflineChatModel,
     as_messages,
     assumptions_for,
     draft_for,
     previous_draft,
-    previous_draft_message,
 )
 from gentrade.agents.offline.routing import classify
 from gentrade.agents.offline.wording import describe_draft
 
 __all__ = [
-    "ANNOUNCE_MARKER",
-    "CARD_EDITS_MARKER",
     "FALLBACK_ANSWER",
-    "PREVIOUS_DRAFT_MARKER",
     "OfflineChatModel",
     "as_messages",
     "assumptions_for",
@@ -38,5 +31,4 @@ __all__ = [
     "draft_from_text",
     "general_answer",
     "previous_draft",
-    "previous_draft_message",
 ]

@@ -4,26 +4,25 @@ Why: the embedded default, the demo and the tests run the same LangGraph graph, 
 and SSE stream as with a real model. The "thinking" is :mod:`gentrade.agents.offline.drafting`;
 this module adapts it to LangChain's chat-model interface.
 
-Conventions the graph uses to talk to it (all plain messages, so real models simply see text):
+What it reads is the graph's prompt contract (:mod:`gentrade.agents.context`), the same blocks a hosted
+model reads:
 
-* ``PREVIOUS_DRAFT_MARKER`` -- a ``SystemMessage`` whose content starts with
-  ``"[gentrade:previous-draft]"`` followed by the current draft's JSON (the draft itself, or
-  ``{"draft": {...}}``) says the thread already has a draft: the router then treats feedback as
-  strategy work, and structured ``StrategyDraft`` output revises that draft. Without such a
-  message, the previous draft is the last ``AIMessage`` *before the last human message* carrying a
-  ``StrategyDraftOutputTool`` call whose args hold ``{"draft": {...}}``. The system message wins.
-* ``ANNOUNCE_MARKER`` -- a ``SystemMessage`` containing ``"[gentrade:announce-draft]"`` followed by
-  ``json.dumps({"draft": {...}, "assumptions": [...], "revised": bool})`` asks for the announcement
-  of that draft; the reply is :func:`describe_draft`. ``assumptions`` is optional: when absent, the
-  ones this process recorded when it drafted that exact draft are used, else (for a fresh draft)
-  they are recomputed from the last human message.
-* ``CARD_EDITS_MARKER`` -- the last ``HumanMessage`` containing ``"[gentrade:card-edits]"`` followed by a
-  JSON object of edited draft-card fields (``{"stoploss": "-8%", ...}``, see
-  :mod:`gentrade.strategies.card`) asks to revise the previous draft so that those fields read as
-  written: structured ``StrategyDraft`` output then reads them with the card grammar
-  (:func:`gentrade.agents.offline.drafting.draft_from_card`); a field it cannot read stays as it was.
-* Assumptions are not part of ``StrategyDraft``. Get them with :func:`assumptions_for` (the same
-  messages as the structured call), :func:`draft_for` (draft and assumptions at once), or
+* the draft block says the thread already has a draft: the router then treats feedback as strategy work, and
+  structured ``StrategyDraft`` output revises that draft. Without one, the previous draft is the last
+  ``AIMessage`` *before the last human message* carrying a ``StrategyDraftOutputTool`` call whose args hold
+  ``{"draft": {...}}``;
+* the announce block (``{"draft": {...}, "assumptions": [...], "revised": bool}``) asks for the announcement
+  of that draft: :func:`describe_draft`. ``assumptions`` is optional: when absent, the ones this process
+  recorded when it drafted that draft (whatever its name) are used, else (for a fresh draft) they are
+  recomputed from the last human message;
+* the backtest block (or the no-backtest one) asks for the coach's answer (:mod:`.coach`); with the change
+  block too, structured ``StrategyDraft`` output is the coach's revised draft, and structured
+  ``CoachRevision`` output is the coach's change;
+* the card-edits block in the last human message asks to revise the previous draft so that those card
+  fields read as written (:func:`gentrade.agents.offline.drafting.draft_from_card`); a field it cannot read
+  stays as it was;
+* assumptions are not part of ``StrategyDraft``. Get them with :func:`assumptions_for` (the same messages as
+  the structured call), :func:`draft_for` (draft and assumptions at once), or
   ``with_structured_output(StrategyDraft, include_raw=True)``, whose ``raw`` message carries them in
   ``response_metadata["assumptions"]`` (real providers have no such key: treat it as empty).
 
@@ -47,7 +46,6 @@ from langchain_core.messages import (
     AIMessageChunk,
     BaseMessage,
     HumanMessage,
-    SystemMessage,
     convert_to_messages,
 )
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
@@ -55,16 +53,25 @@ from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import ValidationError
 
+from gentrade.agents.context import (
+    ANNOUNCE_HEADING,
+    BACKTEST_HEADING,
+    CHANGE_HEADING,
+    DRAFT_HEADING,
+    NO_BACKTEST_HEADING,
+    card_edits_value,
+    has_system_block,
+    message_text,
+    system_value,
+)
 from gentrade.agents.offline.answers import general_answer
+from gentrade.agents.offline.coach import Advice, advise
 from gentrade.agents.offline.drafting import draft_from_card, draft_from_text
 from gentrade.agents.offline.routing import classify
 from gentrade.agents.offline.wording import describe_draft
-from gentrade.agents.schemas import DRAFT_TOOL_NAME, RouteDecision
+from gentrade.agents.schemas import DRAFT_TOOL_NAME, CoachRevision, RouteDecision
 from gentrade.strategies.draft import StrategyDraft
 
-ANNOUNCE_MARKER = "[gentrade:announce-draft]"
-PREVIOUS_DRAFT_MARKER = "[gentrade:previous-draft]"
-CARD_EDITS_MARKER = "[gentrade:card-edits]"
 MODEL_NAME = "gentrade-offline"
 _RECENT_LIMIT = 256  # drafts whose assumptions are remembered for the announcement that follows
 
@@ -86,39 +93,12 @@ def as_messages(value: LanguageModelInput) -> list[BaseMessage]:
     return convert_to_messages(list(value))
 
 
-def message_text(message: BaseMessage) -> str:
-    """The text of a message whether its content is a string or a list of content blocks."""
-    content = message.content
-    if isinstance(content, str):
-        return content
-    parts = [p if isinstance(p, str) else str(p.get("text", "")) for p in content if isinstance(p, str | dict)]
-    return "".join(parts)
-
-
 def last_human_text(messages: Sequence[BaseMessage]) -> str:
     """What the user said last: the text every offline answer is about."""
     for message in reversed(messages):
         if isinstance(message, HumanMessage):
             return message_text(message)
     return ""
-
-
-def _json_after(text: str, marker: str) -> Any | None:
-    """The first JSON value that directly follows an occurrence of ``marker`` in ``text``, or None.
-
-    Every occurrence is tried in order, so a prompt or a draft description that quotes the marker
-    does not hide the real payload.
-    """
-    decoder = json.JSONDecoder()
-    index = text.find(marker)
-    while index >= 0:
-        try:
-            value, _ = decoder.raw_decode(text[index + len(marker) :].lstrip())
-        except ValueError:
-            index = text.find(marker, index + 1)
-            continue
-        return value
-    return None
 
 
 def _as_draft(value: Any) -> StrategyDraft | None:
@@ -134,12 +114,9 @@ def _as_draft(value: Any) -> StrategyDraft | None:
 
 def previous_draft(messages: Sequence[BaseMessage]) -> StrategyDraft | None:
     """The thread's current draft, from the conventions in the module docstring; None when there is none."""
-    for message in reversed(messages):
-        text = message_text(message).lstrip() if isinstance(message, SystemMessage) else ""
-        if text.startswith(PREVIOUS_DRAFT_MARKER):
-            draft = _as_draft(_json_after(text, PREVIOUS_DRAFT_MARKER))
-            if draft is not None:
-                return draft
+    draft = _as_draft(system_value(messages, DRAFT_HEADING))
+    if draft is not None:
+        return draft
     last_human = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=len(messages))
     for message in reversed(messages[:last_human]):
         if isinstance(message, AIMessage):
@@ -151,23 +128,25 @@ def previous_draft(messages: Sequence[BaseMessage]) -> StrategyDraft | None:
     return None
 
 
-def previous_draft_message(draft: StrategyDraft) -> SystemMessage:
-    """The system message that tells a model (this one or a real one) which draft the thread already has."""
-    return SystemMessage(f"{PREVIOUS_DRAFT_MARKER}{json.dumps(draft.model_dump(mode='json'))}")
-
-
-def card_edits(messages: Sequence[BaseMessage]) -> dict[str, Any] | None:
-    """The edited card fields the last human message carries after ``CARD_EDITS_MARKER``, or None."""
-    text = last_human_text(messages)
-    edits = _json_after(text, CARD_EDITS_MARKER) if CARD_EDITS_MARKER in text else None
-    return edits if isinstance(edits, dict) else None
+def coach_advice(messages: Sequence[BaseMessage]) -> Advice | None:
+    """The coach's advice when the messages carry a backtest block (or the no-backtest one), else None."""
+    if not has_system_block(messages, BACKTEST_HEADING) and not has_system_block(messages, NO_BACKTEST_HEADING):
+        return None
+    backtest = system_value(messages, BACKTEST_HEADING)
+    return advise(last_human_text(messages), backtest if isinstance(backtest, dict) else None, previous_draft(messages))
 
 
 def draft_for(messages: LanguageModelInput) -> tuple[StrategyDraft, list[str]]:
     """The draft the offline model produces for these messages, with the assumptions it made."""
     listed = as_messages(messages)
-    previous, edits = previous_draft(listed), card_edits(listed)
-    if previous is not None and edits is not None:
+    previous, edits = previous_draft(listed), card_edits_value(listed)
+    change = system_value(listed, CHANGE_HEADING)
+    advice = coach_advice(listed) if isinstance(change, dict) else None
+    if advice is not None and advice.revised is not None:
+        draft, assumptions = advice.revised, advice.notes
+    elif isinstance(change, dict) and change.get("change"):  # a change in words the coach's rules did not make
+        draft, assumptions = draft_from_text(str(change["change"]), previous)
+    elif previous is not None and edits is not None:
         draft, assumptions = draft_from_card(edits, previous)
     else:
         draft, assumptions = draft_from_text(last_human_text(listed), previous)
@@ -181,7 +160,8 @@ def assumptions_for(messages: LanguageModelInput) -> list[str]:
 
 
 def _draft_key(draft: StrategyDraft) -> str:
-    canonical = json.dumps(draft.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    """The draft whatever its name: the graph may rename a draft to one the user does not have yet."""
+    canonical = json.dumps(draft.model_dump(mode="json", exclude={"name"}), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -202,31 +182,30 @@ def _recalled(draft: StrategyDraft) -> list[str] | None:
 
 def _announcement(messages: Sequence[BaseMessage]) -> str | None:
     """The announcement text when a system message asks for one, else None."""
-    for message in reversed(messages):
-        if not isinstance(message, SystemMessage):
-            continue
-        text = message_text(message)
-        if ANNOUNCE_MARKER not in text:
-            continue
-        payload = _json_after(text, ANNOUNCE_MARKER)
+    if has_system_block(messages, ANNOUNCE_HEADING):
+        payload = system_value(messages, ANNOUNCE_HEADING)
         draft = _as_draft(payload)
         if draft is None:
-            raise ValueError(f"{ANNOUNCE_MARKER} must be followed by JSON holding a valid 'draft'")
+            raise ValueError(f"{ANNOUNCE_HEADING!r} must be followed by JSON holding a valid 'draft'")
         revised = bool(payload.get("revised", False)) if isinstance(payload, dict) else False
         assumptions = payload.get("assumptions") if isinstance(payload, dict) else None
         if not isinstance(assumptions, list):
             assumptions = _recalled(draft)
         if assumptions is None and not revised:
             fresh, fresh_assumptions = draft_from_text(last_human_text(messages), None)
-            assumptions = fresh_assumptions if fresh == draft else []
+            assumptions = fresh_assumptions if _draft_key(fresh) == _draft_key(draft) else []
         return describe_draft(draft, [str(a) for a in assumptions or []], revised)
     return None
 
 
 def reply_text(messages: Sequence[BaseMessage]) -> str:
-    """The offline model's whole reply: an announcement when asked for one, else a general answer."""
+    """The offline model's whole reply: an announcement or the coach's answer when asked for one, else a general
+    answer."""
     announcement = _announcement(messages)
-    return announcement if announcement is not None else general_answer(last_human_text(messages))
+    if announcement is not None:
+        return announcement
+    advice = coach_advice(messages)
+    return advice.answer if advice is not None else general_answer(last_human_text(messages))
 
 
 def _tokens(text: str) -> list[str]:
@@ -246,7 +225,9 @@ def _tokens(text: str) -> list[str]:
 # --- structured output ------------------------------------------------------------------------------------
 
 
-def _tool_call_message(result: RouteDecision | StrategyDraft, assumptions: list[str] | None) -> AIMessage:
+def _tool_call_message(
+    result: RouteDecision | CoachRevision | StrategyDraft, assumptions: list[str] | None
+) -> AIMessage:
     """What a real provider's raw answer looks like: one tool call named after the schema."""
     args = result.model_dump(mode="json")
     digest = hashlib.sha256(json.dumps(args, sort_keys=True).encode()).hexdigest()[:24]
@@ -265,6 +246,14 @@ def _structured(schema: type, include_raw: bool) -> Runnable[LanguageModelInput,
             return {"raw": _tool_call_message(decision, None), "parsed": decision, "parsing_error": None}
         return decision
 
+    def revision(value: LanguageModelInput) -> Any:
+        advice = coach_advice(as_messages(value))
+        change = advice.change if advice is not None else None
+        decision = CoachRevision(revise=change is not None, change=change or "")
+        if include_raw:
+            return {"raw": _tool_call_message(decision, None), "parsed": decision, "parsing_error": None}
+        return decision
+
     def draft(value: LanguageModelInput) -> Any:
         result, assumptions = draft_for(value)
         if include_raw:
@@ -273,6 +262,8 @@ def _structured(schema: type, include_raw: bool) -> Runnable[LanguageModelInput,
 
     if schema is RouteDecision:
         return RunnableLambda(route, name="OfflineRouteDecision")
+    if schema is CoachRevision:
+        return RunnableLambda(revision, name="OfflineCoachRevision")
     return RunnableLambda(draft, name="OfflineStrategyDraft")
 
 
@@ -338,14 +329,15 @@ class OfflineChatModel(BaseChatModel):
         include_raw: bool = False,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, Any]:
-        """RouteDecision and StrategyDraft come from the rules; any other schema (StrategyCode) is not offered.
+        """RouteDecision, CoachRevision and StrategyDraft come from the rules; any other schema (StrategyCode) is
+        not offered.
 
         ``method``, ``strict`` and other provider options are accepted and ignored.
         """
-        if schema is RouteDecision or schema is StrategyDraft:
+        if schema in (RouteDecision, CoachRevision, StrategyDraft):
             return _structured(schema, include_raw)
         name = getattr(schema, "__name__", None) or (schema.get("title") if isinstance(schema, dict) else None)
         raise NotImplementedError(
-            f"the offline model produces only RouteDecision and StrategyDraft, not {name or schema!r}; "
+            f"the offline model produces only RouteDecision, CoachRevision and StrategyDraft, not {name or schema!r}; "
             "strategy code comes from the compiler"
         )

@@ -164,3 +164,10 @@ def revise_pairs(reading: Reading, data: dict[str, Any]) -> list[str]:
 
 def _next_is_into(reading: Reading, coin: Coin) -> bool:
     return bool(re.match(r"\s*(?:with|for|to|by)\b", reading.text[coin.end :]))
+
+
+def bases_named(text: str) -> list[str]:
+    """The coins a (normalized) text names, as base currencies in order ("what went wrong with eth" -> ["ETH"])."""
+    bases = [_COINS.get(m.group(1), m.group(1)).upper() for m in _EXPLICIT_PAIR.finditer(text)]
+    bases += [_COINS[m.group(1)] for m in _COIN.finditer(text)]
+    return list(dict.fromkeys(base for base in bases if base.lower() not in _NOT_BASES))

@@ -1,4 +1,5 @@
-"""Routing: whether a message is strategy work (create or revise a draft) or a general question.
+"""Routing: whether a message is strategy work (create or revise a draft), a question for the coach (about the
+chat's backtest) or a general question.
 
 Why: the agent graph asks the model to route every message; offline, the answer comes from the same reader that
 drafts, so a message routed to strategy work is one the drafter can read.
@@ -32,17 +33,33 @@ _FEEDBACK = re.compile(
     r"\b(?:add|remove|drop|change|make|use|switch|set|increase|decrease|lower|raise|tighten|widen|replace|swap"
     r"|instead|include|exclude|without|only|also|try|move|put)\b"
 )
+_IT = r"(?:it|this|that|the\s+(?:strategy|bot|backtest|draft)|my\s+(?:strategy|bot|backtest|draft)|they|we|i)"
+_COACH = re.compile(
+    r"\bwhy\s+(?:did|does|do|is|was|were|has|have)\s+" + _IT + r"\b.*\b(?:lose|lost|losing|loss|fail|under-?perform"
+    r"|do\s+(?:so\s+)?(?:bad|badly|poorly|well)|perform|trade|win|make)"
+    r"|\bwhy\s+(?:so\s+few|no|only\s+\d+|zero)\s+trades\b|\bwhy\s+(?:didn'?t|did\s+not|doesn'?t)\s+"
+    + _IT
+    + r"\s+trade\b"
+    r"|\bwhat\s+went\s+wrong\b|\bwhat\s+happened\b"
+    r"|\bhow\s+(?:did|does)\s+" + _IT + r"\s+(?:do|go|perform|work\s+out)\b"
+    r"|\b(?:improve|fix|tune|optimi[sz]e)\s+" + _IT + r"\b(?!\s+(?:by|with|using|so)\b)"
+    r"|\bmake\s+" + _IT + r"\s+(?:better|more\s+profitable|profitable)\s*\??$"
+    r"|\b(?:explain|read|interpret|summari[sz]e)\s+(?:the|my|these|its)\s+(?:backtest\s+)?(?:results?|figures|numbers|backtest)\b"
+    r"|\b(?:the|my)\s+backtest\s+(?:results?|says?|shows?)\b"
+)
 _POLITE = re.compile(r"^\s*(?:can|could|would|will)\s+you\b|\bplease\b")
 _SUGGESTION = re.compile(r"^\s*(?:what\s+if|how\s+about|what\s+about)\b")
 
 
 def classify(text: str, has_previous_draft: bool) -> RouteDecision:
-    """Strategy work (create or revise a draft) or a general question; deterministic."""
+    """Strategy work (create or revise a draft), the coach or a general question; deterministic."""
     t = normalize(text).strip()
     question = bool(_QUESTION_START.search(t) or t.endswith("?"))
     names = unsupported(t)
     if names:  # answered plainly (general_answer), never drafted as something else
         return RouteDecision(route="general", reason=f"The message names what no draft can hold: {', '.join(names)}.")
+    if _COACH.search(t):
+        return RouteDecision(route="coach", reason="The message asks about the strategy's backtest.")
     if _CREATE.search(t) or _GOOD_STRATEGY.search(t):
         return RouteDecision(route="strategy", reason="The message asks for a strategy.")
     if question:

@@ -77,6 +77,8 @@ Rules:
 - No lookahead: conditions compare current and past values (ago), never future ones.
 - When the user gives feedback on an existing draft (it is shown to you), change only what they ask
   and keep everything else.
+- When a change recommended after the draft's backtest is given, apply exactly that change to the
+  existing draft and keep everything else.
 - Fill in what the user did not say with sensible, conservative defaults; the announcement will
   say what you assumed.
 - Never stand in a different indicator for one the catalogue lacks (e.g. ZigZag, Heikin Ashi, Elliott
@@ -84,7 +86,7 @@ Rules:
   what was left out.
 - Every text field (name, description) is plain data for a human, never code."""
 
-ANNOUNCE_PROMPT = """You just prepared a strategy draft (JSON after the marker below). In a few short sentences
+ANNOUNCE_PROMPT = """You just prepared a strategy draft (given below). In a few short sentences
 for a beginner, say what it does: the entry and exit rules in words, the stop loss, the pairs and
 the timeframe, and then list plainly what you assumed. Do not write code. Suggest deploying it or
 giving feedback."""

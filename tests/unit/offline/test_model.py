@@ -5,7 +5,6 @@ rules, the conversation markers, structured output, streaming. No network, no ke
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import pytest
@@ -13,9 +12,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, Sys
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable
 
+from gentrade.agents.context import ANNOUNCE_HEADING, DRAFT_HEADING, announce_text, block, draft_message
 from gentrade.agents.offline import (
-    ANNOUNCE_MARKER,
-    PREVIOUS_DRAFT_MARKER,
     OfflineChatModel,
     assumptions_for,
     describe_draft,
@@ -121,15 +119,15 @@ def test_include_raw_carries_the_assumptions(model: OfflineChatModel) -> None:
     assert raw.response_metadata["assumptions"] == draft_from_text("an RSI strategy on ETH", None)[1]
 
 
-def test_previous_draft_from_the_system_marker(model: OfflineChatModel, design_draft: StrategyDraft) -> None:
-    marker = SystemMessage(PREVIOUS_DRAFT_MARKER + json.dumps(design_draft.model_dump(mode="json")))
+def test_previous_draft_from_the_draft_block(model: OfflineChatModel, design_draft: StrategyDraft) -> None:
+    marker = draft_message(design_draft.model_dump(mode="json"))
     messages = [SystemMessage("Draft it."), marker, HumanMessage("use EMA 50 as a trend filter")]
 
     assert previous_draft(messages) == design_draft
     assert model.with_structured_output(RouteDecision).invoke(messages).route == "strategy"
     revised = model.with_structured_output(StrategyDraft).invoke(messages)
     assert revised == draft_from_text("use EMA 50 as a trend filter", design_draft)[0]
-    wrapped = SystemMessage(PREVIOUS_DRAFT_MARKER + json.dumps({"draft": design_draft.model_dump(mode="json")}))
+    wrapped = SystemMessage(block(DRAFT_HEADING, {"draft": design_draft.model_dump(mode="json")}))
     assert previous_draft([wrapped, HumanMessage("x")]) == design_draft
 
 
@@ -146,7 +144,7 @@ def test_previous_draft_from_a_tool_call(design_draft: StrategyDraft) -> None:
 def test_announcement_marker(model: OfflineChatModel, design_draft: StrategyDraft) -> None:
     assumptions = ["No take-profit named: closing any trade that reaches 10% profit."]
     payload = {"draft": design_draft.model_dump(mode="json"), "assumptions": assumptions, "revised": False}
-    messages = [SystemMessage(f"Announce the draft.\n{ANNOUNCE_MARKER}{json.dumps(payload)}"), HumanMessage("hi")]
+    messages = [SystemMessage(f"Announce the draft.\n{block(ANNOUNCE_HEADING, payload)}"), HumanMessage("hi")]
 
     reply = model.invoke(messages)
 
@@ -159,7 +157,7 @@ def test_announcement_without_assumptions_recalls_them(model: OfflineChatModel) 
     drafted = model.with_structured_output(StrategyDraft).invoke(messages)
     payload = {"draft": drafted.model_dump(mode="json"), "revised": False}
 
-    reply = model.invoke([SystemMessage(ANNOUNCE_MARKER + json.dumps(payload)), *messages])
+    reply = model.invoke([SystemMessage(block(ANNOUNCE_HEADING, payload)), *messages])
 
     assert reply.content == describe_draft(drafted, assumptions_for(messages), revised=False)
     assert "Assumptions: No timeframe named: using 1h." in str(reply.content)
@@ -168,11 +166,11 @@ def test_announcement_without_assumptions_recalls_them(model: OfflineChatModel) 
 def test_revised_announcement_recalls_the_revision_assumptions(
     model: OfflineChatModel, design_draft: StrategyDraft
 ) -> None:
-    marker = SystemMessage(PREVIOUS_DRAFT_MARKER + json.dumps(design_draft.model_dump(mode="json")))
+    marker = draft_message(design_draft.model_dump(mode="json"))
     feedback = HumanMessage("use EMA 50 as a trend filter")
     revised = model.with_structured_output(StrategyDraft).invoke([marker, feedback])
-    payload = json.dumps({"draft": revised.model_dump(mode="json"), "revised": True})
-    prompt = f"Explain the draft that follows {ANNOUNCE_MARKER} in a few sentences.\n{ANNOUNCE_MARKER}{payload}"
+    announced = announce_text(revised.model_dump(mode="json"), revised=True)
+    prompt = f"Explain the draft given after '{ANNOUNCE_HEADING}' in a few sentences.\n\n{announced}"
 
     reply = str(model.invoke([SystemMessage(prompt), feedback]).content)
 
@@ -181,8 +179,8 @@ def test_revised_announcement_recalls_the_revision_assumptions(
 
 
 def test_announcement_with_a_broken_payload_fails_loudly(model: OfflineChatModel) -> None:
-    with pytest.raises(ValueError, match="announce-draft"):
-        model.invoke([SystemMessage(ANNOUNCE_MARKER + "{not json"), HumanMessage("hi")])
+    with pytest.raises(ValueError, match="draft to announce"):
+        model.invoke([SystemMessage(ANNOUNCE_HEADING + "\n{not json"), HumanMessage("hi")])
 
 
 def test_bind_tools_accepts_and_ignores_tools(model: OfflineChatModel) -> None:

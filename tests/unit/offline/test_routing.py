@@ -66,3 +66,28 @@ def test_questions_route_to_general(text: str) -> None:
 )
 def test_feedback_in_the_broader_language_routes_to_the_draft(feedback: str) -> None:
     assert classify(feedback, has_previous_draft=True).route == "strategy"
+
+
+COACH_QUESTIONS = [
+    "why did it lose?",
+    "Why did my strategy lose money?",
+    "what went wrong with ETH?",
+    "how can I improve this?",
+    "How did it do?",
+    "why so few trades?",
+    "why didn't it trade",
+    "explain the results",
+    "what happened in the backtest?",
+    "how could we improve it",
+]
+
+
+@pytest.mark.parametrize("text", COACH_QUESTIONS)
+def test_questions_about_the_backtest_route_to_the_coach(text: str) -> None:
+    assert classify(text, has_previous_draft=True).route == "coach"
+    assert classify(text, has_previous_draft=False).route == "coach"
+
+
+@pytest.mark.parametrize("text", ["improve it by adding a 5% stop loss", "how does backtesting work?"])
+def test_edits_and_concepts_do_not_go_to_the_coach(text: str) -> None:
+    assert classify(text, has_previous_draft=True).route != "coach"
