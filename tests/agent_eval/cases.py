@@ -31,10 +31,42 @@ class Case:
     no_draft: bool = False  # an answer, not a draft (a general question, an honest refusal)
     says: tuple[str, ...] = ()  # words the answer (or the draft's stated assumptions) must contain
     gap: str | None = None  # why the agent cannot read it yet
+    backtest: dict[str, Any] | None = None  # figures of the chat's finished backtest, known to the last turn
+    taken: tuple[str, ...] = ()  # names the trader's strategies already have
 
 
 def rule(left: Any, op: str, right: Any) -> Rule:
     return {"left": left, "op": op, "right": right}
+
+
+DEPLOYED = "Buy BTC and ETH when RSI(14) is below 30 on 1h, sell above 70, 4% stop loss"
+STOPPED_OUT = {"stop_loss": 12, "roi": 6, "exit_signal": 2}
+
+
+def backtest(
+    profit: float = -0.06,
+    trades: int = 20,
+    exits: dict[str, int] | None = None,
+    pairs: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """A finished backtest of ``DEPLOYED`` as the coach reads it; ``pairs`` gives each pair's profit."""
+    per_pair = pairs or {"BTC/USDT": profit / 2, "ETH/USDT": profit / 2}
+    figures = {
+        "timeframe": "1h",
+        "timerange": {"start": "2026-09-01 00:00:00", "end": "2026-11-01 00:00:00"},
+        "stake_currency": "USDT",
+        "total_trades": trades,
+        "win_rate": 0.4 if trades else None,
+        "profit_total": profit,
+        "profit_total_abs": profit * 1000,
+        "max_drawdown": 0.08,
+        "exit_reasons": [{"reason": reason, "trades": count} for reason, count in (exits or {}).items()],
+        "pairs": [
+            {"pair": pair, "trades": trades // len(per_pair), "win_rate": 0.4, "profit_total": gain}
+            for pair, gain in per_pair.items()
+        ],
+    }
+    return {"strategy": "RsiStrategy", "pairs": list(per_pair), "timeframe": "1h", "figures": figures, "draft": None}
 
 
 CASES: tuple[Case, ...] = (
@@ -318,4 +350,70 @@ CASES: tuple[Case, ...] = (
     Case("hello", ("hi there",), no_draft=True),
     Case("which-timeframe", ("which timeframe should a beginner use?",), no_draft=True),
     Case("what-backtest", ("how does backtesting work here?",), no_draft=True),
+    # --- after a backtest: the coach answers from the figures, and drafts the change they point to ------------
+    Case(
+        "coach-stopped-out",
+        (DEPLOYED, "why did it lose?"),
+        backtest=backtest(exits=STOPPED_OUT),
+        stoploss=-0.06,
+        entry=(rule("@rsi", "<", 30),),
+        says=("12 of 20 trades ended at the stop loss", "-6%"),
+    ),
+    Case(
+        "coach-typo",
+        (DEPLOYED, "why did it loose money??"),
+        backtest=backtest(exits=STOPPED_OUT),
+        stoploss=-0.06,
+    ),
+    Case(
+        "coach-improve-wide-stop",
+        (DEPLOYED.replace("4% stop", "12% stop"), "how can I improve this?"),
+        backtest=backtest(exits=STOPPED_OUT),
+        types=("rsi", "ema"),
+        entry=(rule("@rsi", "<", 30), rule("close", ">", "@ema200")),
+        says=("EMA 200",),
+    ),
+    Case(
+        "coach-lone-loser",
+        (DEPLOYED, "what can I do better?"),
+        backtest=backtest(profit=-0.01, exits={"exit_signal": 20}, pairs={"BTC/USDT": 0.03, "ETH/USDT": -0.04}),
+        pairs=("BTC/USDT",),
+        says=("drop ETH/USDT",),
+    ),
+    Case(
+        "coach-eth",
+        (DEPLOYED, "what went wrong with ETH?"),
+        backtest=backtest(profit=-0.01, exits={"exit_signal": 20}, pairs={"BTC/USDT": 0.03, "ETH/USDT": -0.04}),
+        pairs=("BTC/USDT",),
+        says=("ETH/USDT: 10 trades",),
+    ),
+    Case(
+        "coach-no-trades",
+        (DEPLOYED, "why didn't it trade at all?"),
+        backtest=backtest(profit=0.0, trades=0),
+        entry=(rule("@rsi", "<", 35),),
+        says=("made no trade at all",),
+    ),
+    Case(
+        "coach-few-trades",
+        (DEPLOYED, "why did my strategy do so badly?"),
+        backtest=backtest(profit=-0.02, trades=4, exits={"exit_signal": 4}),
+        entry=(rule("@rsi", "<", 35),),
+        says=("only 4 trades",),
+    ),
+    Case(
+        "coach-winner",
+        (DEPLOYED, "how did it do?"),
+        backtest=backtest(profit=0.08, exits={"roi": 15, "stop_loss": 5}),
+        no_draft=True,
+        says=("It did not lose", "+8%"),
+    ),
+    Case(
+        "coach-name",
+        (DEPLOYED, "why did it lose?"),
+        backtest=backtest(exits=STOPPED_OUT),
+        taken=("RsiStrategy",),
+        says=("RsiStrategyV2",),
+    ),
+    Case("coach-no-backtest", (DEPLOYED, "why did it lose?"), no_draft=True, says=("no finished backtest yet",)),
 )

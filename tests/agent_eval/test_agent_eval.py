@@ -1,4 +1,4 @@
-"""The evaluation set, run against the offline model through the agent's own graph (router, draft, announce).
+"""The evaluation set, run against the offline model through the agent's own graph (router, draft, announce, coach).
 
 Prints the score (``pytest -s``; docs/agent.md records it). Every case without a ``gap`` must pass; every case
 with one must still fail, so that reading a new kind of request moves it out of the gaps visibly.
@@ -14,7 +14,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
-from gentrade.agents.graph import build_graph
+from gentrade.agents.graph import TurnContext, build_graph
 from gentrade.agents.offline import OfflineChatModel
 from gentrade.strategies.trees import conditions
 from tests.agent_eval.cases import CASES, Case
@@ -27,9 +27,11 @@ def run(case: Case) -> tuple[dict[str, Any] | None, str]:
     graph = build_graph(OfflineChatModel(), InMemorySaver())
     config = {"configurable": {"thread_id": str(uuid.uuid4())}}
     state: dict[str, Any] = {}
-    for message in case.turns:
+    last = TurnContext(backtest=case.backtest, taken_names=frozenset(case.taken))
+    for index, message in enumerate(case.turns):
         before = len(state.get("messages", []))
-        state = graph.invoke({"messages": [HumanMessage(message)]}, config)
+        context = last if index == len(case.turns) - 1 else TurnContext()
+        state = graph.invoke({"messages": [HumanMessage(message)]}, config, context=context)
         new = state["messages"][before + 1 :]
     shown = any(isinstance(m, AIMessage) and m.tool_calls for m in new)
     said = " ".join(str(m.content) for m in new)
@@ -107,6 +109,7 @@ def test_the_set_is_large_and_varied() -> None:
     assert len({case.id for case in CASES}) == len(CASES)
     assert sum(1 for case in CASES if len(case.turns) > 1) >= 8  # multi-turn edits
     assert sum(1 for case in CASES if case.no_draft) >= 10  # unsupported asks and general questions
+    assert sum(1 for case in CASES if case.id.startswith("coach-")) >= 8  # questions after a backtest
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])

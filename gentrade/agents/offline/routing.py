@@ -35,12 +35,13 @@ _FEEDBACK = re.compile(
 )
 _IT = r"(?:it|this|that|the\s+(?:strategy|bot|backtest|draft)|my\s+(?:strategy|bot|backtest|draft)|they|we|i)"
 _COACH = re.compile(
-    r"\bwhy\s+(?:did|does|do|is|was|were|has|have)\s+" + _IT + r"\b.*\b(?:lose|lost|losing|loss|fail|under-?perform"
-    r"|do\s+(?:so\s+)?(?:bad|badly|poorly|well)|perform|trade|win|make)"
+    r"\bwhy\s+(?:did|does|do|is|was|were|has|have)\s+" + _IT + r"\b.*\b(?:lose|loose|lost|losing|loss|fail"
+    r"|under-?perform|do\s+(?:so\s+)?(?:bad|badly|poorly|well)|perform|trade|win|make)"
     r"|\bwhy\s+(?:so\s+few|no|only\s+\d+|zero)\s+trades\b|\bwhy\s+(?:didn'?t|did\s+not|doesn'?t)\s+"
     + _IT
     + r"\s+trade\b"
     r"|\bwhat\s+went\s+wrong\b|\bwhat\s+happened\b"
+    r"|\bwhat\s+(?:can|could|should)\s+(?:i|we|you)\s+(?:do\s+better|change|improve)\s*\??$"
     r"|\bhow\s+(?:did|does)\s+" + _IT + r"\s+(?:do|go|perform|work\s+out)\b"
     r"|\b(?:improve|fix|tune|optimi[sz]e)\s+" + _IT + r"\b(?!\s+(?:by|with|using|so)\b)"
     r"|\bmake\s+" + _IT + r"\s+(?:better|more\s+profitable|profitable)\s*\??$"

@@ -79,6 +79,8 @@ COACH_QUESTIONS = [
     "explain the results",
     "what happened in the backtest?",
     "how could we improve it",
+    "why did it loose money??",
+    "what can I do better?",
 ]
 
 
