@@ -228,3 +228,35 @@ def test_first_event_at_once_and_a_second_turn_refused_on_gunicorn_gevent(
     assert rest.rstrip().endswith(b"event: end" if endpoint == STREAM_EVENTS else b"data: {}")
     after = requests.post(f"{slow_server}{endpoint}", json=body, headers=headers, timeout=30)
     assert after.status_code == 200
+
+
+def test_a_failed_langserve_turn_ends_with_an_error_and_leaves_the_checkpoint_consistent(
+    app: Flask, client: FlaskClient, tokens: Tokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LangServe's client saves the chat itself, so here the checkpoint alone must stay right: no half-shown
+    draft to send as the previous one, an alternating history, and a next turn that works."""
+    failing = slow_model(
+        0,
+        structured=[RouteDecision(route="strategy"), StrategyDraft.model_validate(DRAFT)],
+        fail_streaming=TimeoutError("the provider timed out"),
+    )
+    monkeypatch.setattr("gentrade.services.agent.chat_model", lambda settings: failing)
+    headers = tokens.headers()
+    thread = new_chat(client, headers)
+
+    failed = client.post(STREAM_EVENTS, json=turn_request(STREAM_EVENTS, thread, "make me a strategy"), headers=headers)
+
+    text = failed.get_data(as_text=True)
+    assert "on_tool_start" in text  # it failed after showing the draft
+    last = [block for block in text.split("\n\n") if block.startswith("event")][-1]
+    assert last.splitlines()[0] == "event: error"
+    assert "timed out" not in text  # the provider's words stay in the log
+    values = checkpoint_values(app, thread)
+    assert values.get("draft") is None
+    assert conversation(values) == ["user", "assistant"]
+    assert client.get(f"/api/v1/chats/{thread}", headers=headers).json["messages"] == []  # the client saves it
+
+    monkeypatch.setattr("gentrade.services.agent.chat_model", per_turn(lambda: slow_model(0, "RSI is momentum.")))
+    again = client.post(STREAM_EVENTS, json=turn_request(STREAM_EVENTS, thread, "what is RSI?"), headers=headers)
+    assert "RSI is momentum." in again.get_data(as_text=True).replace('"', "")
+    assert conversation(checkpoint_values(app, thread)) == ["user", "assistant", "user", "assistant"]
