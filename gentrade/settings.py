@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     docker_host_data_dir: Path | None = None
 
     backtest_timeout_seconds: int = Field(default=900, ge=10)
+    # The local runner forks each backtest from a server that imported Freqtrade once (False: a new interpreter).
+    backtest_warm_start: bool = True
     # One ``freqtrade download-data`` run (a hanging exchange): killed after this, then retried with back-off.
     backtest_download_timeout_seconds: int = Field(default=900, ge=5)
     backtest_memory_mb: int = Field(default=2048, ge=256)

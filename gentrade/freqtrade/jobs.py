@@ -79,6 +79,8 @@ class Runner(Protocol):
         should_cancel: Callable[[], bool],
         heartbeat: Callable[[], None],
         poll_seconds: float = 1.0,
+        progress: Callable[[float], None] | None = None,
     ) -> RunOutcome:
-        """Run the backtest to completion, timeout or cancel; call ``heartbeat`` and ``should_cancel`` each poll."""
+        """Run the backtest to completion, timeout or cancel; call ``heartbeat`` and ``should_cancel`` each poll,
+        and ``progress`` with how far it is (0..1) when the backtest reports it."""
         ...

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gentrade.models.base import Base, JsonDocument, utcnow
@@ -57,5 +57,6 @@ class Backtest(Base):
     finished_at: Mapped[datetime | None]
     # Written by the worker while it works on the backtest; a stale one means the worker is gone.
     heartbeat_at: Mapped[datetime | None]
+    progress: Mapped[float | None] = mapped_column(Float)  # Freqtrade's own, 0..1, while running; 1 once finished
 
     strategy: Mapped[Strategy] = relationship(back_populates="backtests")

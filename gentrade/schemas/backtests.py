@@ -117,6 +117,12 @@ SUMMARY_DESCRIPTION = (
 )
 
 
+PROGRESS_DESCRIPTION = (
+    "How far the backtest is, 0 to 1: Freqtrade's own progress while `running` (loading candles, computing "
+    "indicators, then candle by candle), 1 once `finished`, null before it runs."
+)
+
+
 class BacktestSchema(ma.Schema):
     id = ma.fields.UUID(dump_only=True)
     strategy_id = ma.fields.UUID(dump_only=True)
@@ -132,6 +138,11 @@ class BacktestSchema(ma.Schema):
     summary = ma.fields.Dict(dump_only=True, allow_none=True, metadata={"description": SUMMARY_DESCRIPTION})
     error = ma.fields.Dict(dump_only=True, allow_none=True, metadata={"description": "{code, message, detail}"})
     attempts = ma.fields.Integer(dump_only=True)
+    progress = ma.fields.Float(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": PROGRESS_DESCRIPTION},
+    )
     created_at = ma.fields.AwareDateTime(dump_only=True)
     updated_at = ma.fields.AwareDateTime(dump_only=True)
     started_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)

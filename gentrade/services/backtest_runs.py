@@ -130,7 +130,7 @@ def _runner() -> Runner:
             data_dir=settings.resolved_data_dir,
             host_data_dir=settings.docker_host_data_dir or settings.resolved_data_dir,
         )
-    return build_runner("local")
+    return build_runner("local", warm=settings.backtest_warm_start)
 
 
 def runner_problem() -> str | None:
@@ -291,7 +291,8 @@ def _pipeline(plan: _Plan, heartbeat: _Heartbeat) -> Step:
         _raise_if_no_space(exc, results_dir)
         raise
     try:
-        outcome = runner.run(job, should_cancel=lambda: heartbeat.lost, heartbeat=lambda: None)
+        progress = _ProgressReporter(plan.backtest_id)
+        outcome = runner.run(job, should_cancel=lambda: heartbeat.lost, heartbeat=lambda: None, progress=progress)
     except RunnerProblem as problem:
         state.fail(backtest_id, problem.code, problem.message)
         return Step("failed")
@@ -315,6 +316,26 @@ def _pipeline(plan: _Plan, heartbeat: _Heartbeat) -> Step:
         return Step("cancelled")  # cancelled or deleted while Freqtrade was finishing
     log.info("backtest %s finished in %.1f s", backtest_id, outcome.seconds)
     return Step("finished")
+
+
+class _ProgressReporter:
+    """Records the running backtest's progress when it moved by a percent or more (a write per poll at most)."""
+
+    STEP = 0.01
+
+    def __init__(self, backtest_id: uuid.UUID) -> None:
+        self.backtest_id = backtest_id
+        self.recorded = 0.0
+
+    def __call__(self, value: float) -> None:
+        if value - self.recorded < self.STEP:
+            return
+        self.recorded = value
+        try:
+            state.advance(self.backtest_id, value)
+        except Exception:  # progress is a courtesy: a database hiccup must not fail the backtest
+            db.session.rollback()
+            log.warning("could not record the progress of %s", self.backtest_id, exc_info=True)
 
 
 def _check_space(results_dir: Path, log_tail: str) -> None:

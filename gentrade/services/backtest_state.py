@@ -95,7 +95,22 @@ def claim(backtest_id: uuid.UUID, task_id: str | None) -> Claim:
 
 
 def start_running(backtest_id: uuid.UUID) -> bool:
-    return _transition(backtest_id, (BacktestStatus.DOWNLOADING_DATA,), status=BacktestStatus.RUNNING)
+    return _transition(backtest_id, (BacktestStatus.DOWNLOADING_DATA,), status=BacktestStatus.RUNNING, progress=0.0)
+
+
+def advance(backtest_id: uuid.UUID, progress: float) -> None:
+    """Record how far the running backtest is; it only moves forward, and only while it runs."""
+    db.session.execute(
+        update(Backtest)
+        .where(
+            Backtest.id == backtest_id,
+            Backtest.status == BacktestStatus.RUNNING,
+            or_(Backtest.progress.is_(None), Backtest.progress < progress),
+        )
+        .values(progress=progress)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
 
 
 def finish(backtest_id: uuid.UUID, summary: dict[str, Any], result_path: str) -> bool:
@@ -103,6 +118,7 @@ def finish(backtest_id: uuid.UUID, summary: dict[str, Any], result_path: str) ->
         backtest_id,
         (BacktestStatus.RUNNING,),
         status=BacktestStatus.FINISHED,
+        progress=1.0,
         summary=summary,
         result_path=result_path,
         finished_at=utcnow(),

@@ -169,9 +169,14 @@ def snapshot(backtest_id: uuid.UUID) -> dict[str, Any] | None:
     """What a progress event carries; reads and releases the connection (nothing is held while waiting)."""
     try:
         row = db.session.execute(
-            select(Backtest.status, Backtest.error, Backtest.attempts, Backtest.started_at, Backtest.finished_at).where(
-                Backtest.id == backtest_id
-            )
+            select(
+                Backtest.status,
+                Backtest.progress,
+                Backtest.error,
+                Backtest.attempts,
+                Backtest.started_at,
+                Backtest.finished_at,
+            ).where(Backtest.id == backtest_id)
         ).one_or_none()
     finally:
         db.session.remove()
@@ -180,6 +185,7 @@ def snapshot(backtest_id: uuid.UUID) -> dict[str, Any] | None:
     return {
         "id": str(backtest_id),
         "status": row.status,
+        "progress": row.progress,
         "error": row.error,
         "attempts": row.attempts,
         "started_at": row.started_at.isoformat() if row.started_at else None,

@@ -56,9 +56,14 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
 
     @worker_process_init.connect(weak=False)
     def _fresh_connections(**kwargs: Any) -> None:
-        """A forked pool process must not share the parent's database connections."""
+        """A forked pool process must not share the parent's database connections; it starts its backtest fork
+        server now (in the background), so its first backtest starts warm too."""
         with app.app_context():
             db.engine.dispose(close=False)
+        if settings.freqtrade_runner == "local" and settings.backtest_warm_start:
+            from gentrade.freqtrade.runners.warm import SERVERS
+
+            SERVERS.prestart()
 
     @worker_init.connect(weak=False)
     def _check_runner(**kwargs: Any) -> None:

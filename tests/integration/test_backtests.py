@@ -168,19 +168,70 @@ def test_a_redelivered_task_for_a_finished_backtest_does_nothing(
     assert (after["status"], after["attempts"], after["finished_at"]) == ("finished", 1, done["finished_at"])
 
 
-def test_events_stream_every_status_until_the_end(api: FlaskClient, tokens: Tokens) -> None:
-    strategy_id = deploy(api, tokens)
-    backtest = start(api, tokens, strategy_id)
-    response = api.get(f"{BACKTESTS}/{backtest['id']}/events", headers=tokens.headers())
+def status_events(response: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """The ``status`` events' data, and every event block, of a backtest's event stream."""
     assert response.status_code == 200
     assert response.mimetype == "text/event-stream"
     events = [block for block in response.get_data(as_text=True).split("\n\n") if block.startswith("event:")]
-    statuses = [
-        json.loads(block.split("data: ", 1)[1])["status"] for block in events if block.startswith("event: status")
-    ]
+    data = [json.loads(block.split("data: ", 1)[1]) for block in events if block.startswith("event: status")]
+    return data, events
+
+
+def test_events_stream_every_status_until_the_end(api: FlaskClient, tokens: Tokens) -> None:
+    strategy_id = deploy(api, tokens)
+    backtest = start(api, tokens, strategy_id)
+    snapshots, events = status_events(api.get(f"{BACKTESTS}/{backtest['id']}/events", headers=tokens.headers()))
+    statuses = [snapshot["status"] for snapshot in snapshots]
     assert statuses[-1] == "finished"
-    assert statuses == sorted(set(statuses), key=statuses.index)  # each status once, in order
+    changes = [status for index, status in enumerate(statuses) if index == 0 or status != statuses[index - 1]]
+    assert changes == sorted(set(changes), key=changes.index)  # each status once, in order (progress may repeat one)
     assert events[-1].startswith("event: end")
+    assert snapshots[-1]["progress"] == 1.0
+
+
+SLOW_STRATEGY = """
+from pandas import DataFrame
+
+from freqtrade.strategy import IStrategy
+
+
+class SlowLoop(IStrategy):
+    INTERFACE_VERSION = 3
+    timeframe = "1h"
+    minimal_roi = {"0": 0.05}
+    stoploss = -0.05
+
+    def bot_loop_start(self, current_time, **kwargs) -> None:
+        total = 0
+        for step in range(150000):  # a few milliseconds of work per candle: seconds of running
+            total += step
+
+    def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        return dataframe
+
+    def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        dataframe.loc[dataframe["close"] > dataframe["open"], "enter_long"] = 1
+        return dataframe
+
+    def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        return dataframe
+"""
+
+
+def test_a_running_backtest_reports_its_progress(api: FlaskClient, tokens: Tokens) -> None:
+    """Freqtrade's own progress, from the warm runner's child to the row and the events: it moves while running."""
+    pasted = api.post("/api/v1/strategies", json={"name": "SlowLoop", "code": SLOW_STRATEGY}, headers=tokens.headers())
+    assert pasted.status_code == 201, pasted.json
+    backtest = start(api, tokens, pasted.json["id"], pairs=["BTC/USDT"])
+    snapshots, _ = status_events(api.get(f"{BACKTESTS}/{backtest['id']}/events", headers=tokens.headers()))
+
+    running = [snapshot["progress"] for snapshot in snapshots if snapshot["status"] == "running"]
+    assert running[0] == 0.0
+    assert any(0 < value < 1 for value in running), snapshots  # it moved while running
+    assert running == sorted(running)  # never backwards
+    assert {s["progress"] for s in snapshots if s["status"] in ("queued", "downloading_data")} <= {None}
+    done = api.get(f"{BACKTESTS}/{backtest['id']}", headers=tokens.headers()).json
+    assert (done["status"], done["progress"]) == ("finished", 1.0)
 
 
 def test_validation_ownership_and_limits(api: FlaskClient, tokens: Tokens, backtest_app: Flask) -> None:

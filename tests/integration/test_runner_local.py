@@ -1,4 +1,5 @@
-"""LocalRunner with the real, pinned Freqtrade, offline (local exchange stand-in, synthetic candles).
+"""LocalRunner (a new interpreter per backtest) and WarmRunner (forked from a warm fork server) with the real,
+pinned Freqtrade, offline (local exchange stand-in, synthetic candles): every test runs against both.
 
 Market data for 2 pairs / 1h / 3 months is downloaded once per module with stock
 ``freqtrade download-data``; each test then backtests two months of it. Tests that are about the
@@ -29,6 +30,7 @@ import pytest
 from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
 from gentrade.freqtrade.jobs import BacktestJob, RunOutcome
 from gentrade.freqtrade.runners.local import BACKTEST_NICENESS, LOG_FILE, LocalRunner
+from gentrade.freqtrade.runners.warm import WarmRunner
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft
 from tests.freqtrade_env import download, write_configs
@@ -59,6 +61,15 @@ class BrokenStrategy(IStrategy):
 """
 
 
+RUNNERS: dict[str, type[LocalRunner]] = {"cold": LocalRunner, "warm": WarmRunner}
+
+
+@pytest.fixture(params=sorted(RUNNERS))
+def make_runner(request: pytest.FixtureRequest) -> type[LocalRunner]:
+    """Each test runs once per runner: the isolation guarantees are the same."""
+    return RUNNERS[request.param]
+
+
 @dataclass
 class Workspace:
     """One user directory with two strategies, its configs, and the shared market data."""
@@ -75,7 +86,7 @@ class Workspace:
             "user_data_dir": self.user_data,
             "config_files": self.configs,
             "datadir": self.datadir,
-            "results_dir": self.user_data / "backtest_results" / name,
+            "results_dir": self.user_data / "backtest_results" / f"{name}-{uuid.uuid4().hex[:8]}",
             "timerange": "20260701-20260901",
             "timeframe": "1h",
             "pairs": tuple(PAIRS),
@@ -121,11 +132,12 @@ def run(runner: LocalRunner, job: BacktestJob, calls: Calls | None = None, poll:
 
 
 def leftovers(marker: Path) -> list[psutil.Process]:
-    """Processes whose command line names ``marker`` (a results folder only one job uses)."""
+    """Processes whose command line or open files name ``marker`` (a results folder only one job uses): a forked
+    backtest has its server's command line, but its output goes to the job's log file."""
     found = []
-    for process in psutil.process_iter(["cmdline", "status"]):
-        cmdline = process.info["cmdline"] or []
-        if process.info["status"] != psutil.STATUS_ZOMBIE and any(str(marker) in part for part in cmdline):
+    for process in psutil.process_iter(["cmdline", "status", "open_files"]):
+        names = [*(process.info["cmdline"] or []), *(f.path for f in process.info["open_files"] or [])]
+        if process.info["status"] != psutil.STATUS_ZOMBIE and any(str(marker) in name for name in names):
             found.append(process)
     return found
 
@@ -143,10 +155,10 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in files}
 
 
-def test_successful_backtest(workspace: Workspace) -> None:
+def test_successful_backtest(make_runner: type[LocalRunner], workspace: Workspace) -> None:
     job = workspace.job("success")
     calls = Calls()
-    outcome = run(LocalRunner(), job, calls)
+    outcome = run(make_runner(), job, calls)
 
     assert outcome.succeeded, outcome.log_tail
     assert outcome.exit_code == 0
@@ -160,10 +172,10 @@ def test_successful_backtest(workspace: Workspace) -> None:
     assert len(outcome.log_tail.splitlines()) <= 60
 
 
-def test_timeout_kills_the_run(workspace: Workspace) -> None:
+def test_timeout_kills_the_run(make_runner: type[LocalRunner], workspace: Workspace) -> None:
     job = workspace.job("timeout", timeout_seconds=1)
     started = time.monotonic()
-    outcome = run(LocalRunner(kill_grace_seconds=2), job, poll=0.2)
+    outcome = run(make_runner(kill_grace_seconds=2), job, poll=0.2)
 
     assert time.monotonic() - started < 5
     assert outcome.timed_out
@@ -175,10 +187,10 @@ def test_timeout_kills_the_run(workspace: Workspace) -> None:
     assert list(job.results_dir.glob("*.zip")) == []
 
 
-def test_cancel_after_the_first_heartbeat(workspace: Workspace) -> None:
+def test_cancel_after_the_first_heartbeat(make_runner: type[LocalRunner], workspace: Workspace) -> None:
     job = workspace.job("cancel")
     calls = Calls(cancel_after=1)
-    outcome = run(LocalRunner(kill_grace_seconds=2), job, calls, poll=0.3)
+    outcome = run(make_runner(kill_grace_seconds=2), job, calls, poll=0.3)
 
     assert outcome.cancelled
     assert not outcome.timed_out
@@ -189,9 +201,9 @@ def test_cancel_after_the_first_heartbeat(workspace: Workspace) -> None:
     assert leftovers(job.results_dir) == []
 
 
-def test_strategy_error_gives_exit_code_and_traceback(workspace: Workspace) -> None:
+def test_strategy_error_gives_exit_code_and_traceback(make_runner: type[LocalRunner], workspace: Workspace) -> None:
     job = workspace.job("broken", strategy="BrokenStrategy")
-    outcome = run(LocalRunner(), job)
+    outcome = run(make_runner(), job)
 
     assert outcome.exit_code not in (0, None)
     assert not outcome.succeeded
@@ -200,13 +212,13 @@ def test_strategy_error_gives_exit_code_and_traceback(workspace: Workspace) -> N
     assert "boom from populate_indicators" in outcome.log_tail
 
 
-def test_concurrent_runs_write_only_their_own_results(workspace: Workspace) -> None:
+def test_concurrent_runs_write_only_their_own_results(make_runner: type[LocalRunner], workspace: Workspace) -> None:
     jobs = [workspace.job("concurrent-a"), workspace.job("concurrent-b")]
     before = snapshot(workspace.user_data)
     outcomes: dict[str, RunOutcome] = {}
 
     def work(job: BacktestJob) -> None:
-        outcomes[job.results_dir.name] = run(LocalRunner(), job)
+        outcomes[job.results_dir.name] = run(make_runner(), job)
 
     threads = [threading.Thread(target=work, args=(job,)) for job in jobs]
     for thread in threads:
@@ -226,7 +238,7 @@ def test_concurrent_runs_write_only_their_own_results(workspace: Workspace) -> N
 
 
 def test_child_environment_has_no_secrets(
-    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_runner: type[LocalRunner], workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GENTRADE_CLERK_WEBHOOK_SECRET", "whsec_must-not-leak")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-must-not-leak")
@@ -235,7 +247,7 @@ def test_child_environment_has_no_secrets(
     dump_env = [sys.executable, "-c", "import json, os; print(json.dumps(dict(os.environ)))"]
     job = workspace.job("environment", results_dir=tmp_path / "results")
 
-    outcome = run(LocalRunner(dump_env), job, poll=0.1)
+    outcome = run(make_runner(dump_env), job, poll=0.1)
 
     assert outcome.succeeded, outcome.log_tail
     env = json.loads((job.results_dir / LOG_FILE).read_text())
@@ -250,28 +262,34 @@ def test_child_environment_has_no_secrets(
     assert leaked == []
 
 
-def test_memory_limit_stops_a_runaway_allocation(workspace: Workspace, tmp_path: Path) -> None:
+def test_memory_limit_stops_a_runaway_allocation(
+    make_runner: type[LocalRunner], workspace: Workspace, tmp_path: Path
+) -> None:
     allocate = [sys.executable, "-c", "blob = bytearray(512 * 1024 * 1024); print('allocated')"]
     job = workspace.job("memory", results_dir=tmp_path / "results", memory_mb=256)
 
-    outcome = run(LocalRunner(allocate), job, poll=0.1)
+    outcome = run(make_runner(allocate), job, poll=0.1)
 
     assert outcome.exit_code not in (0, None)
     assert "MemoryError" in outcome.log_tail
     assert "allocated" not in outcome.log_tail
 
 
-def test_backtests_run_below_the_workers_priority(workspace: Workspace, tmp_path: Path) -> None:
+def test_backtests_run_below_the_workers_priority(
+    make_runner: type[LocalRunner], workspace: Workspace, tmp_path: Path
+) -> None:
     """A backtest is batch work: on a shared host the API's requests and the worker come first."""
     report = [sys.executable, "-c", "import os; print('niceness', os.nice(0))"]
     job = workspace.job("nice", results_dir=tmp_path / "results")
 
-    outcome = run(LocalRunner(report), job, poll=0.1)
+    outcome = run(make_runner(report), job, poll=0.1)
 
     assert f"niceness {os.nice(0) + BACKTEST_NICENESS}" in outcome.log_tail
 
 
-def test_timeout_kills_the_whole_group_even_a_child_ignoring_sigterm(workspace: Workspace, tmp_path: Path) -> None:
+def test_timeout_kills_the_whole_group_even_a_child_ignoring_sigterm(
+    make_runner: type[LocalRunner], workspace: Workspace, tmp_path: Path
+) -> None:
     # The "freqtrade" here starts a child that ignores SIGTERM, then sleeps: both must die.
     script = (
         "import signal, subprocess, sys, time\n"
@@ -283,7 +301,7 @@ def test_timeout_kills_the_whole_group_even_a_child_ignoring_sigterm(workspace: 
     job = workspace.job("group", results_dir=tmp_path / "results", timeout_seconds=1)
     started = time.monotonic()
 
-    outcome = run(LocalRunner([sys.executable, "-c", script], kill_grace_seconds=0.5), job, poll=0.1)
+    outcome = run(make_runner([sys.executable, "-c", script], kill_grace_seconds=0.5), job, poll=0.1)
 
     assert outcome.timed_out
     assert outcome.exit_code is None
@@ -307,6 +325,7 @@ import gevent
 
 from gentrade.freqtrade.jobs import BacktestJob
 from gentrade.freqtrade.runners.local import LocalRunner
+from gentrade.freqtrade.runners.warm import WarmRunner
 
 spec = json.loads(sys.argv[1])
 ticks = 0
@@ -330,7 +349,8 @@ for case in spec["cases"]:
     )
     beats = []
     start_ticks = ticks
-    outcome = LocalRunner(case["command"], kill_grace_seconds=1).run(
+    runner = {"LocalRunner": LocalRunner, "WarmRunner": WarmRunner}[spec["runner"]]
+    outcome = runner(case["command"], kill_grace_seconds=1).run(
         job, should_cancel=lambda: case["cancel"] and len(beats) >= 1, heartbeat=lambda: beats.append(1),
         poll_seconds=0.2,
     )
@@ -343,7 +363,9 @@ print(json.dumps(report))
 """
 
 
-def test_works_in_a_gevent_monkey_patched_process(workspace: Workspace, tmp_path: Path) -> None:
+def test_works_in_a_gevent_monkey_patched_process(
+    make_runner: type[LocalRunner], workspace: Workspace, tmp_path: Path
+) -> None:
     sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
     cases = [
         {"name": "backtest", "command": None, "timeout": 120, "cancel": False},
@@ -351,12 +373,15 @@ def test_works_in_a_gevent_monkey_patched_process(workspace: Workspace, tmp_path
         {"name": "cancel", "command": sleeper, "timeout": 60, "cancel": True},
     ]
     for case in cases:
-        case["results_dir"] = str(workspace.user_data / "backtest_results" / f"gevent-{case['name']}")
+        case["results_dir"] = str(
+            workspace.user_data / "backtest_results" / f"gevent-{case['name']}-{uuid.uuid4().hex}"
+        )
     spec = {
         "user_data": str(workspace.user_data),
         "configs": [str(c) for c in workspace.configs],
         "datadir": str(workspace.datadir),
         "cases": cases,
+        "runner": make_runner.__name__,
     }
     script = tmp_path / "gevent_runner.py"
     script.write_text(GEVENT_SCRIPT)
@@ -391,13 +416,30 @@ def test_works_in_a_gevent_monkey_patched_process(workspace: Workspace, tmp_path
         assert leftovers(Path(case["results_dir"])) == []
 
 
-def test_sigxcpu_counts_as_a_timeout(workspace: Workspace, tmp_path: Path) -> None:
+def test_sigxcpu_counts_as_a_timeout(make_runner: type[LocalRunner], workspace: Workspace, tmp_path: Path) -> None:
     # A child killed by RLIMIT_CPU (SIGXCPU) is reported as timed out, not as an exit code.
     suicide = [sys.executable, "-c", f"import os; os.kill(os.getpid(), {int(signal.SIGXCPU)})"]
     job = workspace.job("sigxcpu", results_dir=tmp_path / "results", timeout_seconds=5)
 
-    outcome = run(LocalRunner(suicide), job, poll=0.1)
+    outcome = run(make_runner(suicide), job, poll=0.1)
 
     assert outcome.timed_out
     assert outcome.exit_code is None
     assert "CPU time limit of 15 s reached" in outcome.log_tail
+
+
+# --- the warm runner alone -----------------------------------------------------------------------------------
+
+
+def test_the_warm_runner_reports_freqtrades_progress(workspace: Workspace) -> None:
+    job = workspace.job("progress")
+    seen: list[float] = []
+
+    outcome = WarmRunner().run(
+        job, should_cancel=lambda: False, heartbeat=lambda: None, poll_seconds=0.05, progress=seen.append
+    )
+
+    assert outcome.succeeded, outcome.log_tail
+    assert seen, "no progress was reported"
+    assert seen == sorted(seen)
+    assert any(0 < value < 1 for value in seen)

@@ -42,6 +42,7 @@ from docker.types import Mount
 
 from gentrade.freqtrade.jobs import BacktestJob, RunnerProblem, RunOutcome
 from gentrade.freqtrade.market_list import PUBLIC_API_PATH, SERVED_DIR, market_list_file
+from gentrade.freqtrade.progress import read_progress
 from gentrade.freqtrade.userdir import write_atomically
 
 log = logging.getLogger(__name__)
@@ -260,6 +261,7 @@ class DockerRunner:
         should_cancel: Callable[[], bool],
         heartbeat: Callable[[], None],
         poll_seconds: float = 1.0,
+        progress: Callable[[float], None] | None = None,
     ) -> RunOutcome:
         """Run to completion, timeout or cancel; the container is removed whatever happens."""
         options = self.container_options(job)  # validates every path before any request
@@ -288,6 +290,9 @@ class DockerRunner:
                     exit_code = status
                     break
                 heartbeat()
+                current = read_progress(Path(job.results_dir)) if progress is not None else None
+                if progress is not None and current is not None:
+                    progress(current)
                 if should_cancel():
                     cancelled, note = True, "cancelled"
                     break

@@ -22,8 +22,10 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from gentrade.freqtrade.jobs import BacktestJob, RunOutcome
+from gentrade.freqtrade.progress import read_progress
 from gentrade.process_guard import die_with_parent
 
 log = logging.getLogger(__name__)
@@ -105,6 +107,15 @@ def read_tail(path: Path, lines: int = TAIL_LINES) -> str:
     return "\n".join(data.decode("utf-8", errors="replace").splitlines()[-lines:])
 
 
+class Child(Protocol):
+    """What the run loop needs of a backtest's process: ``subprocess.Popen``'s, or a forked child's."""
+
+    pid: int
+    returncode: int | None
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
@@ -132,6 +143,7 @@ class LocalRunner:
         should_cancel: Callable[[], bool],
         heartbeat: Callable[[], None],
         poll_seconds: float = 1.0,
+        progress: Callable[[float], None] | None = None,
     ) -> RunOutcome:
         """Run to completion, timeout or cancel; the process group never outlives this call."""
         started = time.monotonic()
@@ -140,20 +152,9 @@ class LocalRunner:
         log_path = job.results_dir / LOG_FILE
         home = Path(tempfile.mkdtemp(prefix="gentrade-freqtrade-"))
         timed_out = cancelled = False
+        reported: float | None = None
         try:
-            with log_path.open("wb") as output:
-                process = subprocess.Popen(  # noqa: S603 - fixed command, arguments from a validated job
-                    [*self.command, *job.freqtrade_args()],
-                    stdin=subprocess.DEVNULL,
-                    stdout=output,
-                    stderr=subprocess.STDOUT,
-                    env=child_environment(home),
-                    cwd=home,
-                    close_fds=True,
-                    start_new_session=True,  # its own process group: killpg reaches its children too
-                    preexec_fn=_make_preexec(job),  # setrlimit only, see _limit_resources
-                )
-            # Our copy of the log file descriptor is closed; the child keeps its own.
+            process = self._start(job, log_path, home)
             try:
                 while True:
                     remaining = deadline - time.monotonic()
@@ -163,6 +164,10 @@ class LocalRunner:
                     except subprocess.TimeoutExpired:
                         pass
                     heartbeat()
+                    current = read_progress(job.results_dir) if progress is not None else None
+                    if progress is not None and current is not None and current != reported:
+                        reported = current
+                        progress(current)
                     if should_cancel():
                         cancelled = True
                         break
@@ -198,7 +203,23 @@ class LocalRunner:
             log_tail=tail,
         )
 
-    def _stop(self, process: subprocess.Popen[bytes]) -> None:
+    def _start(self, job: BacktestJob, log_path: Path, home: Path) -> Child:
+        """Start Freqtrade for ``job`` in a new interpreter, writing to ``log_path``, in ``home``."""
+        with log_path.open("wb") as output:
+            return subprocess.Popen(  # noqa: S603 - fixed command, arguments from a validated job
+                [*self.command, *job.freqtrade_args()],
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=child_environment(home),
+                cwd=home,
+                close_fds=True,
+                start_new_session=True,  # its own process group: killpg reaches its children too
+                preexec_fn=_make_preexec(job),  # setrlimit only, see _limit_resources
+            )
+        # Our copy of the log file descriptor is closed; the child keeps its own.
+
+    def _stop(self, process: Child) -> None:
         """SIGTERM to the whole group, SIGKILL after the grace period; reap the leader."""
         _signal_group(process.pid, signal.SIGTERM)
         try:
