@@ -65,6 +65,9 @@ class WireServer:
     script: list[Reply | Failure] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
+    # Anthropic: whether a conversation may end with an assistant message (a prefill). The default model,
+    # claude-sonnet-4-6, answers 400 to one, as every Claude model from 4.6 on does.
+    prefill: bool = False
 
     def __post_init__(self) -> None:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -86,6 +89,16 @@ class WireServer:
     def messages(self, index: int) -> list[dict[str, Any]]:
         return self.requests[index]["messages"]
 
+    def refusal(self, body: dict[str, Any]) -> Failure | None:
+        """The 400 the real server answers a request it does not accept, before any scripted reply is used."""
+        last = (body.get("messages") or [{}])[-1]
+        if self.protocol == "anthropic" and not self.prefill and last.get("role") == "assistant":
+            message = (
+                "This model does not support assistant message prefill. The conversation must end with a user message."
+            )
+            return Failure(400, "invalid_request_error", message)
+        return None
+
     def next_reply(self) -> Reply | Failure:
         if not self.script:
             return Failure(418, "invalid_request_error", "no scripted reply left")
@@ -101,7 +114,7 @@ def _handler(server: WireServer) -> type[BaseHTTPRequestHandler]:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
             server.requests.append(body)
             server.headers.append({k.lower(): v for k, v in self.headers.items()})
-            reply = server.next_reply()
+            reply = server.refusal(body) or server.next_reply()
             render = _OpenAI if server.protocol == "openai" else _Anthropic
             if isinstance(reply, Failure):
                 self._send(reply.status, render.error(reply), {"retry-after-ms": "1"})
@@ -245,3 +258,18 @@ def wire_draft(draft: dict[str, Any]) -> dict[str, Any]:
     """A draft as a model fills the strict-mode encoding: the ROI table as ``{key, value}`` entries."""
     roi = [{"key": minutes, "value": ratio} for minutes, ratio in draft.get("minimal_roi", {}).items()]
     return {**copy.deepcopy(draft), "minimal_roi": roi, "startup_candle_count": draft.get("startup_candle_count")}
+
+
+def sent_text(body: dict[str, Any]) -> str:
+    """All the text a request gave the model, one part a line: Anthropic's ``system`` field, then each message's
+    content (a string, or its text blocks)."""
+
+    def parts(content: Any) -> list[str]:
+        if isinstance(content, str):
+            return [content]
+        return [str(part.get("text", "")) for part in content or [] if isinstance(part, dict)]
+
+    texts = parts(body.get("system"))
+    for message in body.get("messages", []):
+        texts += parts(message.get("content"))
+    return "\n".join(texts)

@@ -1,5 +1,5 @@
 """How the graph hands a model the facts of a turn: the chat's draft, its latest backtest, the draft to announce,
-a trader's card edits and a change to make. This is the graph's prompt contract.
+a trader's card edits, a change to make and the coach's answer. This is the graph's prompt contract.
 
 Why one module: hosted models and the offline model read the same messages. Each fact is a titled block a
 language model reads as plain text, a heading line then the value as fenced JSON::
@@ -27,6 +27,7 @@ NO_BACKTEST_HEADING = "This chat's strategy has no finished backtest yet:"
 ANNOUNCE_HEADING = "The draft to announce:"
 CARD_EDITS_HEADING = "The edited card fields:"
 CHANGE_HEADING = "The change to make to the draft, recommended after its backtest:"
+COACH_ANSWER_HEADING = "The coach's answer to the trader's last message:"
 _FENCE = "```"
 
 
@@ -106,6 +107,12 @@ def announce_text(draft: dict[str, Any], revised: bool) -> str:
 def change_message(change: str) -> SystemMessage:
     """The change the coach recommended, for the drafting node to apply to the current draft."""
     return SystemMessage(block(CHANGE_HEADING, {"change": change}))
+
+
+def coach_answer_message(answer: str) -> SystemMessage:
+    """The coach's answer this turn, for the nodes after it. It is a fact beside the others, not the last message:
+    a request must end with the trader's message (Claude models from 4.6 on refuse one ending with the assistant's)."""
+    return SystemMessage(block(COACH_ANSWER_HEADING, {"answer": answer}))
 
 
 def card_edits_text(edits: dict[str, Any]) -> str:

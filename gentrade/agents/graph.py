@@ -82,10 +82,28 @@ def show_draft(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
     return {"messages": [result]}
 
 
+def _last_question(messages: list[AnyMessage]) -> int:
+    """The index of the trader's last message (what this turn answers), or -1."""
+    return max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
+
+
 def _history(state: AgentState) -> list[AnyMessage]:
-    """The newest conversation messages, without tool plumbing the model does not need again."""
+    """The newest conversation messages up to the trader's last one, without tool plumbing the model does not
+    need again. This turn's own answer so far (the coach's) is not among them: a request must end with the
+    trader's message (Claude models from 4.6 on answer 400 to one ending with the assistant's); the nodes that
+    read it get it as a block (:func:`_coach_answer_block`)."""
     messages = [m for m in state.get("messages", []) if isinstance(m, HumanMessage | AIMessage) and m.content]
-    return messages[-HISTORY_MESSAGES:]
+    end = _last_question(messages)
+    return messages[: end + 1 if end >= 0 else len(messages)][-HISTORY_MESSAGES:]
+
+
+def _coach_answer_block(state: AgentState) -> list[BaseMessage]:
+    """What this turn answered before the current node (the coach's answer), as a block; none when nothing."""
+    messages = state.get("messages", [])
+    answer = "".join(
+        context.message_text(m) for m in messages[_last_question(messages) + 1 :] if isinstance(m, AIMessage)
+    )
+    return [context.coach_answer_message(answer)] if answer else []
 
 
 def _current_draft(state: AgentState, runtime: Runtime[TurnContext]) -> dict[str, Any] | None:
@@ -124,9 +142,10 @@ def build_graph(model: BaseChatModel, checkpointer: BaseCheckpointSaver | None) 
 
     def strategy_draft(state: AgentState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
         change = state.get("change")
-        messages: list[BaseMessage] = [SystemMessage(DRAFT_PROMPT), *_draft_block(state, runtime), *_history(state)]
-        if change:
+        messages: list[BaseMessage] = [SystemMessage(DRAFT_PROMPT), *_draft_block(state, runtime)]
+        if change:  # with the other facts, before the conversation (Anthropic takes system text only there)
             messages += [_backtest_block(runtime), context.change_message(change)]
+        messages += _history(state)
         draft = _named_freely(valid_draft(model, messages), runtime)
         payload = draft.model_dump(mode="json")
         call = {"name": DRAFT_TOOL_NAME, "args": {"draft": payload}, "id": str(uuid.uuid4())}
@@ -147,7 +166,12 @@ def build_graph(model: BaseChatModel, checkpointer: BaseCheckpointSaver | None) 
     def coach_revision(state: AgentState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
         if not (runtime.context and runtime.context.backtest) or not _current_draft(state, runtime):
             return {"change": None}
-        messages = [SystemMessage(REVISION_PROMPT), *_draft_block(state, runtime), _backtest_block(runtime)]
+        messages = [
+            SystemMessage(REVISION_PROMPT),
+            *_draft_block(state, runtime),
+            _backtest_block(runtime),
+            *_coach_answer_block(state),
+        ]
         decision = structured(model, CoachRevision, [*messages, *_history(state)])
         change = decision.change.strip() if decision.revise else ""
         log.info("the coach recommends %s", change or "no change")
