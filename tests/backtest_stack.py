@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,14 +21,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from celery import Celery
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from gentrade import create_app
 from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
 from gentrade.extensions import db
-from gentrade.models import Strategy
+from gentrade.models import Backtest, Strategy
+from gentrade.models.backtest import ACTIVE_STATUSES
+from gentrade.services import backtest_state
 from tests.conftest import (
     AUTHORIZED_PARTY,
     ISSUER,
@@ -45,6 +50,7 @@ BACKTESTS = "/api/v1/backtests"
 FINAL = {"finished", "failed", "cancelled"}
 TIMEOUT_SECONDS = 40
 STALE_SECONDS = 6
+SETTLE_SECONDS = 60  # a cancelled backtest's task ends within a heartbeat, a poll and Freqtrade's kill grace
 PAIRS = ("BTC/USDT", "ETH/USDT", "LATE/USDT", "GAPPY/USDT", "FAILS/USDT", "SOL/USDT", "ADA/USDT")
 TODAY = datetime.now(UTC).date()
 END = TODAY - timedelta(days=2)
@@ -137,14 +143,16 @@ class Worker:
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.env, self.log_path = env, log_path
         self.process: subprocess.Popen[bytes] | None = None
+        self.nodename = ""
 
     def start(self) -> None:
         schedule = self.log_path.with_suffix(".schedule")
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        self.nodename = f"test-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "gentrade.tasks", "worker", "-c", "2", "-B", "-s", str(schedule),
-                 "--loglevel", "INFO", "-n", f"test-{uuid.uuid4().hex[:8]}@%h", "--without-mingle", "--without-gossip"],
+                 "--loglevel", "INFO", "-n", self.nodename, "--without-mingle", "--without-gossip"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         deadline = time.monotonic() + 60
@@ -159,8 +167,40 @@ class Worker:
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
 
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def wait_idle(self, celery: Celery, timeout: float = SETTLE_SECONDS) -> None:
+        """Wait until this worker has no task running or waiting for a pool process (asked twice in a row, so
+        a task passing from waiting to running between the two questions is not missed).
+
+        Tasks delayed by a retry's countdown, and messages still in the queue, do not count: once their
+        backtest is final or gone they only try to claim it, one single-table ``UPDATE`` that fails.
+        """
+        inspect = celery.control.inspect(destination=[self.nodename], timeout=1.0)
+        deadline = time.monotonic() + timeout
+        busy: Any = "no answer yet"
+        quiet = 0
+        while self.running():
+            try:
+                active, reserved = inspect.active(), inspect.reserved()
+            except Exception as exc:  # the broker restarting: ask again
+                active = reserved = None
+                busy = f"no answer: {exc}"
+            if active is not None and reserved is not None:
+                busy = [
+                    task["name"] + str(task["args"])
+                    for tasks in (active, reserved)
+                    for task in tasks.get(self.nodename, [])
+                ]
+                quiet = 0 if busy else quiet + 1
+                if quiet == 2:
+                    return
+            assert time.monotonic() < deadline, f"the worker still has tasks in hand after {timeout} s: {busy}"
+            time.sleep(0.2)
+
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        if self.running():
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=30)
@@ -194,9 +234,34 @@ def worker(
 
 
 @pytest.fixture
-def api(backtest_app: Flask, client: FlaskClient, worker: Worker) -> FlaskClient:
-    """A client of the RabbitMQ-publishing app, on a clean database (``client`` cleans it)."""
-    return backtest_app.test_client()
+def api(backtest_app: Flask, client: FlaskClient, worker: Worker) -> Iterator[FlaskClient]:
+    """A client of the RabbitMQ-publishing app, on a clean database (``client`` cleans it).
+
+    Afterwards, before ``client`` cleans up, whatever the test left running is stopped and waited for
+    (``settle``): a backtest's task still in the worker while the next ``TRUNCATE`` runs can deadlock with it.
+    """
+    yield backtest_app.test_client()
+    settle(backtest_app, worker)
+
+
+def settle(backtest_app: Flask, worker: Worker) -> None:
+    """Cancel every backtest still queued or working, then wait until the worker has no task in hand.
+
+    The worker reads a backtest with its strategy and user (``backtest_runs._plan``), and checks a cancelled
+    run's backtest and then its user (``_remove_orphans``): child tables before parent tables, the reverse of
+    the ``TRUNCATE`` of ``deleted_users, users, ..., strategies, backtests``. A task of the test just ended
+    that overlaps the cleaning can so hold ``backtests`` while waiting for ``users`` that the ``TRUNCATE``
+    holds while waiting for ``backtests``: PostgreSQL's ``DeadlockDetected``. Cancelled first, every task
+    still to come finds its backtest final (or gone) and stops at its claim.
+    """
+    with backtest_app.app_context():
+        working = db.session.scalars(
+            select(Backtest.id).where(Backtest.status.in_([str(s) for s in ACTIVE_STATUSES]))
+        ).all()
+        db.session.commit()
+        for backtest_id in working:
+            backtest_state.cancel(backtest_id)
+    worker.wait_idle(backtest_app.extensions["celery"])
 
 
 def deploy(api: FlaskClient, tokens: Tokens, user: str = "user_alice", **changes: Any) -> str:

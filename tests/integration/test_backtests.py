@@ -298,18 +298,22 @@ def test_queue_down_fails_the_backtest_at_once(
         data_dir, postgres_url, clerk_key, broker_url=dead_broker, exchange_api_url=exchange.api_url
     )
     broken = create_app(settings)
-    api = broken.test_client()
-    strategy_id = deploy(api, tokens)
-    response = api.post(
-        BACKTESTS,
-        json={"strategy_id": strategy_id, "start_date": START.isoformat(), "end_date": END.isoformat()},
-        headers=tokens.headers(),
-    )
-    assert response.status_code == 503
-    backtest_id = response.json["errors"]["backtest_id"][0]
-    body = api.get(f"{BACKTESTS}/{backtest_id}", headers=tokens.headers()).json
-    assert (body["status"], body["error"]["code"]) == ("failed", "queue_unavailable")
-    assert api.get("/readyz").status_code == 503
+    try:
+        api = broken.test_client()
+        strategy_id = deploy(api, tokens)
+        response = api.post(
+            BACKTESTS,
+            json={"strategy_id": strategy_id, "start_date": START.isoformat(), "end_date": END.isoformat()},
+            headers=tokens.headers(),
+        )
+        assert response.status_code == 503
+        backtest_id = response.json["errors"]["backtest_id"][0]
+        body = api.get(f"{BACKTESTS}/{backtest_id}", headers=tokens.headers()).json
+        assert (body["status"], body["error"]["code"]) == ("failed", "queue_unavailable")
+        assert api.get("/readyz").status_code == 503
+    finally:  # its own engine: close its pooled connections, not left open for the rest of the session
+        with broken.app_context():
+            db.engine.dispose()
 
 
 def test_deleting_the_strategy_removes_its_backtests(api: FlaskClient, tokens: Tokens, backtest_app: Flask) -> None:
