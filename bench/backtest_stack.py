@@ -69,6 +69,20 @@ class BacktestStack:
         if pending:
             raise TimeoutError(sorted(pending))
 
+    def cli_command(self, strategy: str, ran: str, out: Path) -> list[str]:
+        """Stock ``freqtrade backtesting`` for ``strategy`` on the files and range the worker used for backtest
+        ``ran``, writing into ``out``: the baseline the service is measured against."""
+        results = self.data_dir / "ft_userdata" / "user_user_bench" / "user_data" / "backtest_results" / ran
+        user_data = results.parent.parent
+        timerange = f"{START:%Y%m%d}-{END + timedelta(days=1):%Y%m%d}"
+        return [
+            sys.executable, "-m", "freqtrade", "backtesting",
+            "--config", str(user_data / "config.json"), "--config", str(results / "config.json"),
+            "--userdir", str(user_data), "--datadir", str(self.data_dir / "market_data" / "binance"),
+            "--strategy", strategy, "--timeframe", "1h", "--timerange", timerange,
+            "--cache", "none", "--export", "trades", "--backtest-directory", str(out),
+        ]  # fmt: skip
+
     def wait(self, backtest_id: str, poll: float = 0.05, timeout: float = 600) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

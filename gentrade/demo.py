@@ -260,14 +260,31 @@ def backtest(api: Api, strategy: dict[str, Any]) -> dict[str, Any]:
     created = api.call("POST", "/api/v1/backtests", 202, json={
         "strategy_id": strategy["id"], "start_date": BACKTEST_START.isoformat(),
         "end_date": BACKTEST_END.isoformat()})  # fmt: skip
-    started = time.monotonic()
+    started, status, bar = time.monotonic(), None, False
     for event, data in api.events("GET", f"/api/v1/backtests/{created['id']}/events"):
-        if event == "status":
-            print(f"   [{time.monotonic() - started:5.1f} s] {data['status']}", flush=True)
+        if event != "status":
+            continue
+        progress = data.get("progress")
+        if bar and progress is not None:  # the bar moves on, to 100 % when the backtest finished
+            print(f"\r   {progress_bar(progress)}", end="", flush=True)
+        if data["status"] != status:
+            status = data["status"]
+            print(f"{chr(10) if bar else ''}   [{time.monotonic() - started:5.1f} s] {status}", flush=True)
+            bar = status == "running" and progress is not None
+            if bar:
+                print(f"   {progress_bar(progress)}", end="", flush=True)
+    if bar:
+        print()
     result = api.call("GET", f"/api/v1/backtests/{created['id']}", 200)
     if result["status"] != "finished":
         raise DemoFailed(f"the backtest ended {result['status']}: {result['error']}")
     return result
+
+
+def progress_bar(progress: float, width: int = 30) -> str:
+    """``[#########.....................]  30 %``: how far the running backtest is."""
+    filled = round(max(0.0, min(1.0, progress)) * width)
+    return f"[{'#' * filled}{'.' * (width - filled)}] {progress * 100:3.0f} %"
 
 
 def stop_exits(summary: dict[str, Any]) -> int:

@@ -19,6 +19,7 @@ def test_the_demo_runs_the_whole_journey(tmp_path: Path) -> None:
     for step in ("1/9", "3/9", "5/9", "6/9", "7/9", "Equity curve", "8/9", "9/9", "Done"):
         assert step in result.stdout
     assert "finished" in result.stdout
+    assert "] 100 %" in result.stdout  # the progress bar of a running backtest reached its end
     coach = result.stdout[result.stdout.index("8/9") : result.stdout.index("9/9")]
     assert "trades ended at the stop loss" in coach  # answered from the figures
     assert "I've revised the draft: RsiStrategyV2" in coach  # a name the user does not have yet
