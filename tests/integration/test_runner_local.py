@@ -30,7 +30,7 @@ import pytest
 from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
 from gentrade.freqtrade.jobs import BacktestJob, RunOutcome
 from gentrade.freqtrade.runners.local import BACKTEST_NICENESS, LOG_FILE, LocalRunner
-from gentrade.freqtrade.runners.warm import WarmRunner
+from gentrade.freqtrade.runners.warm import ForkServers, WarmRunner
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft
 from tests.freqtrade_env import download, write_configs
@@ -443,3 +443,60 @@ def test_the_warm_runner_reports_freqtrades_progress(workspace: Workspace) -> No
     assert seen, "no progress was reported"
     assert seen == sorted(seen)
     assert any(0 < value < 1 for value in seen)
+
+
+def test_a_warm_backtest_gives_the_stock_clis_result(workspace: Workspace, tmp_path: Path) -> None:
+    """Same strategy, data, range and configs: the forked backtest and ``freqtrade backtesting`` in a new
+    interpreter trade alike, to the last figure."""
+    warm = workspace.job("warm-vs-cli")
+    outcome = WarmRunner().run(warm, should_cancel=lambda: False, heartbeat=lambda: None, poll_seconds=0.1)
+    assert outcome.succeeded, outcome.log_tail
+    stock = workspace.job("cli-vs-warm")
+    stock.results_dir.mkdir(parents=True)
+    subprocess.run(
+        [sys.executable, "-m", "freqtrade", *stock.freqtrade_args()],
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+
+    ours, theirs = stats_of(warm.results_dir, "RsiDipBuyer"), stats_of(stock.results_dir, "RsiDipBuyer")
+
+    assert ours["total_trades"] > 0
+    assert ours["trades"] == theirs["trades"]
+    for key in ("total_trades", "profit_total", "profit_total_abs", "final_balance", "max_drawdown_account", "wins"):
+        assert ours[key] == theirs[key], key
+
+
+PROBE = (
+    "import ctypes, json, os, numpy\n"
+    "print(json.dumps({'dumpable': ctypes.CDLL(None).prctl(3, 0, 0, 0, 0), 'pid': os.getpid(), 'sid': os.getsid(0),"
+    " 'left_behind': hasattr(numpy, 'left_by_the_last_backtest'), 'draw': numpy.random.random()}))\n"
+    "numpy.left_by_the_last_backtest = True\n"
+)
+
+
+def test_a_forked_backtest_leaves_nothing_for_the_next_and_cannot_inspect_anything(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-must-not-leak")
+    servers = ForkServers()
+    runner = WarmRunner([sys.executable, "-c", PROBE], servers=servers)
+    reports = []
+    for name in ("first", "second"):
+        job = workspace.job(name, results_dir=tmp_path / name)
+        outcome = run(runner, job, poll=0.1)
+        assert outcome.succeeded, outcome.log_tail
+        reports.append(json.loads((job.results_dir / LOG_FILE).read_text()))
+    [server] = servers._servers
+
+    first, second = reports
+    assert first["pid"] != second["pid"]  # a fresh child each time, from the same server
+    assert [first["left_behind"], second["left_behind"]] == [False, False]  # what one did is gone for the next
+    assert first["draw"] != second["draw"]  # its own random state, not a copy of the server's
+    assert all(report["sid"] == report["pid"] for report in reports)  # its own session: killpg reaches all of it
+    assert all(report["dumpable"] == 0 for report in reports)  # no ptrace, no /proc reading by a same-user process
+    server_environment = Path(f"/proc/{server.process.pid}/environ").read_bytes()
+    assert b"must-not-leak" not in server_environment  # the server started from the scrubbed environment
+    assert server.process.pid not in {report["pid"] for report in reports}
