@@ -401,7 +401,7 @@ def start_api(settings: Settings, port: int, log_path: Path) -> subprocess.Popen
 def celery_pid(stack: BacktestStack) -> int:
     """The stack's Celery worker: the child of this process started in the stack's data folder."""
     for child in psutil.Process().children(recursive=False):
-        if "celery" in child.cmdline() and Path(child.cwd()) == ROOT:
+        if "celery" in " ".join(child.cmdline()) and Path(child.cwd()) == ROOT:
             return child.pid
     raise RuntimeError(f"no Celery worker among this process's children ({stack.data_dir})")
 

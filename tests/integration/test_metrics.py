@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -233,22 +234,28 @@ def test_a_provider_failure_counts_an_llm_error_and_a_failed_turn(
 
 
 def gunicorn_workers(port: int) -> set[int]:
-    """The worker pids of the gunicorn bound to ``port``: the children of the one whose parent is not gunicorn."""
-    bind = f"127.0.0.1:{port}".encode()
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and bind in (entry / "cmdline").read_bytes().split(b"\0"):
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except OSError:
-            continue  # gone meanwhile
-    (master,) = [pid for pid, parent in parents.items() if parent not in parents]
-    return {pid for pid, parent in parents.items() if parent == master}
+    """The worker pids of the gunicorn listening on ``port``. Found by the socket (gunicorn retitles its processes):
+    psutil names one of the processes sharing it, the master (whose children are the workers) or a worker."""
+    (owner,) = {
+        connection.pid
+        for connection in psutil.net_connections(kind="tcp")
+        if connection.pid and connection.status == psutil.CONN_LISTEN and connection.laddr.port == port
+    }
+    process = psutil.Process(owner)
+    master = process if process.children() else process.parent()
+    assert master is not None
+    return {child.pid for child in master.children()}
 
 
 def eventually(condition: Callable[[], bool], timeout: float = 120) -> None:
+    """Wait for ``condition``; a request that fails meanwhile (new workers still booting) counts as not yet."""
     deadline = time.monotonic() + timeout
-    while not condition():
+    while True:
+        try:
+            if condition():
+                return
+        except requests.RequestException:
+            pass
         assert time.monotonic() < deadline, "not in time"
         time.sleep(0.3)
 
