@@ -49,10 +49,10 @@ MIMALLOC_ARENA_MIB = 1024  # pyarrow's mimalloc reserves 1 GiB read-write (count
 PER_CPU_MIB = 96  # thread stacks and BLAS/allocator buffers: +72 MiB of VmData measured from 1 to 2 CPUs
 DATA_MARGIN_MIB = 128  # heap fragmentation and fixed threads; the measured excess was 1,051-1,109 MiB on 2 CPUs
 
-# --- the size of a backtest (measured peaks of real backtests, least-squares fit, rounded up) -------------------
+# --- the size of a backtest (read off measured peaks of real backtests, rounded up) ----------------------------
 BASE_MIB = 400  # Freqtrade, pandas, TA-Lib and ccxt imported, a strategy loaded (measured 386-389 MiB)
 MIB_PER_CANDLE = 0.00088  # each candle of each pair (~0.9 KiB: Freqtrade keeps every row as a Python list)
-MIB_PER_LARGEST_PAIR_CANDLE = 0.0004  # the temporaries of one pair's DataFrame while it is analysed
+MIB_PER_LARGEST_PAIR_CANDLE = 0.00045  # the temporaries of one pair's DataFrame while it is analysed
 
 GUIDANCE = "backtest fewer pairs, a shorter date range or a longer timeframe (fewer candles)"
 
@@ -91,9 +91,9 @@ def cpu_limit_seconds(timeout_seconds: int) -> int:
 def estimated_peak_mib(pairs: int, candles_per_pair: int) -> float:
     """The resident peak of a backtest of ``pairs`` pairs of ``candles_per_pair`` candles each (start-up included).
 
-    Fitted on real backtests (1-8 pairs, 30-730 days, 5m and 1m, 386-2,512 MiB measured) and rounded up: no
+    Read off real backtests (1-8 pairs, 30-730 days, 5m and 1m, 390-2,519 MiB measured) and rounded up: no
     measured run was above its estimate, and the largest run the API accepts by default (8 pairs, 730 days of 5m,
-    1,867 MiB measured) is estimated at 1,964 MiB, inside the default 2,048 MiB.
+    1,867 MiB measured) is estimated at 1,975 MiB, inside the default 2,048 MiB.
     """
     candles = max(0, pairs) * max(0, candles_per_pair)
     return BASE_MIB + MIB_PER_CANDLE * candles + MIB_PER_LARGEST_PAIR_CANDLE * max(0, candles_per_pair)

@@ -35,7 +35,12 @@ STRATEGY_FOLDER = "/strategies/"
 
 
 def scrub(text: Any) -> Any:
-    """``text`` without traceback frames, server paths or URL credentials; anything not a string as it is."""
+    """``text`` without traceback frames, server paths or URL credentials; the strings in a structured detail
+    (the data check's problems) likewise; anything else as it is."""
+    if isinstance(text, dict):
+        return {key: scrub(value) for key, value in text.items()}
+    if isinstance(text, list):
+        return [scrub(value) for value in text]
     if not isinstance(text, str):
         return text
     lines: list[str] = []

@@ -102,4 +102,9 @@ def test_a_stored_error_is_shown_scrubbed_and_other_values_pass_through() -> Non
     assert shown["detail"] == scrub(ISSUE_16_TAIL)
     assert public_error(None) is None
     assert public_error({"code": "x", "message": "m", "detail": None}) == {"code": "x", "message": "m", "detail": None}
-    assert scrub({"pair": "BTC/USDT"}) == {"pair": "BTC/USDT"}  # a structured detail (data errors) as it is
+    data = {"pair": "BTC/USDT", "max_gap_hours": 6.0, "problems": [{"message": "unreadable /srv/d/market_data/x"}]}
+    assert scrub(data) == {  # a structured detail (the data check's): its strings scrubbed, the rest as it is
+        "pair": "BTC/USDT",
+        "max_gap_hours": 6.0,
+        "problems": [{"message": "unreadable market_data/x"}],
+    }
