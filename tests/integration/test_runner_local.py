@@ -61,6 +61,12 @@ class BrokenStrategy(IStrategy):
         return dataframe
 """
 
+# Freqtrade itself, held up in the strategy: a warm run of the two months takes under a second on an idle machine,
+# too little for a 1 s timeout to be sure to catch it running.
+SLOW_STRATEGY = BROKEN_STRATEGY.replace("BrokenStrategy", "SlowStrategy").replace(
+    'raise ValueError("boom from populate_indicators")', "import time\n        time.sleep(60)\n        return dataframe"
+)
+
 
 RUNNERS: dict[str, type[LocalRunner]] = {"cold": LocalRunner, "warm": WarmRunner}
 
@@ -111,6 +117,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
         rsi_only = draft(entry_conditions={"all": [{"left": "rsi", "op": "<", "right": 30}]})
         (strategies / "RsiDipBuyer.py").write_text(compile_strategy(parse_draft(rsi_only)))
         (strategies / "BrokenStrategy.py").write_text(BROKEN_STRATEGY)
+        (strategies / "SlowStrategy.py").write_text(SLOW_STRATEGY)
         configs = tuple(write_configs(user_data, PAIRS, exchange.api_url))
         yield Workspace(user_data, datadir, configs, exchange.api_url)
 
@@ -174,7 +181,7 @@ def test_successful_backtest(make_runner: type[LocalRunner], workspace: Workspac
 
 
 def test_timeout_kills_the_run(make_runner: type[LocalRunner], workspace: Workspace) -> None:
-    job = workspace.job("timeout", timeout_seconds=1)
+    job = workspace.job("timeout", strategy="SlowStrategy", timeout_seconds=1)
     started = time.monotonic()
     outcome = run(make_runner(kill_grace_seconds=2), job, poll=0.2)
 
@@ -189,7 +196,7 @@ def test_timeout_kills_the_run(make_runner: type[LocalRunner], workspace: Worksp
 
 
 def test_cancel_after_the_first_heartbeat(make_runner: type[LocalRunner], workspace: Workspace) -> None:
-    job = workspace.job("cancel")
+    job = workspace.job("cancel", strategy="SlowStrategy")
     calls = Calls(cancel_after=1)
     outcome = run(make_runner(kill_grace_seconds=2), job, calls, poll=0.3)
 
