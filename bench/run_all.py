@@ -29,7 +29,7 @@ from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ("deploy", "backtest_overhead", "backtest_scale", "agent_stream", "api_load")
+BENCHMARKS = ("deploy", "backtest_overhead", "backtest_scale", "backtest_memory", "agent_stream", "api_load")
 PACKAGES = ("freqtrade", "flask", "sqlalchemy", "langgraph", "gunicorn", "gevent", "psycopg")
 DEFAULT_TIMEOUT = 1800  # seconds per benchmark
 KEPT_LINES = 400  # of each benchmark's output, in RESULTS.md

@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from gentrade.freqtrade.exchange_config import command_overrides
+from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS, synthetic_frame
 from gentrade.freqtrade.userdir import backtest_config
 
 FREQTRADE = [sys.executable, "-m", "freqtrade"]
@@ -37,3 +39,14 @@ def download(datadir: Path, pairs: list[str], timeframe: str, timerange: str, ap
              "--timeframes", timeframe, "--timerange", timerange]  # fmt: skip
     result = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False, cwd=workdir)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def write_candles(datadir: Path, pairs: list[str], timeframe: str, start: datetime, end: datetime) -> None:
+    """The exchange stand-in's candles of ``pairs`` from ``start`` to ``end``, written straight into Freqtrade's
+    feather files (what ``download`` writes, in a second instead of minutes for years of 5m candles)."""
+    datadir.mkdir(parents=True, exist_ok=True)
+    step = TIMEFRAME_SECONDS[timeframe]
+    count = int((end - start).total_seconds()) // step
+    for pair in pairs:
+        frame = synthetic_frame(pair, timeframe, int(start.timestamp() * 1000), count)
+        frame.to_feather(datadir / f"{pair.replace('/', '_')}-{timeframe}.feather", compression_level=1)

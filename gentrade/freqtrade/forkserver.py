@@ -6,7 +6,8 @@ server pays that once; each backtest then starts as a copy of it. Isolation is t
 * the server starts from the scrubbed environment (no secret), is non-dumpable, dies with the worker process
   that started it, and never runs strategy code: it only imports libraries and forks;
 * each child is a new session (cancel and timeout kill its whole group), dies with the server, is niced and
-  resource-limited, and gets the job's environment, working folder and log file before anything else runs;
+  resource-limited exactly as a cold one (:mod:`gentrade.freqtrade.limits`: it joins its backtest's memory cgroup,
+  or sets RLIMIT_DATA), and gets the job's environment, working folder and log file before anything else runs;
   the protocol's pipes are closed in it, so nothing it does can reach the server or the next backtest;
 * the child runs what ``python <program>`` would (``-m freqtrade backtesting ...``: Freqtrade's own entry
   point with the job's arguments), so the result is the stock CLI's.
@@ -16,8 +17,8 @@ Protocol, one JSON object per line: the worker writes a request (``program``, ``
 ``{"exit": code}`` when it ends (a negative code is the signal that ended it, as ``Popen.returncode``). One job
 at a time: each worker process owns its own server.
 
-Standard library, setproctitle and :mod:`gentrade.process_guard` only (``gentrade`` itself is imported lazily), so the
-server holds nothing of the application.
+Standard library, setproctitle, :mod:`gentrade.process_guard` and :mod:`gentrade.freqtrade.limits` only
+(``gentrade`` itself is imported lazily), so the server holds nothing of the application.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from gentrade.freqtrade.limits import ChildLimits, apply_in_child
 from gentrade.process_guard import die_with_parent, forbid_inspection
 
 # Imported once by the server; everything a backtest imports beyond these (its strategy) is the child's own.
@@ -116,11 +118,7 @@ def _become_backtest(request: dict[str, Any], protocol_fds: list[int]) -> None:
     die_with_parent()
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE):
         signal.signal(number, signal.SIG_DFL)
-    limits = request["limits"]
-    os.nice(int(limits["nice"]))
-    resource.setrlimit(resource.RLIMIT_DATA, (int(limits["data_bytes"]), int(limits["data_bytes"])))
-    resource.setrlimit(resource.RLIMIT_CPU, (int(limits["cpu_seconds"]), int(limits["cpu_seconds"]) + 5))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    apply_in_child(ChildLimits.from_dict(request["limits"]))  # its memory cgroup before anything of it runs
     devnull = os.open(os.devnull, os.O_RDONLY)
     log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, LOG_MODE)
     os.dup2(devnull, 0)

@@ -64,7 +64,9 @@ class RunOutcome:
     timed_out: bool
     cancelled: bool
     seconds: float
-    log_tail: str  # the last lines Freqtrade printed, for error details
+    log_tail: str  # the last lines Freqtrade printed, for error details (the worker's log; users see it scrubbed)
+    out_of_memory: bool = False  # it failed because it hit the memory limit (an OOM kill, or MemoryError)
+    peak_memory_bytes: int | None = None  # the most it held at once, where the runner can tell (a cgroup)
 
     @property
     def succeeded(self) -> bool:

@@ -11,6 +11,7 @@ from marshmallow import validate
 
 from gentrade.models.backtest import BacktestStatus
 from gentrade.schemas.common import StrictSchema
+from gentrade.services.public_errors import public_error
 from gentrade.strategies.draft import TIMEFRAMES
 
 PAIR = validate.Regexp(r"^[A-Z0-9]{2,15}/[A-Z0-9]{2,15}$", error="Not a pair like BTC/USDT.")
@@ -123,6 +124,15 @@ PROGRESS_DESCRIPTION = (
 )
 
 
+ERROR_DESCRIPTION = (
+    "Set when failed (and while a transient fault is retried): {code, message, detail}. `message` is a sentence; "
+    "`detail` the last lines of Freqtrade's log, without traceback frames or server paths (a frame in your own "
+    "strategy stays as `in your strategy X.py, line N`). `resource_limit`: the run needed more memory than a "
+    "backtest may use; `timeout`: it ran longer than a backtest may take; both say what to change (fewer pairs, a "
+    "shorter range, a longer timeframe)."
+)
+
+
 class BacktestSchema(ma.Schema):
     id = ma.fields.UUID(dump_only=True)
     strategy_id = ma.fields.UUID(dump_only=True)
@@ -136,7 +146,12 @@ class BacktestSchema(ma.Schema):
     timeframe = ma.fields.String(dump_only=True)
     result_path = ma.fields.String(dump_only=True, allow_none=True)
     summary = ma.fields.Dict(dump_only=True, allow_none=True, metadata={"description": SUMMARY_DESCRIPTION})
-    error = ma.fields.Dict(dump_only=True, allow_none=True, metadata={"description": "{code, message, detail}"})
+    error = ma.fields.Function(
+        lambda backtest: public_error(backtest.error),  # rows written before scrubbing existed are scrubbed here
+        dump_only=True,
+        allow_none=True,
+        metadata={"type": "object", "description": ERROR_DESCRIPTION},
+    )
     attempts = ma.fields.Integer(dump_only=True)
     progress = ma.fields.Float(
         dump_only=True,

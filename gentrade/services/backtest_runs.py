@@ -32,7 +32,8 @@ from sqlalchemy.exc import OperationalError
 from gentrade.extensions import db
 from gentrade.freqtrade.candle_times import range_end
 from gentrade.freqtrade.exchange_config import command_overrides
-from gentrade.freqtrade.jobs import BacktestJob, Runner, RunnerProblem
+from gentrade.freqtrade.jobs import BacktestJob, Runner, RunnerProblem, RunOutcome
+from gentrade.freqtrade.limits import memory_limit_message, time_limit_message
 from gentrade.freqtrade.market_data import ExchangeUnavailable, MarketDataCache
 from gentrade.freqtrade.market_list import MarketListUnavailable, ensure_market_list
 from gentrade.freqtrade.results import ResultsInvalid, ResultsMissing, parse_results
@@ -298,12 +299,11 @@ def _pipeline(plan: _Plan, heartbeat: _Heartbeat) -> Step:
         return Step("failed")
     if outcome.cancelled or heartbeat.lost:
         return Step("cancelled")
-    if outcome.timed_out:
-        state.fail(backtest_id, "timeout", f"the backtest ran longer than {job.timeout_seconds} s", outcome.log_tail)
-        return Step("failed")
     if not outcome.succeeded:
-        _check_space(results_dir, outcome.log_tail)
-        state.fail(backtest_id, "strategy_error", f"Freqtrade exited with {outcome.exit_code}", outcome.log_tail)
+        if not outcome.timed_out:
+            _check_space(results_dir, outcome.log_tail)
+        code, message = failure_of(outcome, job)
+        state.fail(backtest_id, code, message, outcome.log_tail)
         return Step("failed")
     try:
         parsed = parse_results(results_dir, plan.strategy_name)
@@ -316,6 +316,16 @@ def _pipeline(plan: _Plan, heartbeat: _Heartbeat) -> Step:
         return Step("cancelled")  # cancelled or deleted while Freqtrade was finishing
     log.info("backtest %s finished in %.1f s", backtest_id, outcome.seconds)
     return Step("finished")
+
+
+def failure_of(outcome: RunOutcome, job: BacktestJob) -> tuple[str, str]:
+    """The error code and sentence of a run that failed: a limit it hit says which and what to change, so a run
+    stopped by a limit never reads as the strategy's fault."""
+    if outcome.timed_out:  # the wall clock, or the CPU-time backstop just above it
+        return "timeout", time_limit_message(job.timeout_seconds)
+    if outcome.out_of_memory:  # an OOM kill of its cgroup or container, or MemoryError under RLIMIT_DATA
+        return "resource_limit", memory_limit_message(job.memory_mb)
+    return "strategy_error", f"Freqtrade exited with {outcome.exit_code}"
 
 
 class _ProgressReporter:

@@ -8,6 +8,7 @@ claim records how long the backtest waited in the queue.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import timedelta
 from enum import StrEnum
@@ -20,7 +21,9 @@ from gentrade.metrics import instruments
 from gentrade.models import Backtest, BacktestStatus, utcnow
 from gentrade.models.backtest import ACTIVE_STATUSES
 from gentrade.runtime import runtime
+from gentrade.services.public_errors import public_error
 
+log = logging.getLogger(__name__)
 WORKING = (BacktestStatus.DOWNLOADING_DATA, BacktestStatus.RUNNING)
 
 
@@ -41,7 +44,8 @@ class Claim(StrEnum):
 
 
 def error(code: str, message: str, detail: Any = None) -> dict[str, Any]:
-    return {"code": code, "message": message, "detail": detail}
+    """The ``error`` a user sees: message and detail without tracebacks or server paths (``public_errors``)."""
+    return public_error({"code": code, "message": message, "detail": detail})
 
 
 def _transition(backtest_id: uuid.UUID, allowed: tuple[str, ...], **values: Any) -> bool:
@@ -127,6 +131,8 @@ def finish(backtest_id: uuid.UUID, summary: dict[str, Any], result_path: str) ->
 
 
 def fail(backtest_id: uuid.UUID, code: str, message: str, detail: Any = None) -> bool:
+    """End it ``failed``; the log keeps the whole detail (a traceback, the paths), the row the scrubbed one."""
+    log.warning("backtest %s failed: %s: %s%s", backtest_id, code, message, f"\n{detail}" if detail else "")
     return _transition(
         backtest_id,
         ACTIVE_STATUSES,
@@ -149,7 +155,7 @@ def cancel(backtest_id: uuid.UUID) -> bool:
 
 
 def requeue(backtest_id: uuid.UUID, reason: dict[str, Any]) -> bool:
-    """Back to ``queued`` (a transient failure will be retried); the reason stays visible in ``error``."""
+    """Back to ``queued`` (a transient failure will be retried); the reason (from :func:`error`) stays visible."""
     return _transition(backtest_id, WORKING, status=BacktestStatus.QUEUED, heartbeat_at=None, error=reason)
 
 

@@ -16,14 +16,18 @@ from typing import Any
 from sqlalchemy import func, select
 
 from gentrade.extensions import db
+from gentrade.freqtrade.limits import candles_per_pair, fits, too_big_message
 from gentrade.freqtrade.markets import listed_pairs
+from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS
 from gentrade.models import Backtest, BacktestStatus, Strategy, User
 from gentrade.models.backtest import ACTIVE_STATUSES, FINAL_STATUSES
 from gentrade.runtime import runtime
 from gentrade.services import backtest_state, ownership
 from gentrade.services.errors import Invalid, ServiceError
 from gentrade.services.pagination import page_of
+from gentrade.services.public_errors import public_error
 from gentrade.strategies.draft import DraftInvalid, parse_draft
+from gentrade.strategies.loaded import startup_candles
 from gentrade.tasks.celery_app import publish_run
 
 log = logging.getLogger(__name__)
@@ -37,7 +41,7 @@ class QueueUnavailable(ServiceError):
     status = 503
 
 
-def _validate(strategy: Strategy, start: date, end: date, pairs: list[str] | None) -> list[str]:
+def _validate(strategy: Strategy, start: date, end: date, pairs: list[str] | None, timeframe: str) -> list[str]:
     settings = runtime().settings
     problems: dict[str, list[str]] = {}
     today = datetime.now(UTC).date()
@@ -68,7 +72,19 @@ def _validate(strategy: Strategy, start: date, end: date, pairs: list[str] | Non
         problems.setdefault("pairs", []).append(f"Not listed on the exchange: {', '.join(unknown)}.")
     if problems:
         raise Invalid("the backtest request is invalid", problems)
+    _check_size(strategy, start, end, chosen, timeframe)
     return chosen
+
+
+def _check_size(strategy: Strategy, start: date, end: date, pairs: list[str], timeframe: str) -> None:
+    """Refuse up front what cannot fit the memory a backtest may use (the runner would stop it with
+    ``resource_limit`` after minutes); the estimate is calibrated on measured runs (``limits``)."""
+    memory_mb = runtime().settings.backtest_memory_mb
+    days = (end - start).days + 1  # both days included
+    candles = candles_per_pair(days, TIMEFRAME_SECONDS[timeframe], startup_candles(strategy.draft, strategy.loaded))
+    if not fits(len(pairs), candles, memory_mb):
+        message = too_big_message(len(pairs), candles, memory_mb)
+        raise Invalid(message, {"_schema": [message]})
 
 
 def _shorts_and_pairs(strategy: Strategy) -> tuple[bool, list[str]]:
@@ -91,7 +107,8 @@ def create(
     timeframe: str | None = None,
 ) -> Backtest:
     strategy = ownership.owned_strategy(user, strategy_id)
-    chosen_pairs = _validate(strategy, start, end, pairs)
+    timeframe = timeframe or strategy.timeframe
+    chosen_pairs = _validate(strategy, start, end, pairs, timeframe)
     # Serialise this user's starts (row lock), so the active limit holds under concurrent requests.
     db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
     limit = runtime().settings.backtest_max_active_per_user
@@ -103,7 +120,7 @@ def create(
         timerange_start=start,
         timerange_end=end,
         pairs=chosen_pairs,
-        timeframe=timeframe or strategy.timeframe,
+        timeframe=timeframe,
         status=BacktestStatus.QUEUED,
     )
     db.session.add(backtest)
@@ -186,7 +203,7 @@ def snapshot(backtest_id: uuid.UUID) -> dict[str, Any] | None:
         "id": str(backtest_id),
         "status": row.status,
         "progress": row.progress,
-        "error": row.error,
+        "error": public_error(row.error),
         "attempts": row.attempts,
         "started_at": row.started_at.isoformat() if row.started_at else None,
         "finished_at": row.finished_at.isoformat() if row.finished_at else None,

@@ -5,6 +5,7 @@ stock Freqtrade on data downloaded from the local exchange stand-in, and the API
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 import uuid
@@ -27,6 +28,7 @@ from tests.backtest_stack import (
     BACKTESTS,
     END,
     FINAL,
+    ROOT,
     STALE_SECONDS,
     START,
     TIMEOUT_SECONDS,
@@ -104,13 +106,41 @@ def test_bad_market_data_fails_with_a_precise_error(
 
 
 def test_a_strategy_that_raises_fails_with_strategy_error(
-    api: FlaskClient, tokens: Tokens, backtest_app: Flask
+    api: FlaskClient, tokens: Tokens, backtest_app: Flask, data_dir: Path
 ) -> None:
     strategy_id = hand_written_strategy(backtest_app, "user_alice", "Raises", "raise ValueError('boom in populate')")
     done = wait_for(api, tokens, start(api, tokens, strategy_id)["id"], FINAL)
     assert done["status"] == "failed"
     assert done["error"]["code"] == "strategy_error"
-    assert "boom in populate" in done["error"]["detail"]
+    detail = done["error"]["detail"]
+    assert "boom in populate" in detail
+    assert "in your strategy Raises.py, line" in detail  # where in their own code, without the server's frames
+    assert_no_server_internals(done["error"], data_dir)
+
+
+def assert_no_server_internals(error: dict[str, Any], data_dir: Path) -> None:
+    """Nothing of the server in what the API shows: no traceback, no absolute path, no library folder."""
+    for text in (error["message"], error["detail"] or ""):
+        assert "Traceback" not in text
+        assert 'File "' not in text
+        assert str(data_dir) not in text
+        assert str(ROOT) not in text
+        assert "site-packages" not in text
+        assert not re.search(r"(?<![\w.:/])/\w", text), text
+
+
+def test_a_backtest_over_the_memory_limit_fails_with_resource_limit(
+    api: FlaskClient, tokens: Tokens, backtest_app: Flask, data_dir: Path
+) -> None:
+    hog = "blobs = [bytearray(256 << 20) for _ in range(64)]  # 16 GiB, filled"
+    strategy_id = hand_written_strategy(backtest_app, "user_alice", "MemoryHog", hog)
+    done = wait_for(api, tokens, start(api, tokens, strategy_id)["id"], FINAL)
+    assert done["status"] == "failed"
+    assert done["error"]["code"] == "resource_limit", done["error"]
+    message = done["error"]["message"]
+    assert "2048 MiB of memory" in message
+    assert "fewer pairs, a shorter date range or a longer timeframe" in message
+    assert_no_server_internals(done["error"], data_dir)
 
 
 def test_a_backtest_over_the_time_limit_fails_with_timeout(
@@ -120,6 +150,8 @@ def test_a_backtest_over_the_time_limit_fails_with_timeout(
     done = wait_for(api, tokens, start(api, tokens, strategy_id)["id"], FINAL, timeout=TIMEOUT_SECONDS + 90)
     assert done["status"] == "failed"
     assert done["error"]["code"] == "timeout"
+    assert f"longer than the {TIMEOUT_SECONDS} s a backtest may take" in done["error"]["message"]
+    assert "fewer pairs" in done["error"]["message"]
 
 
 def test_cancel_kills_a_running_backtest(api: FlaskClient, tokens: Tokens, backtest_app: Flask) -> None:
@@ -255,6 +287,12 @@ def test_validation_ownership_and_limits(api: FlaskClient, tokens: Tokens, backt
     assert post(pairs=["btc/usdt"]).status_code == 422
     assert post(pairs=["BTC/USDT", "ETH/BTC"]).json["errors"]["pairs"]
     assert post(timeframe="2h").status_code == 422
+    # Two years of 1m candles of two pairs cannot fit the default 2048 MiB: refused before anything runs.
+    too_big = post(pairs=["BTC/USDT", "ETH/USDT"], timeframe="1m", start_date=(END - timedelta(days=730)).isoformat())
+    assert too_big.status_code == 422, too_big.json
+    assert "more than the 2048 MiB a backtest may use" in too_big.json["message"]
+    assert "fewer pairs, a shorter date range or a longer timeframe" in too_big.json["message"]
+    assert too_big.json["errors"]["_schema"] == [too_big.json["message"]]
     unknown = post(pairs=["BTC/USDT", "NOPE/USDT"])
     assert unknown.status_code == 422
     assert "NOPE/USDT" in unknown.json["errors"]["pairs"][0]

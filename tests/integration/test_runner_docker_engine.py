@@ -207,6 +207,7 @@ def test_cancel_ends_the_container(workspace: Workspace) -> None:
 def test_the_memory_limit_ends_a_run_that_exceeds_it(workspace: Workspace) -> None:
     outcome = run(runner(workspace), workspace.job("memory", memory_mb=64))
     assert not outcome.succeeded
+    assert outcome.out_of_memory
     assert "out of memory (limit 64 MiB)" in outcome.log_tail
 
 

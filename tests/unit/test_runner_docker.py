@@ -397,6 +397,7 @@ def test_out_of_memory_is_named(engine: FakeEngine, client: docker.DockerClient,
     outcome = run(runner_for(client, data_dir), make_job(data_dir, memory_mb=512))
 
     assert outcome.exit_code == 137
+    assert outcome.out_of_memory
     assert "out of memory (limit 512 MiB)" in outcome.log_tail
     assert_removed(engine)
 

@@ -41,6 +41,7 @@ from docker.models.containers import Container
 from docker.types import Mount
 
 from gentrade.freqtrade.jobs import BacktestJob, RunnerProblem, RunOutcome
+from gentrade.freqtrade.limits import says_out_of_memory
 from gentrade.freqtrade.market_list import PUBLIC_API_PATH, SERVED_DIR, market_list_file
 from gentrade.freqtrade.progress import read_progress
 from gentrade.freqtrade.userdir import write_atomically
@@ -273,7 +274,7 @@ class DockerRunner:
         self.write_network_config(job)
         client, owned = self._get_client()
         container: Container | None = None
-        timed_out = cancelled = False
+        timed_out = cancelled = oom_killed = False
         exit_code: int | None = None
         note = ""
         tail = ""
@@ -301,8 +302,8 @@ class DockerRunner:
                     break
             if cancelled or timed_out:
                 self._kill(container)
-            elif exit_code != 0 and self._oom_killed(container):
-                note = f"out of memory (limit {job.memory_mb} MiB)"
+            elif exit_code != 0 and self._oom_killed(container):  # the container's cgroup limit
+                oom_killed, note = True, f"out of memory (limit {job.memory_mb} MiB)"
             tail = self._log_tail(container)
         finally:
             if container is not None:
@@ -311,12 +312,14 @@ class DockerRunner:
                 client.close()
         if note:
             tail = f"{tail}\n[gentrade] killed: {note}".lstrip("\n")
+        stopped = cancelled or timed_out
         return RunOutcome(
-            exit_code=None if (cancelled or timed_out) else exit_code,
+            exit_code=None if stopped else exit_code,
             timed_out=timed_out,
             cancelled=cancelled,
             seconds=time.monotonic() - started,
             log_tail=tail,
+            out_of_memory=not stopped and exit_code != 0 and (oom_killed or says_out_of_memory(tail)),
         )
 
     def _get_client(self) -> tuple[docker.DockerClient, bool]:

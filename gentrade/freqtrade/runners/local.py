@@ -1,7 +1,8 @@
 """Run stock ``freqtrade backtesting`` as a local subprocess (embedded default and tests).
 
 The child gets a scrubbed environment (no secret of the worker can leak into a strategy),
-its own session (so cancel and timeout kill every process it started), resource limits, and
+its own session (so cancel and timeout kill every process it started), the limits of
+:mod:`gentrade.freqtrade.limits` (a per-backtest memory cgroup where one can be made), and
 writes its output to ``<results_dir>/freqtrade.log`` instead of a pipe that could fill up and
 block it. Only blocking-with-timeout calls are used (``Popen.wait(timeout)``, ``time``), so the
 runner works the same in a gevent-monkey-patched worker: no SIGCHLD handler, no threads.
@@ -11,9 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -25,6 +24,16 @@ from pathlib import Path
 from typing import Protocol
 
 from gentrade.freqtrade.jobs import BacktestJob, RunOutcome
+from gentrade.freqtrade.limits import (
+    BACKTEST_NICENESS,
+    ChildLimits,
+    MemoryCgroup,
+    apply_in_child,
+    cpu_limit_seconds,
+    data_limit_bytes,
+    find_cgroup_place,
+    says_out_of_memory,
+)
 from gentrade.freqtrade.progress import read_progress
 from gentrade.process_guard import die_with_parent
 
@@ -34,9 +43,6 @@ LOG_FILE = "freqtrade.log"
 TAIL_LINES = 60
 TAIL_BYTES = 64 * 1024  # enough for 60 lines of Freqtrade output; never read a whole big log
 KILL_GRACE_SECONDS = 5.0
-# RLIMIT_CPU backstop: the wall-clock timeout normally fires first. A backtest is single-threaded
-# enough that CPU time tracks wall time (measured: 3.3 s CPU for a 3.4 s run).
-CPU_EXTRA_SECONDS = 10
 MIB = 1024 * 1024
 
 
@@ -55,43 +61,6 @@ def child_environment(home: Path) -> dict[str, str]:
         "PYTHONDONTWRITEBYTECODE": "1",  # no __pycache__ next to the user's strategies
         "TZ": "UTC",
     }
-
-
-def memory_limit_bytes(memory_mb: int) -> int:
-    """RLIMIT_DATA, not RLIMIT_AS, for ``memory_mb``: why, with the figures measured.
-
-    A real backtest (Freqtrade 2026.9, 2 pairs, 1h, 2 months, 2 CPUs) peaks at ~330 MiB resident
-    but reserves ~2.3 GiB of address space (VmPeak): a 1 GiB private reservation made at import,
-    64 MiB glibc malloc arenas and 8 MiB stacks per thread, shared libraries. RLIMIT_AS at the
-    default 2048 MiB therefore fails at random ("can't start new thread" was seen at 768 and 1280
-    MiB while 1024 MiB passed) and grows with the core count (one thread per core for BLAS).
-    RLIMIT_DATA counts only private writable memory (heap, anonymous mmap, thread stacks), not
-    PROT_NONE reservations or library code; allocators shrink their reservations when it is low.
-    Measured: VmData peaks at ~1.47 GiB unconstrained; runs pass with RLIMIT_DATA of 512 MiB and
-    more; at 200 MiB the import fails, at 300 MiB Freqtrade spun at 100 % CPU without finishing
-    (the wall-clock timeout and RLIMIT_CPU still end such a run). An allocation beyond the limit
-    raises MemoryError in the child, so the default 2048 MiB is generous for a normal backtest
-    and still stops a runaway one.
-    """
-    return max(1, memory_mb) * MIB
-
-
-def cpu_limit_seconds(timeout_seconds: int) -> int:
-    """RLIMIT_CPU slightly above the wall-clock timeout: a backstop if the poll loop is gone."""
-    return max(1, timeout_seconds) + max(CPU_EXTRA_SECONDS, math.ceil(timeout_seconds * 0.1))
-
-
-BACKTEST_NICENESS = 10  # below the API and the worker: a backtest is batch work, a request is someone waiting
-
-
-def _limit_resources(data_bytes: int, cpu_seconds: int) -> None:
-    """Runs in the child between fork and exec: only simple system calls here."""
-    die_with_parent()
-    os.nice(BACKTEST_NICENESS)
-    resource.setrlimit(resource.RLIMIT_DATA, (data_bytes, data_bytes))
-    # SIGXCPU at the soft limit, SIGKILL from the kernel 5 s later if that is ignored.
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core files of a crashed backtest
 
 
 def read_tail(path: Path, lines: int = TAIL_LINES) -> str:
@@ -130,11 +99,13 @@ class LocalRunner:
         *,
         kill_grace_seconds: float = KILL_GRACE_SECONDS,
         tail_lines: int = TAIL_LINES,
+        memory_cgroup: str = "auto",
     ) -> None:
         # The command prefix is configurable so tests can run something other than Freqtrade.
         self.command = list(command) if command is not None else freqtrade_command()
         self.kill_grace_seconds = kill_grace_seconds
         self.tail_lines = tail_lines
+        self.memory_cgroup = memory_cgroup  # "auto", "off" (RLIMIT_DATA) or a cgroup folder: see limits
 
     def run(
         self,
@@ -145,16 +116,18 @@ class LocalRunner:
         poll_seconds: float = 1.0,
         progress: Callable[[float], None] | None = None,
     ) -> RunOutcome:
-        """Run to completion, timeout or cancel; the process group never outlives this call."""
+        """Run to completion, timeout or cancel; the process group never outlives this call, nor its cgroup."""
         started = time.monotonic()
         deadline = started + job.timeout_seconds
         job.results_dir.mkdir(parents=True, exist_ok=True)
         log_path = job.results_dir / LOG_FILE
         home = Path(tempfile.mkdtemp(prefix="gentrade-freqtrade-"))
-        timed_out = cancelled = False
+        timed_out = cancelled = oom_killed = False
         reported: float | None = None
+        peak: int | None = None
+        cgroup = self._make_cgroup(job)
         try:
-            process = self._start(job, log_path, home)
+            process = self._start(job, log_path, home, child_limits(job, cgroup))
             try:
                 while True:
                     remaining = deadline - time.monotonic()
@@ -181,6 +154,9 @@ class LocalRunner:
                 _signal_group(process.pid, signal.SIGKILL)  # stragglers the leader left behind
         finally:
             shutil.rmtree(home, ignore_errors=True)
+            if cgroup is not None:
+                oom_killed, peak = cgroup.oom_killed(), cgroup.peak_bytes()
+                cgroup.remove()  # kills whatever left the process group, then the cgroup goes
 
         exit_code: int | None = process.returncode
         note = ""
@@ -192,19 +168,31 @@ class LocalRunner:
             timed_out = True
             note = f"CPU time limit of {cpu_limit_seconds(job.timeout_seconds)} s reached"
         tail = read_tail(log_path, self.tail_lines)
+        out_of_memory = not note and exit_code != 0 and (oom_killed or says_out_of_memory(tail))
         if note:
             exit_code = None  # killed, not exited
             tail = f"{tail}\n[gentrade] killed: {note}".lstrip("\n")
+        elif out_of_memory and oom_killed:  # the kernel's SIGKILL leaves no word of it in the log
+            tail = f"{tail}\n[gentrade] killed: out of memory (limit {job.memory_mb} MiB)".lstrip("\n")
+        if peak is not None:
+            log.info("backtest %s: at most %d MiB of its %d MiB", job.backtest_id, peak // MIB, job.memory_mb)
         return RunOutcome(
             exit_code=exit_code,
             timed_out=timed_out,
             cancelled=cancelled,
             seconds=time.monotonic() - started,
             log_tail=tail,
+            out_of_memory=out_of_memory,
+            peak_memory_bytes=peak,
         )
 
-    def _start(self, job: BacktestJob, log_path: Path, home: Path) -> Child:
-        """Start Freqtrade for ``job`` in a new interpreter, writing to ``log_path``, in ``home``."""
+    def _make_cgroup(self, job: BacktestJob) -> MemoryCgroup | None:
+        """The run's memory cgroup, or None where none can be made (RLIMIT_DATA then limits memory)."""
+        place = find_cgroup_place(self.memory_cgroup)
+        return MemoryCgroup.make(place, job.memory_mb) if place is not None else None
+
+    def _start(self, job: BacktestJob, log_path: Path, home: Path, limits: ChildLimits) -> Child:
+        """Start Freqtrade for ``job`` in a new interpreter, writing to ``log_path``, in ``home``, within ``limits``."""
         with log_path.open("wb") as output:
             return subprocess.Popen(  # noqa: S603 - fixed command, arguments from a validated job
                 [*self.command, *job.freqtrade_args()],
@@ -215,7 +203,7 @@ class LocalRunner:
                 cwd=home,
                 close_fds=True,
                 start_new_session=True,  # its own process group: killpg reaches its children too
-                preexec_fn=_make_preexec(job),  # setrlimit only, see _limit_resources
+                preexec_fn=_make_preexec(limits),  # system calls only, see limits.apply_in_child
             )
         # Our copy of the log file descriptor is closed; the child keeps its own.
 
@@ -230,12 +218,21 @@ class LocalRunner:
             process.wait()
 
 
-def _make_preexec(job: BacktestJob) -> Callable[[], None]:
-    """Compute the limits before the fork so the child only makes system calls."""
-    data_bytes = memory_limit_bytes(job.memory_mb)
-    cpu_seconds = cpu_limit_seconds(job.timeout_seconds)
+def child_limits(job: BacktestJob, cgroup: MemoryCgroup | None) -> ChildLimits:
+    """The limits ``job``'s process applies to itself: the cgroup's memory limit, else RLIMIT_DATA."""
+    return ChildLimits(
+        nice=BACKTEST_NICENESS,
+        data_bytes=data_limit_bytes(job.memory_mb),
+        cpu_seconds=cpu_limit_seconds(job.timeout_seconds),
+        cgroup=str(cgroup.path) if cgroup is not None else None,
+    )
+
+
+def _make_preexec(limits: ChildLimits) -> Callable[[], None]:
+    """Runs in the child between fork and exec: only system calls, everything computed before the fork."""
 
     def preexec() -> None:
-        _limit_resources(data_bytes, cpu_seconds)
+        die_with_parent()
+        apply_in_child(limits)
 
     return preexec

@@ -22,16 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from gentrade.freqtrade.jobs import BacktestJob
+from gentrade.freqtrade.limits import ChildLimits
 from gentrade.freqtrade.progress import PROGRESS_FILE
-from gentrade.freqtrade.runners.local import (
-    BACKTEST_NICENESS,
-    Child,
-    LocalRunner,
-    child_environment,
-    cpu_limit_seconds,
-    freqtrade_command,
-    memory_limit_bytes,
-)
+from gentrade.freqtrade.runners.local import Child, LocalRunner, child_environment, freqtrade_command
 from gentrade.process_guard import die_with_parent
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -192,18 +185,14 @@ class WarmRunner(LocalRunner):
             raise ValueError("the warm runner runs Python programs in its own interpreter only")
         self.servers = servers
 
-    def _start(self, job: BacktestJob, log_path: Path, home: Path) -> Child:
+    def _start(self, job: BacktestJob, log_path: Path, home: Path, limits: ChildLimits) -> Child:
         request = {
             "program": [*self.command[1:], *job.freqtrade_args()],
             "cwd": str(home),
             "env": child_environment(home),
             "log": str(log_path),
             "progress": str(job.results_dir) if self.command == freqtrade_command() else None,
-            "limits": {
-                "nice": BACKTEST_NICENESS,
-                "data_bytes": memory_limit_bytes(job.memory_mb),
-                "cpu_seconds": cpu_limit_seconds(job.timeout_seconds),
-            },
+            "limits": limits.as_dict(),  # the child applies them itself (limits.apply_in_child), as a cold one does
         }
         (job.results_dir / PROGRESS_FILE).unlink(missing_ok=True)
         server = self.servers.acquire()
