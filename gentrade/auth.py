@@ -53,16 +53,16 @@ def _bearer_token() -> str:
     return token.strip()
 
 
-def verified_clerk_id() -> str:
-    """The Clerk id of a verified bearer token (else a 401, or a 503 without keys); a read then runs without a
-    transaction."""
+def verified_clerk_id(*, reads_in_session: bool = True) -> str:
+    """The Clerk id of a verified bearer token (else a 401, or a 503 without keys); a read's session then runs
+    without a transaction (unless ``reads_in_session`` is False: the view reads on a connection of its own)."""
     try:
         claims = runtime().token_verifier.verify(_bearer_token())
     except InvalidToken as exc:
         abort(401, message=str(exc), headers=_CHALLENGE)
     except KeysUnavailable:
         abort(503, message="token keys unavailable, try again shortly")
-    if request.method in READ_ONLY_METHODS:
+    if reads_in_session and request.method in READ_ONLY_METHODS:
         read_without_transaction()
     return cast(str, claims["sub"])
 
@@ -93,11 +93,12 @@ def caller_read_by_view(view: F) -> F:
     :func:`login_required`. The view calls :func:`current_user` where that row is missing (a first request
     provisions it, a deleted account gets its 401). A refusal raised before the view read the row (a 422 for
     the query string) takes the account check first, so statuses come in the same order as under
-    :func:`login_required`."""
+    :func:`login_required`. The statement runs on a connection of its own (``gentrade.services.json_reads``),
+    so the ORM session is not prepared for reading."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        g.clerk_id = verified_clerk_id()
+        g.clerk_id = verified_clerk_id(reads_in_session=False)
         try:
             return view(*args, **kwargs)
         except HTTPException as refusal:

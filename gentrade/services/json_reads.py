@@ -23,8 +23,8 @@ _FRACTION = 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'
 
 
 def supported() -> bool:
-    """Whether this session's database builds JSON (PostgreSQL)."""
-    return db.session.get_bind().dialect.name == "postgresql"
+    """Whether the app's database builds JSON (PostgreSQL)."""
+    return db.engine.dialect.name == "postgresql"
 
 
 def iso_datetime(column: str) -> str:
@@ -35,9 +35,12 @@ def iso_datetime(column: str) -> str:
 
 
 def fetch_one(sql: str, params: Mapping[str, Any]) -> Row[Any] | None:
-    """The first row of ``sql`` (the driver's own SQL, ``%(name)s`` parameters) on the session's connection.
+    """The first row of the read ``sql`` (the driver's own SQL, ``%(name)s`` parameters).
 
-    Handed to the driver as it is: no statement to compile or cache-key per request. SQLAlchemy still wraps
-    the driver's errors, so a connection the server ended is a 503 and is replaced, as on every other route.
+    On a pooled connection of its own in autocommit (one statement: no ``BEGIN``/``ROLLBACK`` round trips),
+    without the ORM session's transaction bookkeeping around it, and handed to the driver as it is: no
+    statement to compile or cache-key. SQLAlchemy still wraps the driver's errors, so a connection the
+    server ended is a 503 and is replaced, as on every other route.
     """
-    return db.session.connection().exec_driver_sql(sql, params).first()
+    with db.engine.connect() as connection:
+        return connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(sql, params).first()
