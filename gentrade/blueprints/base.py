@@ -91,11 +91,36 @@ def _schema_instance(schema_class: type[ma.Schema]) -> ma.Schema:
     return schema_class()
 
 
+def json_body(text: str) -> flask.Response:
+    """A 200 whose JSON the database wrote (see ``gentrade.services.json_reads``): flask-smorest passes a
+    ``Response`` through its response and pagination decorators untouched, beside the ``X-Pagination`` header."""
+    return flask.current_app.response_class(text, mimetype="application/json")
+
+
 class ApiBlueprint(Blueprint):
     ARGUMENTS_PARSER = StorableJsonParser()
     PAGINATION_ARGUMENTS_PARSER = _SchemaReusingParser()
     # A sidebar shows a user's whole list in one request; a larger page must still stay one bounded query.
     DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 100, "max_page_size": 500}
+
+    @staticmethod
+    def _make_pagination_metadata(page: int, page_size: int, item_count: int) -> dict[str, int]:
+        """flask-smorest's ``X-Pagination`` document, without building its schema on every list request (a tenth
+        of a list request's CPU) to dump what are integers already; the same keys and values (a unit test
+        compares both)."""
+        metadata = {"total": item_count}
+        if item_count == 0:
+            metadata["total_pages"] = 0
+            return metadata
+        last_page = (item_count - 1) // page_size + 1
+        metadata.update(total_pages=last_page, first_page=1, last_page=last_page)
+        if page <= last_page:
+            metadata["page"] = page
+            if page > 1:
+                metadata["previous_page"] = page - 1
+            if page < last_page:
+                metadata["next_page"] = page + 1
+        return metadata
 
     def _document_pagination_metadata(self, spec: Any, resp_doc: dict[str, Any]) -> None:
         """``X-Pagination`` is a JSON document, not a header-style ``key,value`` list as ``schema`` would say."""

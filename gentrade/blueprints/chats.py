@@ -6,11 +6,12 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from flask import Response
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
-from gentrade.auth import current_user, login_required
-from gentrade.blueprints.base import ApiBlueprint
+from gentrade.auth import caller_read_by_view, current_clerk_id, current_user, login_required
+from gentrade.blueprints.base import ApiBlueprint, json_body
 from gentrade.models import Chat
 from gentrade.schemas.chats import (
     ChatCreateSchema,
@@ -19,15 +20,15 @@ from gentrade.schemas.chats import (
     ChatUpdateByBodySchema,
     ChatUpdateSchema,
 )
-from gentrade.services import chats
+from gentrade.services import chats, json_reads
 
 blp = ApiBlueprint("chats", __name__, url_prefix="/api/v1/chats", description="Chat histories with the agent.")
 
 
 @blp.route("")
 class Chats(MethodView):
-    decorators = [login_required]
-
+    # Per method: the list reads the caller's user row in its own statement.
+    @login_required
     @blp.arguments(ChatCreateSchema)
     @blp.response(201, ChatSchema)
     @blp.alt_response(200, schema=ChatSchema, description="Saved again: the chat under this thread_id was updated.")
@@ -37,14 +38,21 @@ class Chats(MethodView):
         chat, created = chats.create(current_user(), body.get("title"), body.get("messages"), body.get("thread_id"))
         return chat, 201 if created else 200
 
+    @caller_read_by_view
     @blp.response(200, ChatSummarySchema(many=True))
     @blp.paginate()
-    def get(self, pagination_parameters: PaginationParameters) -> list[Mapping[str, Any]]:
+    def get(self, pagination_parameters: PaginationParameters) -> list[Mapping[str, Any]] | Response:
         """List the caller's chats (summaries), most recently updated first."""
-        items, total = chats.list_page(current_user(), pagination_parameters.page, pagination_parameters.page_size)
-        pagination_parameters.item_count = total
+        page, page_size = pagination_parameters.page, pagination_parameters.page_size
+        if json_reads.supported():  # the most read route: PostgreSQL writes the JSON
+            body, pagination_parameters.item_count = chats.list_page_json(
+                current_clerk_id(), page, page_size, current_user
+            )
+            return json_body(body)
+        items, pagination_parameters.item_count = chats.list_page(current_user(), page, page_size)
         return items
 
+    @login_required
     @blp.arguments(ChatUpdateByBodySchema)
     @blp.response(200, ChatSchema)
     def patch(self, body: dict[str, Any]) -> Chat:

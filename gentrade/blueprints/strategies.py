@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from flask import Response
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
-from gentrade.auth import current_user, login_required
-from gentrade.blueprints.base import ApiBlueprint
+from gentrade.auth import caller_read_by_view, current_clerk_id, current_user, login_required
+from gentrade.blueprints.base import ApiBlueprint, json_body
 from gentrade.models import Strategy
 from gentrade.schemas.strategies import StrategyCreateSchema, StrategySchema, StrategySummarySchema
-from gentrade.services import strategies
+from gentrade.services import json_reads, strategies
 
 blp = ApiBlueprint(
     "strategies",
@@ -54,13 +55,16 @@ class Strategies(MethodView):
 
 @blp.route("/<uuid:strategy_id>")
 class StrategyById(MethodView):
-    decorators = [login_required]
-
+    # Per method: the read takes the caller's user row in its own statement.
+    @caller_read_by_view
     @blp.response(200, StrategySchema)
-    def get(self, strategy_id: uuid.UUID) -> Strategy:
+    def get(self, strategy_id: uuid.UUID) -> Strategy | Response:
         """One strategy with its code and draft."""
+        if json_reads.supported():  # PostgreSQL writes the JSON
+            return json_body(strategies.get_owned_json(current_clerk_id(), strategy_id, current_user))
         return strategies.get_owned(current_user(), strategy_id)
 
+    @login_required
     @blp.response(204)
     def delete(self, strategy_id: uuid.UUID) -> None:
         """Delete the strategy, its file, its backtests and their results, and its links in the chat."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -14,9 +14,10 @@ from gentrade.extensions import db
 from gentrade.models import Chat, OpenedThread, Strategy, User, utcnow
 from gentrade.models.chat import TITLE_MAX_LENGTH
 from gentrade.runtime import runtime
-from gentrade.services import agent_threads, ownership, strategies
+from gentrade.services import agent_threads, json_reads, ownership, strategies
 from gentrade.services.errors import Conflict
-from gentrade.services.pagination import rows_page_of
+from gentrade.services.json_reads import iso_datetime
+from gentrade.services.pagination import MAX_OFFSET, rows_page_of
 
 _UNSET: Any = object()
 
@@ -90,6 +91,39 @@ _SUMMARIES = (
 def list_page(user: User, page: int, page_size: int) -> tuple[list[Mapping[str, Any]], int]:
     """One page of the user's chat summaries (no messages), most recently updated first, and the total."""
     return rows_page_of(_SUMMARIES, page, page_size, {"user_id": user.id})
+
+
+# The same page as ``ChatSummarySchema`` dumps it (keys sorted, as Flask writes them), with the total and the
+# caller's user row: one statement. Constants only are formatted in; values are bound.
+_SUMMARIES_JSON = f"""
+SELECT (SELECT count(*) FROM chats WHERE user_id = u.id) AS total,
+       (SELECT coalesce(json_agg(json_build_object(
+                   'created_at', {iso_datetime("page.created_at")},
+                   'id', page.id,
+                   'thread_id', page.thread_id,
+                   'title', page.title,
+                   'updated_at', {iso_datetime("page.updated_at")}
+               ) ORDER BY page.updated_at DESC, page.id), '[]')::text
+          FROM (SELECT id, thread_id, title, created_at, updated_at FROM chats WHERE user_id = u.id
+                ORDER BY updated_at DESC, id LIMIT %(limit)s OFFSET %(offset)s) AS page) AS items
+  FROM users AS u
+ WHERE u.clerk_id = %(clerk_id)s
+"""  # noqa: S608
+
+
+def list_page_json(clerk_id: str, page: int, page_size: int, account: Callable[[], User]) -> tuple[str, int]:
+    """:func:`list_page` as the response's JSON text, and the total, read with the caller's user row by Clerk id.
+
+    ``account`` is called when there is no such row yet (it provisions the user, who has no chats, or
+    refuses a deleted account), so no request pays for a separate user lookup.
+    """
+    offset = min((page - 1) * page_size, MAX_OFFSET)  # past any table's end either way
+    row = json_reads.fetch_one(_SUMMARIES_JSON, {"clerk_id": clerk_id, "limit": page_size, "offset": offset})
+    if row is None:
+        account()
+        return "[]", 0
+    total, items = row
+    return items, total
 
 
 get_owned = ownership.owned_chat

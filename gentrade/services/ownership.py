@@ -30,12 +30,18 @@ _STRATEGY_BY_ID = (
 )
 
 
-def _checked(user: User, row: Row | None, what: str, field: str | None = None) -> Row:
-    """The rule itself: absent is 404 (naming the body ``field`` the id came in, if any), another's is 403."""
-    if row is None:
+def check(caller_id: uuid.UUID, owner_id: uuid.UUID | None, what: str, field: str | None = None) -> None:
+    """The rule itself: absent (no owner) is 404 (naming the body ``field`` the id came in, if any), another's
+    is 403. Also for reads whose one statement fetched the owner's id beside the row's JSON."""
+    if owner_id is None:
         raise NotFound(f"{what} not found", {field: ["Unknown."]} if field else None)
-    if row.user_id != user.id:
+    if owner_id != caller_id:
         raise Forbidden(f"this {what} belongs to another user")
+
+
+def _checked(user: User, row: Row | None, what: str, field: str | None = None) -> Row:
+    check(user.id, row.user_id if row is not None else None, what, field)
+    assert row is not None
     return row
 
 

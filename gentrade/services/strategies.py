@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -27,8 +27,9 @@ from gentrade.extensions import db
 from gentrade.freqtrade.userdir import write_atomically
 from gentrade.models import Backtest, Chat, Strategy, User
 from gentrade.runtime import runtime
-from gentrade.services import ownership
+from gentrade.services import json_reads, ownership
 from gentrade.services.errors import Conflict, Invalid, NotFound
+from gentrade.services.json_reads import iso_datetime
 from gentrade.services.pagination import page_of
 from gentrade.settings import StrategyCodegen
 from gentrade.strategies.card import edited_fields
@@ -303,6 +304,45 @@ def list_page(user: User, page: int, page_size: int) -> tuple[list[Strategy], in
 
 
 get_owned = ownership.owned_strategy
+
+# The strategy as ``StrategySchema`` dumps it (keys sorted, as Flask writes them), its owner, and the caller's
+# user id by Clerk id, in one statement (one row even when either is missing). Constants only are formatted in.
+_FALSY_JSON = "('null', 'false', '0', '\"\"', '[]', '{}')"  # what Python's ``or`` passes over in the draft
+_OWNED_JSON = f"""
+SELECT u.id AS caller_id, s.user_id AS owner_id,
+       CASE WHEN s.user_id = u.id THEN json_build_object(
+           'chat_id', s.chat_id,
+           'code', s.code,
+           'created_at', {iso_datetime("s.created_at")},
+           'description', coalesce(s.draft -> 'description', '""'),
+           'draft', s.draft,
+           'file_path', s.file_path,
+           'id', s.id,
+           'name', s.name,
+           'pairs', s.draft -> 'pairs',
+           'thread_id', c.thread_id,
+           'timeframe', CASE WHEN coalesce(s.draft -> 'timeframe', 'null') IN {_FALSY_JSON}
+                             THEN s.loaded ->> 'timeframe' ELSE s.draft ->> 'timeframe' END,
+           'updated_at', {iso_datetime("s.updated_at")}
+       )::text END AS body
+  FROM (SELECT 1) AS one
+  LEFT JOIN users AS u ON u.clerk_id = %(clerk_id)s
+  LEFT JOIN strategies AS s ON s.id = %(strategy_id)s
+  LEFT JOIN chats AS c ON c.id = s.chat_id
+"""  # noqa: S608
+
+
+def get_owned_json(clerk_id: str, strategy_id: uuid.UUID, account: Callable[[], User]) -> str:
+    """:func:`get_owned` as the response's JSON text, read with the caller's user row by Clerk id.
+
+    ``account`` is called when there is no such row yet (it provisions the user or refuses a deleted
+    account); the ownership rule is :func:`ownership.check`'s, as for every owned row.
+    """
+    row = json_reads.fetch_one(_OWNED_JSON, {"clerk_id": clerk_id, "strategy_id": strategy_id})
+    assert row is not None  # FROM a one-row SELECT: always one row
+    caller_id, owner_id, body = row
+    ownership.check(caller_id if caller_id is not None else account().id, owner_id, "strategy")
+    return cast(str, body)
 
 
 def delete(user: User, strategy_id: uuid.UUID) -> None:

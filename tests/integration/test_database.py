@@ -15,14 +15,16 @@ import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from gentrade import create_app
 from gentrade.agents.checkpoints import delete_threads
 from gentrade.database import closed_by_server
 from gentrade.extensions import db
+from gentrade.models import Strategy, User
 from gentrade.runtime import runtime
 from tests.conftest import Tokens, production_settings
+from tests.samples import DRAFT
 
 CHATS = "/api/v1/chats"
 
@@ -103,16 +105,31 @@ def protocol_trace(application: Flask) -> Iterator[list[str]]:
             lines.extend(trace.read().decode().splitlines())
 
 
-def test_a_get_costs_two_round_trips(one_connection_app: Flask, tokens: Tokens) -> None:
-    """The user, then the page with its total: no ``SELECT 1`` ping, no ``BEGIN``/``ROLLBACK``."""
+def add_strategy(application: Flask, clerk_id: str = "user_alice") -> uuid.UUID:
+    with application.app_context():
+        try:
+            user_id = db.session.scalar(select(User.id).where(User.clerk_id == clerk_id))
+            strategy = Strategy(user_id=user_id, name="S", code="", file_path="S.py", draft=DRAFT)
+            db.session.add(strategy)
+            db.session.commit()
+            return strategy.id
+        finally:
+            db.session.remove()
+
+
+@pytest.mark.parametrize("read", ["chats", "strategy"])
+def test_a_hot_read_costs_one_round_trip(one_connection_app: Flask, tokens: Tokens, read: str) -> None:
+    """The caller's user row and the response's JSON in one statement: no user lookup of its own, no
+    ``SELECT 1`` ping, no ``BEGIN``/``ROLLBACK``."""
     client = one_connection_app.test_client()
     headers = tokens.headers()
     client.get(CHATS, headers=headers)  # provisions the user
+    path = CHATS if read == "chats" else f"/api/v1/strategies/{add_strategy(one_connection_app)}"
 
     with protocol_trace(one_connection_app) as trace:
-        assert client.get(CHATS, headers=headers).status_code == 200
+        assert client.get(path, headers=headers).status_code == 200
 
-    assert sum("\tB\t" in line and "ReadyForQuery" in line for line in trace) == 2, trace
+    assert sum("\tB\t" in line and "ReadyForQuery" in line for line in trace) == 1, trace
     sent = [line for line in trace if "\tF\t" in line]
     assert not [line for line in sent if '"BEGIN"' in line or '"ROLLBACK"' in line or '"SELECT 1"' in line], sent
 
