@@ -139,7 +139,8 @@ class Workspace:
         """A probe strategy in the user's folder (the worker's file, 0600, as the others); it knows the secret it
         looks for without holding it (reversed)."""
         path = self.user_data / "strategies" / f"{name}.py"
-        path.write_text(PROBE_STRATEGY.format(name=name, report=report, probe=f"{probe}\nSECRET = {SECRET[::-1]!r}[::-1]"))
+        secret = f"SECRET = {SECRET[::-1]!r}[::-1]"
+        path.write_text(PROBE_STRATEGY.format(name=name, report=report, probe=f"{probe}\n{secret}"))
         os.chown(path, WORKER_UID, WORKER_UID)
         path.chmod(0o600)
         return name

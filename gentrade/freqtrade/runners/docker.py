@@ -25,6 +25,7 @@ container's own loopback, and a last config file points ccxt there; candles come
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import hashlib
@@ -53,9 +54,11 @@ from gentrade.freqtrade.market_list import PUBLIC_API_PATH, SERVED_DIR, market_l
 from gentrade.freqtrade.progress import read_progress
 from gentrade.freqtrade.runners.docker_pool import (
     LEASE_FILE,
+    MIN_STALE_SECONDS,
     POOL,
     POOL_DIR,
     SLOT_USER_DATA,
+    STALE_SECONDS,
     ContainerPool,
     PoolShape,
     Slot,
@@ -93,6 +96,7 @@ SERVE_MARKETS_THEN_EXEC = (
 POOL_ENTRY_SOURCE = inspect.getsource(pool_entry)
 PROGRESS_SOURCE = inspect.getsource(progress_module)
 NUMERIC_USER = re.compile(r"^(\d+):(\d+)$")
+SLOT_NAME = re.compile(r"[0-9a-f]{32}")  # a slot folder's name (uuid4().hex)
 
 
 class EngineUnsupported(RuntimeError):
@@ -165,6 +169,7 @@ class DockerRunner:
         tail_lines: int = TAIL_LINES,
         pool_size: int = 0,
         pool: ContainerPool = POOL,
+        pool_stale_seconds: float = STALE_SECONDS,
     ) -> None:
         # A factory gives each run its own client (and HTTP session), closed afterwards.
         self._client = client
@@ -183,6 +188,8 @@ class DockerRunner:
             raise ValueError(f"pool_size must be 0 or more: {pool_size}")
         self.pool_size = pool_size
         self.pool = pool
+        # A pooled container whose owner has not touched its lease this long belongs to a worker that died.
+        self.pool_stale_seconds = max(MIN_STALE_SECONDS, pool_stale_seconds)
 
     # --- paths -------------------------------------------------------------------------------
     def _inside_data_dir(self, path: Path, what: str) -> PurePosixPath:
@@ -402,21 +409,25 @@ class DockerRunner:
         lease (a worker that died); ``keep`` are this process's own. How many containers went."""
         removed = 0
         now = time.time()
+
+        def orphaned(name: str) -> bool:
+            is_slot = SLOT_NAME.fullmatch(name) is not None
+            return name not in keep and not (is_slot and lease_is_fresh(self.pool_root / name, stale, now))
+
+        stale = self.pool_stale_seconds
         found = client.api.containers(all=True, filters={"label": f"{POOL_LABEL}={self.pool_identity}"})
         for summary in found:
             name = (summary.get("Labels") or {}).get(POOL_SLOT_LABEL, "")
-            if name in keep or (re.fullmatch(r"[0-9a-f]{32}", name) and lease_is_fresh(self.pool_root / name, now)):
+            if not orphaned(name):
                 continue
-            try:
+            with contextlib.suppress(NotFound):
                 client.api.remove_container(summary["Id"], force=True)
                 removed += 1
-            except NotFound:
-                pass
-            if re.fullmatch(r"[0-9a-f]{32}", name):
+            if SLOT_NAME.fullmatch(name):
                 shutil.rmtree(self.pool_root / name, ignore_errors=True)
         if self.pool_root.is_dir():
-            for folder in self.pool_root.iterdir():
-                if folder.name not in keep and folder.is_dir() and not lease_is_fresh(folder, now):
+            for folder in self.pool_root.iterdir():  # a worker that died before its container existed
+                if folder.is_dir() and orphaned(folder.name):
                     shutil.rmtree(folder, ignore_errors=True)
         return removed
 
@@ -589,9 +600,9 @@ class DockerRunner:
         user_data = Path(job.user_data_dir).resolve()
         results_dir = Path(job.results_dir)
         source_dir = slot.user_data / Path(job.results_dir).resolve().relative_to(user_data)
+        if not results_dir.is_dir() or not source_dir.is_dir() or source_dir.is_symlink():
+            return  # the user or the backtest was deleted meanwhile: recreate nothing
         inputs = {path.name for path in self._inputs(job) if path.parent == results_dir.resolve()}
-        if not source_dir.is_dir() or source_dir.is_symlink():
-            return
         for entry in source_dir.iterdir():
             if entry.name in inputs or entry.is_symlink() or not entry.is_file():
                 continue

@@ -33,9 +33,10 @@ log = logging.getLogger(__name__)
 POOL_DIR = "docker-pool"  # under the data folder
 LEASE_FILE = "lease"  # in a slot's folder, beside (not in) the mounted user_data
 SLOT_USER_DATA = "user_data"
-LEASE_REFRESH_SECONDS = 10.0
-LEASE_STALE_SECONDS = 120.0  # twelve missed refreshes: the owner is gone
-SWEEP_EVERY_SECONDS = 60.0
+# A lease untouched this long: its owner is gone (the runner's ``pool_stale_seconds``, the worker's
+# GENTRADE_BACKTEST_STALE_SECONDS but never under MIN_STALE_SECONDS). Touched six times as often; swept twice as often.
+STALE_SECONDS = 60.0
+MIN_STALE_SECONDS = 20.0
 
 
 @dataclass(frozen=True)
@@ -70,17 +71,23 @@ class Slot:
             os.utime(self.folder / LEASE_FILE)
 
 
-def lease_is_fresh(folder: Path, now: float | None = None) -> bool:
-    """Whether the slot in ``folder`` has an owner that touched its lease lately."""
+def lease_is_fresh(folder: Path, stale_seconds: float, now: float | None = None) -> bool:
+    """Whether the slot in ``folder`` has an owner that touched its lease within ``stale_seconds`` (a folder still
+    without a lease: made that recently)."""
     try:
         touched = (folder / LEASE_FILE).stat().st_mtime
     except OSError:
-        return False
-    return (now if now is not None else time.time()) - touched < LEASE_STALE_SECONDS
+        try:
+            touched = folder.stat().st_mtime
+        except OSError:
+            return False
+    return (now if now is not None else time.time()) - touched < stale_seconds
 
 
 class SlotMaker(Protocol):
     """The runner's side: what the pool needs done on the engine and the data folder."""
+
+    pool_stale_seconds: float
 
     def pool_client(self) -> tuple[Any, bool]: ...
     def shape_hash(self, shape: PoolShape) -> str: ...
@@ -266,7 +273,8 @@ class ContainerPool:
 
     def _lease_loop(self, stop: threading.Event) -> None:
         """Touch every slot's lease while this process lives; sweep dead workers' slots now and then."""
-        while not stop.wait(LEASE_REFRESH_SECONDS):
+        stale = STALE_SECONDS
+        while not stop.wait(max(1.0, stale / 6)):
             with self._lock:
                 if self._owner != os.getpid():
                     return
@@ -274,7 +282,8 @@ class ContainerPool:
                 maker = self._maker
             for slot in slots:
                 slot.touch()
-            if maker is not None and time.monotonic() - self._swept_at >= SWEEP_EVERY_SECONDS:
+            stale = maker.pool_stale_seconds if maker is not None else STALE_SECONDS
+            if maker is not None and time.monotonic() - self._swept_at >= stale / 2:
                 with contextlib.suppress(Exception):
                     client, owned = maker.pool_client()
                     try:
