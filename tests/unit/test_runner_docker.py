@@ -947,7 +947,9 @@ def test_a_foreign_container_with_the_backtest_s_name_stops_a_pooled_run(
     with pytest.raises(RuntimeError, match="not this backtest's"):
         run(pooled_runner(client, data_dir, pool), job)
     assert foreign.id in engine.containers
-    assert [c.name for c in engine.containers.values()] == [foreign.name]  # the pooled one went all the same
+    assert pool.wait_ready(10)
+    [replacement] = pool.idle()
+    assert set(engine.containers) == {foreign.id, replacement.container_id}  # the one it took went all the same
 
 
 def test_only_the_job_s_own_files_are_staged_and_no_link_is_followed(
@@ -1104,3 +1106,25 @@ def test_the_entry_warms_what_the_fork_server_warms() -> None:
     """The pooled container imports what the local runner's fork server imports, the application's module aside
     (it is not in the image)."""
     assert tuple(m for m in WARM_MODULES if not m.startswith("gentrade.")) == pool_entry.WARM_MODULES
+
+
+def test_the_replacement_starts_while_the_job_runs(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+) -> None:
+    """A worker with a queue: the next job finds a container that imported Freqtrade during this one."""
+    engine.run_seconds = 1.0
+    runner = pooled_runner(client, data_dir, pool)
+    job = make_job(data_dir)
+    runner.prestart(job.datadir, job.memory_mb, job.cpus)
+    assert pool.wait_ready(10)
+    [first] = pool.idle()
+    idle_during: list[list[str]] = []
+
+    def heartbeat() -> None:
+        idle_during.append([slot.container_id for slot in pool.idle()])
+
+    runner.run(job, should_cancel=lambda: False, heartbeat=heartbeat, poll_seconds=0.1)
+
+    waiting = [ids for ids in idle_during if ids]
+    assert waiting, "no replacement while the job ran"
+    assert first.container_id not in waiting[-1]

@@ -21,6 +21,24 @@ No network (``network_mode=none``): strategy code can reach no address at all. F
 the exchange's markets when it starts, so the container's first process serves the market list the
 worker cached (:mod:`gentrade.freqtrade.market_list`, inside the read-only market-data mount) on the
 container's own loopback, and a last config file points ccxt there; candles come from the mount.
+
+Pooled containers (``pool_size`` > 0, ``GENTRADE_DOCKER_POOL_SIZE``, default 1 per worker process): about 2.5 s of
+a container backtest is importing Freqtrade, so each worker process keeps containers that did that before any
+job and wait for one (:mod:`gentrade.freqtrade.runners.docker_pool` keeps the books). Isolation is the cold
+container's, option for option (``_locked_down``), and a pooled container never sees a user's folder:
+
+* it is created with its own empty job folder, ``<data>/docker-pool/<slot>/user_data``, as the read-write mount
+  (the same ``/freqtrade/user_data``) and the market data read-only; limits come from the settings a job gets;
+* its PID 1 is :mod:`gentrade.freqtrade.pool_entry`, passed as ``python3 -c`` source (nothing is added to the
+  image): it serves the market list on loopback, imports Freqtrade, waits for ``request.json``, runs what
+  ``python -m freqtrade <args>`` would with the progress hook, and exits with its code. One job per container;
+* for a job, the worker copies in only what it reads, at the places it has in the user's folder (the strategy
+  file, the configs, an empty results folder with the network config), so Freqtrade's arguments are the cold
+  container's; renames the container after the backtest; writes the request atomically; watches it as a cold
+  one (heartbeat, cancel, timeout, OOM, the log tail); then removes it, moves the regular files Freqtrade wrote
+  into the job's ``results_dir`` and removes the folder. A replacement starts in the background;
+* an idle container whose image id or settings hash (labels) no longer match the job's, or that stopped, is
+  removed and replaced; a dead worker's containers (leases no longer touched) are swept by any worker.
 """
 
 from __future__ import annotations

@@ -7,8 +7,9 @@ runner (:class:`gentrade.freqtrade.runners.docker.DockerRunner`) makes, checks a
 * A slot is one pooled container and its own folder ``<data>/docker-pool/<slot>/``: ``user_data/`` (mounted
   read-write, the container's job folder, empty until its job) and ``lease`` (never mounted).
 * Each worker process owns its slots (``size`` idle ones, default 1). ``acquire`` hands out an idle slot that still
-  matches the job's image and settings and still runs; the others are removed. ``release`` forgets a used slot
-  (the runner removed its container) and starts a replacement in the background.
+  matches the job's image and settings and still runs (the others are removed) and starts its replacement in the
+  background, which imports Freqtrade while the job runs. ``release`` forgets a used slot (the runner removed its
+  container and folder).
 * The owner touches every slot's ``lease`` every few seconds. A slot whose lease went stale belongs to a worker
   that died (killed, OOM, redeployed): any worker's sweep removes its container and folder.
 * A process forked from the owner (Celery's pool) starts its own slots; the parent's are not its to use or remove.
@@ -156,10 +157,13 @@ class ContainerPool:
         with self._lock:
             self._idle = keep + self._idle
             self._busy[chosen.name] = chosen
+            # Its replacement imports Freqtrade while this job runs: a worker with a queue finds it ready too.
+            self._pending.append(self._submit(self._fill_in_background, None))
         return chosen
 
     def release(self, slot: Slot) -> None:
-        """The runner removed the slot's container and folder: forget it and start a replacement."""
+        """The runner removed the slot's container and folder: forget it (and start a replacement, if the one
+        started when it was acquired failed)."""
         with self._lock:
             self._busy.pop(slot.name, None)
             if self._owner == os.getpid() and not self._closed and self._maker is not None:
@@ -265,8 +269,8 @@ class ContainerPool:
         self._swept_at = time.monotonic()
         try:
             removed = maker.sweep(client, keep)
-        except Exception:
-            log.exception("could not sweep the pooled containers of stopped workers")
+        except Exception as exc:  # the engine away for a moment: the next sweep tries again
+            log.warning("could not sweep the pooled containers of stopped workers: %s", exc)
             return
         if removed:
             log.warning("removed %d pooled backtest container(s) of stopped workers", removed)
@@ -314,6 +318,7 @@ class ContainerPool:
     def _forget_inherited(self) -> None:
         """A process forked from the owner (Celery's pool) keeps no slot of its parent: it starts its own."""
         if self._owner != os.getpid():
+            self._stop.set()  # the parent's lease thread, had it come along
             self._idle, self._busy, self._pending = [], {}, []
             self._executor, self._leases, self._stop = None, None, threading.Event()
             self._owner, self._closed, self._at_exit = os.getpid(), False, False
