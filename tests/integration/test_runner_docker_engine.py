@@ -112,6 +112,9 @@ SURROUNDINGS = """
             except OSError:
                 pass
         report["interfaces"] = [name for _, name in socket.if_nameindex()]
+        for weight in ("/sys/fs/cgroup/cpu/cpu.shares", "/sys/fs/cgroup/cpu.weight"):  # cgroup v1, v2
+            if os.path.exists(weight):
+                report["cpu_weight"] = open(weight).read().strip()
         mounts = [line.split()[4] for line in open("/proc/self/mountinfo")]
         report["mounts"] = sorted(point for point in mounts if point.startswith("/freqtrade"))
 """
@@ -397,6 +400,7 @@ def test_a_pooled_container_sees_no_user_folder_and_has_no_network(
     assert host["SecurityOpt"] == ["no-new-privileges"]
     assert host["PidsLimit"] == 256
     assert host["Memory"] == 2048 * 1024 * 1024
+    assert host["CpuShares"] == 2  # while it waits; a backtest's weight once it has one
     assert attrs["Config"]["User"] == f"{WORKER_UID}:{WORKER_UID}"
     image_env = engine.images.get(DEFAULT_FREQTRADE_IMAGE).attrs["Config"]["Env"]
     assert set(attrs["Config"]["Env"]) - set(image_env) == {"HOME=/tmp"}  # the image's own, and a home
@@ -417,6 +421,7 @@ def test_a_pooled_container_sees_no_user_folder_and_has_no_network(
         f"{results}/{NETWORK_CONFIG}",
     ])  # fmt: skip
     assert report["interfaces"] == ["lo"]
+    assert report["cpu_weight"] in ("1024", "39")  # a cold container's: Docker's default shares (as a v2 weight)
     assert report["mounts"] == ["/freqtrade/market_data", "/freqtrade/user_data"]
     assert not exists(engine, slot.container_id)
     assert not slot.folder.exists()

@@ -243,6 +243,9 @@ class FakeEngine:
                     if container.job_folder is not None:  # the entry imported Freqtrade (at once, here)
                         (container.job_folder / ".ready").touch()
                     return self.empty(204)
+                if action == "update" and method == "POST":
+                    container.body["HostConfig"].update(body)
+                    return self.json(200, {"Warnings": []})
                 if action == "rename" and method == "POST":
                     name = query["name"][0]
                     if any(c.name == name for c in engine.containers.values()):
@@ -752,8 +755,10 @@ def test_a_pooled_container_is_locked_down_like_a_cold_one_and_mounts_no_user_fo
         {"Target": "/freqtrade/market_data", "Source": str(job.datadir.resolve()), "Type": "bind", "ReadOnly": True},
         {"Target": "/freqtrade/user_data", "Source": str(slot.user_data), "Type": "bind", "ReadOnly": False},
     ]
-    without_mounts = {key: value for key, value in body["HostConfig"].items() if key != "Mounts"}
-    assert without_mounts == {key: value for key, value in cold.body["HostConfig"].items() if key != "Mounts"}
+    host = body["HostConfig"]
+    assert host["CpuShares"] == 2  # while it waits: its warm-up yields to running backtests
+    without = {key: value for key, value in host.items() if key not in ("Mounts", "CpuShares")}
+    assert without == {key: value for key, value in cold.body["HostConfig"].items() if key != "Mounts"}
     for key in ("Env", "User", "WorkingDir", "NetworkDisabled"):
         assert body.get(key) == cold.body.get(key)
     assert body["Labels"] == {
@@ -806,6 +811,12 @@ def test_a_pooled_run_hands_over_only_the_job_and_takes_the_results_back(
         f"{results}/overrides.json", f"{results}/container-exchange.json",
         f"{results}/backtest-result-2026.zip", f"{results}/.last_result.json", f"{results}/.progress.json",
     ])  # fmt: skip
+    updates = engine.calls("POST", f"/containers/{slot.container_id}/update")
+    assert [u.body for u in updates] == [{"CpuShares": 1024}]  # a backtest's weight, as a cold container's
+    order = [
+        r.path.rsplit("/", 1)[-1] for r in engine.requests if r.path.startswith(f"/containers/{slot.container_id}/")
+    ]
+    assert order.index("update") < order.index("wait")  # before the request, so before the job
     request = json.loads(staged["request.json"])
     cold_command = runner.container_options(job)["command"]
     assert request == {"args": cold_command[1:], "progress": f"/freqtrade/user_data/{results}"}

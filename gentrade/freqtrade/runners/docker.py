@@ -32,9 +32,11 @@ container's, option for option (``_locked_down``), and a pooled container never 
 * its PID 1 is :mod:`gentrade.freqtrade.pool_entry`, passed as ``python3 -c`` source (nothing is added to the
   image): it serves the market list on loopback, imports Freqtrade, waits for ``request.json``, runs what
   ``python -m freqtrade <args>`` would with the progress hook, and exits with its code. One job per container;
+* while idle it has the least CPU weight, so its warm-up yields to running backtests on busy CPUs;
 * for a job, the worker copies in only what it reads, at the places it has in the user's folder (the strategy
   file, the configs, an empty results folder with the network config), so Freqtrade's arguments are the cold
-  container's; renames the container after the backtest; writes the request atomically; watches it as a cold
+  container's; renames the container after the backtest and gives it a cold container's CPU weight; writes
+  the request atomically; watches it as a cold
   one (heartbeat, cancel, timeout, OOM, the log tail); then removes it, moves the regular files Freqtrade wrote
   into the job's ``results_dir`` and removes the folder. A replacement starts in the background;
 * an idle container whose image id or settings hash (labels) no longer match the job's, or that stopped, is
@@ -95,6 +97,10 @@ POOL_LABEL = "gentrade.pool"
 POOL_IMAGE_LABEL = "gentrade.pool.image"
 POOL_SHAPE_LABEL = "gentrade.pool.shape"
 POOL_SLOT_LABEL = "gentrade.pool.slot"
+# An idle pooled container's CPU weight (the least Docker takes): its warm-up yields to running backtests when the
+# CPUs are busy, and takes them when they are free. Its job runs with Docker's default weight, as a cold container.
+POOL_IDLE_CPU_SHARES = 2
+JOB_CPU_SHARES = 1024
 TAIL_LINES = 60
 PIDS_LIMIT = 256
 TMPFS_MB = 256
@@ -330,6 +336,7 @@ class DockerRunner:
                 str(MARKETS_PORT),
             ],
             **self._locked_down(shape.memory_mb, shape.cpus, dict(shape.environment)),
+            "cpu_shares": POOL_IDLE_CPU_SHARES,
             "mounts": [
                 self._mount(self.pool_root / slot_name / SLOT_USER_DATA, CONTAINER_USER_DATA, False),
                 self._mount(shape.datadir, CONTAINER_MARKET_DATA, True),
@@ -563,6 +570,7 @@ class DockerRunner:
         container: Container = slot.container
         try:
             self._claim_name(client, container, job)
+            container.update(cpu_shares=JOB_CPU_SHARES)  # from a warm-up's weight to a backtest's
             results = self._stage(job, slot)
             request = {"args": self._pooled_args(job), "progress": self.path_map(job)(Path(job.results_dir))}
             write_atomically(slot.user_data / pool_entry.REQUEST_FILE, json.dumps(request), mode=0o644)
