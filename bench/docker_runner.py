@@ -5,8 +5,9 @@
   market list on loopback, the limits and the lock-down), timed around the CLI: the baseline;
 * ``cold``: the docker runner creating a container for the backtest (``GENTRADE_DOCKER_POOL_SIZE=0``);
 * ``pooled``: the docker runner handing the backtest to a pooled container that imported Freqtrade already
-  (a backtest arriving at an idle worker: the pool is ready before each run, and its replacement has finished
-  importing before the next measurement starts, so no run pays for another's warm-up).
+  (a backtest arriving at an idle worker: the pool is ready before each run). Its replacement starts importing
+  during the run, as in production (with the least CPU weight), and has finished before the next measurement
+  starts, so no other run pays for it.
 
 Interleaved, so drift on the machine hits all alike. Target: pooled <= 0.6 x ``docker run``.
 
