@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     exchange_api_url: str | None = None
     # Where the Docker daemon sees the data folder (the docker runner bind-mounts from there).
     docker_host_data_dir: Path | None = None
+    # Containers each worker process keeps started, Freqtrade imported, each waiting for one backtest (0: a new
+    # container per backtest, which then imports Freqtrade itself).
+    docker_pool_size: int = Field(default=1, ge=0, le=8)
 
     backtest_timeout_seconds: int = Field(default=900, ge=10)
     # The local runner forks each backtest from a server that imported Freqtrade once (False: a new interpreter).

@@ -130,8 +130,20 @@ def _runner() -> Runner:
             image=settings.freqtrade_image,
             data_dir=settings.resolved_data_dir,
             host_data_dir=settings.docker_host_data_dir or settings.resolved_data_dir,
+            pool_size=settings.docker_pool_size,
+            pool_stale_seconds=settings.backtest_stale_seconds,  # a worker this long silent is gone
         )
     return build_runner("local", warm=settings.backtest_warm_start)
+
+
+def prestart_pool() -> None:
+    """A worker process starting: its pooled Freqtrade containers, shaped by the settings its backtests get, start
+    in the background (nothing with the local runner or a pool size of 0)."""
+    runner = _runner()
+    if isinstance(runner, DockerRunner):
+        settings = runtime().settings
+        datadir = market_cache().root
+        runner.prestart(datadir, settings.backtest_memory_mb, settings.backtest_cpus)
 
 
 def runner_problem() -> str | None:

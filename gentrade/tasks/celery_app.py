@@ -57,13 +57,26 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
     @worker_process_init.connect(weak=False)
     def _fresh_connections(**kwargs: Any) -> None:
         """A forked pool process must not share the parent's database connections; it starts its backtest fork
-        server now (in the background), so its first backtest starts warm too."""
+        server, or its pooled Freqtrade containers, now (in the background), so its first backtest starts warm too."""
         with app.app_context():
             db.engine.dispose(close=False)
         if settings.freqtrade_runner == "local" and settings.backtest_warm_start:
             from gentrade.freqtrade.runners.warm import SERVERS
 
             SERVERS.prestart()
+        if settings.freqtrade_runner == "docker" and settings.docker_pool_size > 0:
+            from gentrade.services.backtest_runs import prestart_pool  # services import this module
+
+            with app.app_context():
+                prestart_pool()
+
+    @worker_process_shutdown.connect(weak=False)
+    def _remove_pooled_containers(**kwargs: Any) -> None:
+        """A pool process ending takes its idle Freqtrade containers with it (one killed leaves them to the sweep)."""
+        if settings.freqtrade_runner == "docker":
+            from gentrade.freqtrade.runners.docker_pool import POOL
+
+            POOL.close()
 
     @worker_init.connect(weak=False)
     def _check_runner(**kwargs: Any) -> None:

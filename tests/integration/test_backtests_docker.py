@@ -18,19 +18,29 @@ from flask.testing import FlaskClient
 
 from gentrade.exchange_sim import ExchangeSimulator
 from gentrade.extensions import db
-from gentrade.freqtrade.runners.docker import LABEL
+from gentrade.freqtrade.runners.docker import POOL_LABEL
+from gentrade.freqtrade.runners.docker_pool import POOL_DIR
 from gentrade.models import Backtest
 from gentrade.settings import DEFAULT_FREQTRADE_IMAGE
 from tests import backtest_stack
-from tests.backtest_stack import BACKTESTS, FINAL, Worker, deploy, hand_written_strategy, settings_env, start, wait_for
+from tests.backtest_stack import (
+    BACKTESTS,
+    FINAL,
+    Worker,
+    deploy,
+    hand_written_strategy,
+    settings_env,
+    start,
+    wait_for,
+    worker_env,
+)
 from tests.conftest import Svix, Tokens, clerk_user_event
 from tests.docker_engine import require_docker
 
-exchange, broker_url, backtest_app, worker, api = (
+exchange, broker_url, backtest_app, api = (
     backtest_stack.exchange,
     backtest_stack.broker_url,
     backtest_stack.backtest_app,
-    backtest_stack.worker,
     backtest_stack.api,
 )
 
@@ -56,8 +66,33 @@ def worker_settings(
     )
 
 
+@pytest.fixture(scope="module")
+def worker(
+    backtest_app: Flask,
+    worker_settings: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+    engine: docker.DockerClient,
+    data_dir: Path,
+) -> Iterator[Worker]:
+    """The stack's worker; once it stopped, none of its pooled containers is left."""
+    home, logs = tmp_path_factory.mktemp("worker-home"), tmp_path_factory.mktemp("worker")
+    running = Worker(worker_env(home, worker_settings), logs / "worker.log")
+    running.start()
+    yield running
+    running.stop()
+    wait_until(lambda: pooled(engine, data_dir) == [], 30, "the stopped worker's pooled containers removed")
+
+
 def containers_of(engine: docker.DockerClient, backtest_id: str) -> list[str]:
-    return [c.name for c in engine.containers.list(all=True, filters={"label": f"{LABEL}={backtest_id}"})]
+    """The backtest's container: a cold one, or a pooled one named after it when it got the job."""
+    name = f"gentrade-backtest-{backtest_id}"
+    return [c.name for c in engine.containers.list(all=True, filters={"name": name}) if c.name == name]
+
+
+def pooled(engine: docker.DockerClient, data_dir: Path) -> list[str]:
+    """The ids of this data folder's pooled containers, idle or running a backtest."""
+    identity = str(data_dir.resolve() / POOL_DIR)
+    return [c.id for c in engine.containers.list(all=True, filters={"label": f"{POOL_LABEL}={identity}"})]
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -78,15 +113,21 @@ def no_container_left(engine: docker.DockerClient, backtest_app: Flask, api: Fla
     wait_until(lambda: not [b for b in ours if containers_of(engine, b)], 30, "every container removed")
 
 
-def test_a_backtest_runs_in_a_container_to_a_finished_summary(
-    api: FlaskClient, tokens: Tokens, worker: Worker, engine: docker.DockerClient
+def test_a_backtest_runs_in_a_pooled_container_to_a_finished_summary(
+    api: FlaskClient, tokens: Tokens, worker: Worker, engine: docker.DockerClient, data_dir: Path
 ) -> None:
+    """Each pool process started its container when the worker started; the backtest runs in one of them."""
+    wait_until(lambda: len(pooled(engine, data_dir)) >= 2, 60, "the pool processes' containers started")
+    before = set(pooled(engine, data_dir))
     backtest = start(api, tokens, deploy(api, tokens))
     wait_until(lambda: containers_of(engine, backtest["id"]) != [], 90, "the Freqtrade container started")
+    [running] = engine.containers.list(all=True, filters={"name": containers_of(engine, backtest["id"])[0]})
+    assert running.id in before
     done = wait_for(api, tokens, backtest["id"], FINAL)
     assert done["status"] == "finished", done["error"]
     assert done["summary"]["total_trades"] > 0
     assert "the docker runner uses the Docker engine at API" in worker.log_path.read_text()
+    wait_until(lambda: running.id not in pooled(engine, data_dir), 20, "the used container removed")
 
 
 def test_cancel_removes_the_container(
@@ -113,12 +154,16 @@ def test_deleting_the_user_mid_run_removes_the_container_and_the_files(
 
 
 def test_a_worker_killed_mid_run_leaves_no_container_once_it_is_back(
-    api: FlaskClient, tokens: Tokens, worker: Worker, engine: docker.DockerClient
+    api: FlaskClient, tokens: Tokens, worker: Worker, engine: docker.DockerClient, data_dir: Path
 ) -> None:
     backtest = start(api, tokens, deploy(api, tokens))
     wait_until(lambda: containers_of(engine, backtest["id"]) != [], 90, "the Freqtrade container started")
     worker.kill()
+    orphans = set(pooled(engine, data_dir))  # the killed worker's, idle or running the backtest
+    assert orphans
     worker.start()  # the redelivered task takes over once the heartbeat is stale; the leftover is replaced
     done = wait_for(api, tokens, backtest["id"], FINAL, timeout=180)
     assert done["status"] == "finished", done["error"]
     assert done["attempts"] == 2
+    # No lease of theirs is touched any more: the worker that is back sweeps them.
+    wait_until(lambda: not orphans & set(pooled(engine, data_dir)), 90, "the killed worker's containers swept")

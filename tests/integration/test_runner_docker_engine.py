@@ -5,6 +5,11 @@ official ``freqtradeorg/freqtrade`` (Freqtrade under ``pip --user``), run as the
 as in the project's image) on files the worker wrote with mode 0600. Timeout, cancel and the memory limit
 end runs with clear notes; a missing image is ``image_missing``; no container is ever left behind.
 
+Each of those runs both ways: in a container created for the backtest ("cold") and in a pooled one that imported
+Freqtrade before the job existed ("pooled"). A pooled container sees neither the user's folder nor anyone
+else's, has no network, runs one job only, is replaced when the image changes, reports progress, and its
+trades are the cold container's.
+
 Without an engine (or the images) these tests skip with the reason, except under ``CI=true``, where
 they fail (tests/docker_engine.py).
 """
@@ -15,6 +20,7 @@ import ipaddress
 import json
 import os
 import socket
+import time
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -31,7 +37,14 @@ from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
 from gentrade.freqtrade.jobs import BacktestJob, RunnerProblem, RunOutcome
 from gentrade.freqtrade.market_list import ensure_market_list
 from gentrade.freqtrade.runners import DockerRunner, LocalRunner
-from gentrade.freqtrade.runners.docker import LABEL, MARKETS_PORT, NETWORK_CONFIG
+from gentrade.freqtrade.runners.docker import (
+    MARKETS_PORT,
+    NETWORK_CONFIG,
+    POOL_IMAGE_LABEL,
+    POOL_LABEL,
+    POOL_SLOT_LABEL,
+)
+from gentrade.freqtrade.runners.docker_pool import ContainerPool, Slot
 from gentrade.services.backtest_runs import runner_problem
 from gentrade.settings import DEFAULT_FREQTRADE_IMAGE, Settings
 from gentrade.strategies.compiler import compile_strategy
@@ -57,20 +70,26 @@ def probe(targets):
             reached[f"{host}:{port}"] = type(exc).__name__
     return reached
 """
-NETWORK_PROBE_STRATEGY = f"""
+# A strategy whose indicators write what ``report`` (code filling the dict ``report``) finds to ``probe.json`` in the
+# backtest's results folder, then stop the run.
+PROBE_STRATEGY = """
+import json, os, socket
 from freqtrade.strategy import IStrategy
 from pandas import DataFrame
-{PROBE}
+{probe}
 
-class NetworkProbe(IStrategy):
+class {name}(IStrategy):
     INTERFACE_VERSION = 3
     timeframe = "1h"
     minimal_roi = {{"0": 0.1}}
     stoploss = -0.05
 
     def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
-        targets = json.loads(open("/freqtrade/user_data/targets.json").read())
-        raise RuntimeError("PROBE " + json.dumps(probe(targets)))
+        report = {{}}
+{report}
+        with open(os.path.join(str(self.config["exportdirectory"]), "probe.json"), "w") as handle:
+            json.dump(report, handle)
+        raise RuntimeError("probed")
 
     def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         return dataframe
@@ -78,7 +97,30 @@ class NetworkProbe(IStrategy):
     def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
         return dataframe
 """
+# What a backtest's container sees of the file system and the network.
+SURROUNDINGS = """
+        seen = []
+        for top in ("/freqtrade", "/tmp", "/home", "/root", "/srv", "/data"):
+            for folder, _, files in os.walk(top):
+                seen += [os.path.join(folder, name) for name in files]
+        report["files"] = sorted(seen)
+        report["secret"] = []
+        for path in seen:
+            try:
+                if SECRET in open(path, "rb").read().decode("latin-1"):
+                    report["secret"].append(path)
+            except OSError:
+                pass
+        report["interfaces"] = [name for _, name in socket.if_nameindex()]
+        for weight in ("/sys/fs/cgroup/cpu/cpu.shares", "/sys/fs/cgroup/cpu.weight"):  # cgroup v1, v2
+            if os.path.exists(weight):
+                report["cpu_weight"] = open(weight).read().strip()
+        mounts = [line.split()[4] for line in open("/proc/self/mountinfo")]
+        report["mounts"] = sorted(point for point in mounts if point.startswith("/freqtrade"))
+"""
+SECRET = "another user's secret 7d1f"
 COMPARED = ("total_trades", "profit_total_abs", "wins", "losses", "max_drawdown_abs", "final_balance")
+MODES = ["cold", "pooled"]
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +137,16 @@ class Workspace:
     datadir: Path
     configs: tuple[Path, ...]
     backtest_ids: set[str] = field(default_factory=set)  # of this module's jobs (another run may share the engine)
+
+    def strategy(self, name: str, report: str, probe: str = "") -> str:
+        """A probe strategy in the user's folder (the worker's file, 0600, as the others); it knows the secret it
+        looks for without holding it (reversed)."""
+        path = self.user_data / "strategies" / f"{name}.py"
+        secret = f"SECRET = {SECRET[::-1]!r}[::-1]"
+        path.write_text(PROBE_STRATEGY.format(name=name, report=report, probe=f"{probe}\n{secret}"))
+        os.chown(path, WORKER_UID, WORKER_UID)
+        path.chmod(0o600)
+        return name
 
     def job(self, name: str, **changes: Any) -> BacktestJob:
         values: dict[str, Any] = {
@@ -133,25 +185,52 @@ def workspace(engine: docker.DockerClient, tmp_path_factory: pytest.TempPathFact
         strategies.mkdir(parents=True)
         rsi_only = draft(entry_conditions={"all": [{"left": "rsi", "op": "<", "right": 30}]})
         (strategies / "RsiDipBuyer.py").write_text(compile_strategy(parse_draft(rsi_only)))
-        (strategies / "NetworkProbe.py").write_text(NETWORK_PROBE_STRATEGY)
         configs = tuple(write_configs(user_data, PAIRS, exchange.api_url))
-        for path in [user_data, *user_data.rglob("*")]:
+        other = data_dir / "ft_userdata" / "user_other" / "user_data"  # another user, same worker
+        (other / "strategies").mkdir(parents=True)
+        (other / "strategies" / "Theirs.py").write_text(f"# {SECRET}\n")
+        (other / "config.json").write_text(json.dumps({"secret": SECRET}))
+        for path in [user_data, *user_data.rglob("*"), other, *other.rglob("*")]:
             os.chown(path, WORKER_UID, WORKER_UID)
             path.chmod(0o700 if path.is_dir() else 0o600)
         yield Workspace(data_dir, user_data, datadir, configs)
 
 
-def runner(workspace: Workspace, image: str = DEFAULT_FREQTRADE_IMAGE) -> DockerRunner:
-    return DockerRunner(docker.from_env, image, workspace.data_dir, user=f"{WORKER_UID}:{WORKER_UID}")
+@pytest.fixture(scope="module")
+def pool(engine: docker.DockerClient) -> Iterator[ContainerPool]:
+    """This module's own pool (the process-wide one is the worker's); its idle containers go at the end."""
+    value = ContainerPool()
+    yield value
+    value.close()
+    assert [slot.name for slot in value.idle()] == []
 
 
-def run(runner: LocalRunner | DockerRunner, job: BacktestJob, cancel_after: int | None = None) -> RunOutcome:
+def runner(
+    workspace: Workspace, image: str = DEFAULT_FREQTRADE_IMAGE, pool: ContainerPool | None = None
+) -> DockerRunner:
+    """A cold runner, or a pooled one (one idle container) with ``pool``."""
+    options: dict[str, Any] = {"pool_size": 1, "pool": pool} if pool is not None else {}
+    return DockerRunner(docker.from_env, image, workspace.data_dir, user=f"{WORKER_UID}:{WORKER_UID}", **options)
+
+
+@pytest.fixture(params=MODES)
+def mode_runner(request: pytest.FixtureRequest, workspace: Workspace, pool: ContainerPool) -> DockerRunner:
+    return runner(workspace, pool=pool if request.param == "pooled" else None)
+
+
+def run(
+    runner: LocalRunner | DockerRunner,
+    job: BacktestJob,
+    cancel_after: int | None = None,
+    progress: list[float] | None = None,
+) -> RunOutcome:
     beats: list[None] = []
     return runner.run(
         job,
         should_cancel=lambda: cancel_after is not None and len(beats) >= cancel_after,
         heartbeat=lambda: beats.append(None),
-        poll_seconds=0.5,
+        poll_seconds=0.5 if progress is None else 0.1,
+        progress=None if progress is None else progress.append,
     )
 
 
@@ -162,10 +241,32 @@ def stats(results_dir: Path) -> dict[str, Any]:
         return json.loads(opened.read(name))["strategy"]["RsiDipBuyer"]
 
 
+def probed(job: BacktestJob, outcome: RunOutcome) -> dict[str, Any]:
+    """What a probe strategy reported, in the backtest's results folder (where a pooled run's results come back)."""
+    assert "RuntimeError: probed" in outcome.log_tail, outcome.log_tail
+    return json.loads((job.results_dir / "probe.json").read_text())
+
+
+def ready_slot(pool: ContainerPool) -> Slot:
+    """The pool's idle container, once it has imported Freqtrade."""
+    assert pool.wait_ready(120)
+    [slot] = pool.idle()
+    return slot
+
+
+def exists(engine: docker.DockerClient, container_id: str) -> bool:
+    try:
+        engine.containers.get(container_id)
+    except docker.errors.NotFound:
+        return False
+    return True
+
+
 @pytest.fixture(autouse=True)
 def no_container_left(engine: docker.DockerClient, workspace: Workspace) -> Iterator[None]:
+    """No backtest's container (cold, or pooled and named after its backtest) outlives its run."""
     yield
-    left = [c.name for c in engine.containers.list(all=True, filters={"label": LABEL})]
+    left = [c.name for c in engine.containers.list(all=True, filters={"name": "gentrade-backtest-"})]
     assert [name for name in left if name.removeprefix("gentrade-backtest-") in workspace.backtest_ids] == []
 
 
@@ -173,14 +274,17 @@ def test_the_engine_is_accepted(workspace: Workspace) -> None:
     assert runner(workspace).check_engine() >= "1.41"
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("image", [DEFAULT_FREQTRADE_IMAGE, OFFICIAL_LAYOUT_IMAGE])
-def test_a_backtest_in_a_container_matches_the_local_runner(workspace: Workspace, image: str) -> None:
+def test_a_backtest_in_a_container_matches_the_local_runner(
+    workspace: Workspace, pool: ContainerPool, image: str, mode: str
+) -> None:
     local_job = workspace.job(f"local-{uuid.uuid4().hex[:6]}")
     local = run(LocalRunner(), local_job)
     assert local.succeeded, local.log_tail
 
     job = workspace.job(f"docker-{uuid.uuid4().hex[:6]}")
-    outcome = run(runner(workspace, image), job)
+    outcome = run(runner(workspace, image, pool if mode == "pooled" else None), job)
 
     assert outcome.succeeded, outcome.log_tail
     expected, got = stats(local_job.results_dir), stats(job.results_dir)
@@ -191,29 +295,31 @@ def test_a_backtest_in_a_container_matches_the_local_runner(workspace: Workspace
     assert {path.stat().st_uid for path in written} == {WORKER_UID}  # the worker's files, not the image user's
 
 
-def test_timeout_ends_the_container(workspace: Workspace) -> None:
-    outcome = run(runner(workspace), workspace.job("timeout", timeout_seconds=2))
+def test_timeout_ends_the_container(workspace: Workspace, mode_runner: DockerRunner) -> None:
+    outcome = run(mode_runner, workspace.job(f"timeout-{uuid.uuid4().hex[:6]}", timeout_seconds=2))
     assert outcome.timed_out
     assert outcome.exit_code is None
     assert "timeout of 2 s reached" in outcome.log_tail
 
 
-def test_cancel_ends_the_container(workspace: Workspace) -> None:
-    outcome = run(runner(workspace), workspace.job("cancel"), cancel_after=1)
+def test_cancel_ends_the_container(workspace: Workspace, mode_runner: DockerRunner) -> None:
+    outcome = run(mode_runner, workspace.job(f"cancel-{uuid.uuid4().hex[:6]}"), cancel_after=1)
     assert outcome.cancelled
     assert outcome.seconds < 30
 
 
-def test_the_memory_limit_ends_a_run_that_exceeds_it(workspace: Workspace) -> None:
-    outcome = run(runner(workspace), workspace.job("memory", memory_mb=64))
+def test_the_memory_limit_ends_a_run_that_exceeds_it(workspace: Workspace, mode_runner: DockerRunner) -> None:
+    outcome = run(mode_runner, workspace.job(f"memory-{uuid.uuid4().hex[:6]}", memory_mb=64))
     assert not outcome.succeeded
     assert outcome.out_of_memory
     assert "out of memory (limit 64 MiB)" in outcome.log_tail
 
 
-def test_a_missing_image_is_image_missing(workspace: Workspace) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_a_missing_image_is_image_missing(workspace: Workspace, pool: ContainerPool, mode: str) -> None:
+    missing = runner(workspace, "gentrade/no-such-freqtrade:0", pool if mode == "pooled" else None)
     with pytest.raises(RunnerProblem) as raised:
-        run(runner(workspace, "gentrade/no-such-freqtrade:0"), workspace.job("missing"))
+        run(missing, workspace.job(f"missing-{uuid.uuid4().hex[:6]}"))
     assert raised.value.code == "image_missing"
     assert "make docker-images" in raised.value.message
 
@@ -238,8 +344,9 @@ def bridge_gateway(engine: docker.DockerClient) -> str:
     return config.get("Gateway") or str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
 
 
+@pytest.mark.parametrize("mode", MODES)
 def test_strategy_code_in_a_container_reaches_nothing_but_the_market_list(
-    engine: docker.DockerClient, workspace: Workspace
+    engine: docker.DockerClient, workspace: Workspace, pool: ContainerPool, mode: str
 ) -> None:
     """A listener on every host address, which a container on Docker's default bridge does reach (the
     control), is out of reach of a backtest's strategy code; only the market list on its loopback answers."""
@@ -248,8 +355,7 @@ def test_strategy_code_in_a_container_reaches_nothing_but_the_market_list(
     gateway = bridge_gateway(engine)
     host_address = socket.gethostbyname(socket.gethostname())
     targets = [(gateway, port), (host_address, port), ("127.0.0.1", port), ("127.0.0.1", MARKETS_PORT)]
-    (workspace.user_data / "targets.json").write_text(json.dumps(targets))
-    os.chown(workspace.user_data / "targets.json", WORKER_UID, WORKER_UID)
+    strategy = workspace.strategy("NetworkProbe", f"        report.update(probe({targets!r}))", PROBE)
     try:
         control = engine.containers.run(
             DEFAULT_FREQTRADE_IMAGE, ["-c", f"{PROBE}\nprint(json.dumps(probe({targets!r})))"],
@@ -257,14 +363,165 @@ def test_strategy_code_in_a_container_reaches_nothing_but_the_market_list(
         )  # fmt: skip
         assert json.loads(control)[f"{gateway}:{port}"] == "connected"
 
-        outcome = run(runner(workspace), workspace.job("probe", strategy_name="NetworkProbe"))
+        job = workspace.job(f"probe-{uuid.uuid4().hex[:6]}", strategy_name=strategy)
+        outcome = run(runner(workspace, pool=pool if mode == "pooled" else None), job)
     finally:
         listener.close()
-    line = [line for line in outcome.log_tail.splitlines() if "RuntimeError: PROBE " in line][-1]
-    reached = json.loads(line.split("PROBE ", 1)[1])
-    assert reached == {
+    assert probed(job, outcome) == {
         f"{gateway}:{port}": "OSError",
         f"{host_address}:{port}": "OSError",
         f"127.0.0.1:{port}": "ConnectionRefusedError",
         f"127.0.0.1:{MARKETS_PORT}": "connected",
     }
+
+
+def test_a_pooled_container_sees_no_user_folder_and_has_no_network(
+    engine: docker.DockerClient, workspace: Workspace, pool: ContainerPool
+) -> None:
+    """Before its job, a pooled container mounts its own empty folder and the market data, nothing else, with the
+    cold container's lock-down; with its job, it sees only what that job reads: not the user's other strategies
+    or results, nothing of another user, and no network but loopback."""
+    strategy = workspace.strategy("FolderProbe", SURROUNDINGS)
+    earlier = workspace.job(f"earlier-{uuid.uuid4().hex[:6]}")
+    (earlier.results_dir / "earlier-result.json").write_text("{}")
+    pooled = runner(workspace, pool=pool)
+    pooled.prestart(workspace.datadir, 2048, 1.0)
+    slot = ready_slot(pool)
+    attrs = engine.containers.get(slot.container_id).attrs
+    host = attrs["HostConfig"]
+    assert sorted((m["Source"], m["Destination"], m["RW"]) for m in attrs["Mounts"]) == sorted(
+        [
+            (str(slot.user_data), "/freqtrade/user_data", True),
+            (str(workspace.datadir), "/freqtrade/market_data", False),
+        ]
+    )
+    assert host["NetworkMode"] == "none"
+    assert host["ReadonlyRootfs"] is True
+    assert host["CapDrop"] == ["ALL"]
+    assert host["SecurityOpt"] == ["no-new-privileges"]
+    assert host["PidsLimit"] == 256
+    assert host["Memory"] == 2048 * 1024 * 1024
+    assert host["CpuShares"] == 2  # while it waits; a backtest's weight once it has one
+    assert attrs["Config"]["User"] == f"{WORKER_UID}:{WORKER_UID}"
+    image_env = engine.images.get(DEFAULT_FREQTRADE_IMAGE).attrs["Config"]["Env"]
+    assert set(attrs["Config"]["Env"]) - set(image_env) == {"HOME=/tmp"}  # the image's own, and a home
+
+    job = workspace.job(f"folders-{uuid.uuid4().hex[:6]}", strategy_name=strategy)
+    outcome = run(pooled, job)
+
+    report = probed(job, outcome)
+    results = f"/freqtrade/user_data/backtest_results/{job.results_dir.name}"
+    assert report["secret"] == []
+    seen = [path for path in report["files"] if path.startswith("/freqtrade/user_data/")]
+    assert [path for path in seen if ".progress.json" not in path] == sorted([
+        "/freqtrade/user_data/.ready",
+        "/freqtrade/user_data/config.json",
+        "/freqtrade/user_data/offline.json",
+        "/freqtrade/user_data/request.json",
+        f"/freqtrade/user_data/strategies/{strategy}.py",
+        f"{results}/{NETWORK_CONFIG}",
+    ])  # fmt: skip
+    assert report["interfaces"] == ["lo"]
+    assert report["cpu_weight"] in ("1024", "39")  # a cold container's: Docker's default shares (as a v2 weight)
+    assert report["mounts"] == ["/freqtrade/market_data", "/freqtrade/user_data"]
+    assert not exists(engine, slot.container_id)
+    assert not slot.folder.exists()
+
+
+def test_a_pooled_container_runs_one_job_only(
+    engine: docker.DockerClient, workspace: Workspace, pool: ContainerPool
+) -> None:
+    """Each job gets a container no job ran in before; the used one ends with its job and is removed, and a fresh
+    one takes its place."""
+    pooled = runner(workspace, pool=pool)
+    used = []
+    for _ in range(2):
+        pooled.prestart(workspace.datadir, 2048, 1.0)
+        slot = ready_slot(pool)
+        used.append(slot.container_id)
+        assert run(pooled, workspace.job(f"single-{uuid.uuid4().hex[:6]}")).succeeded
+        assert not exists(engine, slot.container_id)
+    assert used[0] != used[1]
+    [replacement] = [ready_slot(pool)]
+    assert replacement.container_id not in used
+    assert engine.containers.get(replacement.container_id).status == "running"
+
+
+def test_an_idle_pooled_container_is_replaced_when_the_image_changes(
+    engine: docker.DockerClient, workspace: Workspace, pool: ContainerPool
+) -> None:
+    """The image tag is rebuilt (here: moved to another image) while a container of the old one waits: the next
+    job removes it and runs in a container of the new image."""
+    tag = f"gentrade/pool-test:{uuid.uuid4().hex[:8]}"
+    repository, version = tag.split(":")
+    old, new = engine.images.get(DEFAULT_FREQTRADE_IMAGE), engine.images.get(OFFICIAL_LAYOUT_IMAGE)
+    old.tag(repository, version)
+    try:
+        pooled = runner(workspace, tag, pool)
+        pooled.prestart(workspace.datadir, 2048, 1.0)
+        stale = ready_slot(pool)
+        assert engine.containers.get(stale.container_id).labels[POOL_IMAGE_LABEL] == old.id
+
+        new.tag(repository, version)
+        job = workspace.job(f"retagged-{uuid.uuid4().hex[:6]}")
+        outcome = run(pooled, job)
+
+        assert outcome.succeeded, outcome.log_tail
+        assert not exists(engine, stale.container_id)
+        replacement = ready_slot(pool)
+        assert engine.containers.get(replacement.container_id).labels[POOL_IMAGE_LABEL] == new.id
+        assert stats(job.results_dir)["total_trades"] > 0
+    finally:
+        pool.close()
+        engine.images.remove(tag, noprune=True)
+
+
+def test_a_pooled_run_gives_the_cold_run_s_trades_and_reports_progress(
+    workspace: Workspace, pool: ContainerPool
+) -> None:
+    cold_job = workspace.job(f"cold-{uuid.uuid4().hex[:6]}")
+    assert run(runner(workspace), cold_job).succeeded
+    pooled = runner(workspace, pool=pool)
+    pooled.prestart(workspace.datadir, 2048, 1.0)
+    ready_slot(pool)
+
+    job = workspace.job(f"pooled-{uuid.uuid4().hex[:6]}")
+    reported: list[float] = []
+    started = time.monotonic()
+    outcome = run(pooled, job, progress=reported)
+
+    assert outcome.succeeded, outcome.log_tail
+    cold, warm = stats(cold_job.results_dir), stats(job.results_dir)
+    assert warm["total_trades"] > 0
+    assert warm["trades"] == cold["trades"]
+    assert {key: warm[key] for key in COMPARED} == {key: cold[key] for key in COMPARED}
+    assert reported, f"no progress in {time.monotonic() - started:.1f} s"
+    assert reported == sorted(reported)
+    assert 0 < reported[-1] <= 1
+    assert (job.results_dir / ".progress.json").exists()
+
+
+def test_pooled_containers_of_a_stopped_worker_are_swept(engine: docker.DockerClient, workspace: Workspace) -> None:
+    """A worker that died stops touching its containers' leases: another worker's sweep removes them and their
+    folders, and leaves a live worker's alone."""
+    dead, alive = ContainerPool(), ContainerPool()
+    pooled = runner(workspace, pool=dead)
+    pooled.prestart(workspace.datadir, 2048, 1.0)
+    orphan = ready_slot(dead)
+    runner(workspace, pool=alive).prestart(workspace.datadir, 2048, 1.0)
+    kept = ready_slot(alive)
+    try:
+        dead._stop.set()  # its owner died: nobody touches its lease any more
+        os.utime(orphan.folder / "lease", (0, 0))  # long ago
+
+        assert pooled.sweep(engine, keep={kept.name}) == 1
+
+        assert not exists(engine, orphan.container_id)
+        assert not orphan.folder.exists()
+        assert exists(engine, kept.container_id)
+        labels = engine.containers.get(kept.container_id).labels
+        assert labels[POOL_LABEL] == pooled.pool_identity
+        assert labels[POOL_SLOT_LABEL] == kept.name
+    finally:
+        dead.close()
+        alive.close()

@@ -27,10 +27,14 @@ import docker
 import pytest
 import requests
 
+from gentrade.freqtrade import pool_entry
+from gentrade.freqtrade.forkserver import WARM_MODULES
 from gentrade.freqtrade.jobs import BacktestJob, RunnerProblem
 from gentrade.freqtrade.market_list import market_list_file
 from gentrade.freqtrade.runners import DockerRunner, LocalRunner, build_runner
-from gentrade.freqtrade.runners.docker import EngineUnsupported
+from gentrade.freqtrade.runners.docker import POOL_ENTRY_SOURCE, PROGRESS_SOURCE, EngineUnsupported
+from gentrade.freqtrade.runners.docker_pool import ContainerPool, PoolShape
+from gentrade.freqtrade.userdir import USER_DATA_SUBDIRS
 
 API = "1.43"
 IMAGE = "freqtradeorg/freqtrade:2026.9"
@@ -57,13 +61,29 @@ class FakeContainer:
     started_at: float | None = None
     killed: bool = False
     removed: threading.Event = field(default_factory=threading.Event)
+    image_id: str = "sha256:" + "0" * 64
+    body: dict[str, Any] = field(default_factory=dict)  # as created
+    # A pooled container's job folder (its user_data mount's source): it is ``.ready`` once started, and its run
+    # starts when ``request.json`` appears there (``on_job`` plays Freqtrade's part).
+    job_folder: Path | None = None
+    job_started_at: float | None = None
+    on_job: Any = None
 
     def finished(self) -> bool:
         if self.killed:
             return True
         if self.started_at is None or self.run_seconds is None:
             return False
-        return time.monotonic() >= self.started_at + self.run_seconds
+        begun = self.started_at
+        if self.job_folder is not None:
+            if self.job_started_at is None:
+                if not (self.job_folder / "request.json").exists():
+                    return False
+                self.job_started_at = time.monotonic()
+                if self.on_job is not None:
+                    self.on_job(self)
+            begun = self.job_started_at
+        return time.monotonic() >= begun + self.run_seconds
 
     def status_code(self) -> int:
         return 137 if self.killed else self.exit_code
@@ -74,7 +94,7 @@ class FakeContainer:
         return {
             "Id": self.id,
             "Name": f"/{self.name}",
-            "Image": "sha256:" + "0" * 64,
+            "Image": self.image_id,
             "Config": {"Tty": False, "Labels": self.labels, "Image": IMAGE},
             "State": {
                 "Status": state,
@@ -82,6 +102,15 @@ class FakeContainer:
                 "ExitCode": self.status_code() if done else 0,
                 "OOMKilled": self.oom_killed and done,
             },
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """As ``GET /containers/json`` lists it."""
+        return {
+            "Id": self.id,
+            "Names": [f"/{self.name}"],
+            "Labels": self.labels,
+            "State": self.inspect()["State"]["Status"],
         }
 
 
@@ -97,8 +126,10 @@ class FakeEngine:
         self.down = False  # drop every connection without an answer (daemon gone)
         self.fail_start = False
         self.api_version = API
-        # Images on the engine, by name: their environment (``Config.Env``). Pulls always fail (no registry).
+        # Images on the engine, by name: their environment (``Config.Env``) and id. Pulls always fail (no registry).
         self.images: dict[str, list[str]] = {IMAGE: ["PATH=/opt/freqtrade/bin:/usr/bin:/bin"]}
+        self.image_ids: dict[str, str] = {IMAGE: "sha256:" + "0" * 64}
+        self.on_job: Any = None  # what a pooled container does with its job (writes Freqtrade's results)
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -118,6 +149,18 @@ class FakeEngine:
         container = FakeContainer(uuid.uuid4().hex * 2, name, labels, self.run_seconds, self.exit_code, self.oom_killed)
         self.containers[container.id] = container
         return container
+
+    def listed(self, query: dict[str, list[str]]) -> list[FakeContainer]:
+        """``GET /containers/json``: all of them (``all=1``), filtered by ``label=key=value`` or ``name``."""
+        filters = json.loads(query.get("filters", ["{}"])[0])
+        found = []
+        for container in list(self.containers.values()):
+            labels = [f"{key}={value}" for key, value in container.labels.items()] + list(container.labels)
+            if all(wanted in labels for wanted in filters.get("label", [])) and all(
+                wanted in container.name for wanted in filters.get("name", [])
+            ):
+                found.append(container)
+        return found
 
     def find(self, ident: str) -> FakeContainer | None:
         for container in self.containers.values():
@@ -163,16 +206,24 @@ class FakeEngine:
                     name = "/".join(parts[1:-1])
                     if name not in engine.images:
                         return self.json(404, {"message": f"No such image: {name}"})
-                    return self.json(200, {"Id": f"sha256:{'0' * 64}", "Config": {"Env": engine.images[name]}})
+                    return self.json(200, {"Id": engine.image_ids[name], "Config": {"Env": engine.images[name]}})
                 if parts == ["images", "create"] and method == "POST":
                     return self.json(404, {"message": "pull access denied: repository does not exist"})
                 if parts[:1] != ["containers"] or len(parts) < 2:
                     return self.json(404, {"message": "page not found"})
+                if parts == ["containers", "json"] and method == "GET":
+                    return self.json(200, [c.summary() for c in engine.listed(query)])
                 if parts[1] == "create" and method == "POST":
                     name = query.get("name", [""])[0]
                     if any(c.name == name for c in engine.containers.values()):
                         return self.json(409, {"message": f'Conflict. The container name "/{name}" is already in use'})
                     container = engine.add(name, body.get("Labels") or {})
+                    container.body = body
+                    container.image_id = engine.image_ids.get(body["Image"], container.image_id)
+                    if "gentrade.pool" in container.labels:
+                        mounts = body["HostConfig"]["Mounts"]
+                        [source] = [m["Source"] for m in mounts if m["Target"] == "/freqtrade/user_data"]
+                        container.job_folder, container.on_job = Path(source), engine.on_job
                     return self.json(201, {"Id": container.id, "Warnings": []})
                 container = engine.find(parts[1])
                 if container is None:
@@ -189,6 +240,17 @@ class FakeEngine:
                     if engine.fail_start:
                         return self.json(500, {"message": "OCI runtime create failed"})
                     container.started_at = time.monotonic()
+                    if container.job_folder is not None:  # the entry imported Freqtrade (at once, here)
+                        (container.job_folder / ".ready").touch()
+                    return self.empty(204)
+                if action == "update" and method == "POST":
+                    container.body["HostConfig"].update(body)
+                    return self.json(200, {"Warnings": []})
+                if action == "rename" and method == "POST":
+                    name = query["name"][0]
+                    if any(c.name == name for c in engine.containers.values()):
+                        return self.json(409, {"message": f'Conflict. The container name "/{name}" is already in use'})
+                    container.name = name
                     return self.empty(204)
                 if action == "kill":
                     if container.finished():
@@ -619,3 +681,462 @@ def test_the_engine_check_refuses_engines_too_old(
     volume_runner = DockerRunner(client, IMAGE, data_dir, data_volume="gentrade-data", user="10001:10001")
     with pytest.raises(EngineUnsupported, match="volume subpaths"):
         volume_runner.check_engine()
+
+
+# --- the pool of pre-started, single-use containers --------------------------------------------------------
+
+
+@pytest.fixture
+def pool() -> Iterator[ContainerPool]:
+    value = ContainerPool()
+    yield value
+    value.close()
+
+
+def pooled_runner(client: Any, data_dir: Path, pool: ContainerPool, **options: Any) -> DockerRunner:
+    """Bind mounts from the worker's own paths (the fake engine finds each container's job folder by them)."""
+    return DockerRunner(client, IMAGE, data_dir, user="10001:10001", pool_size=1, pool=pool, **options)
+
+
+def user_files(job: BacktestJob) -> BacktestJob:
+    """The user's folder as the worker keeps it: configs, two strategies, an earlier backtest's results;
+    and another user's folder beside it."""
+    strategies = job.user_data_dir / "strategies"
+    strategies.mkdir(parents=True, exist_ok=True)
+    (strategies / "RsiDipBuyer.py").write_text("class RsiDipBuyer: ...\n")
+    (strategies / "Other.py").write_text("class Other: ...\n")
+    (job.user_data_dir / "config.json").write_text('{"base": true}')
+    job.results_dir.mkdir(parents=True, exist_ok=True)
+    (job.results_dir / "overrides.json").write_text('{"overrides": true}')
+    earlier = job.user_data_dir / "backtest_results" / "earlier"
+    earlier.mkdir(parents=True, exist_ok=True)
+    (earlier / "result.zip").write_text("earlier")
+    bob = job.user_data_dir.parents[1] / "user_bob" / "user_data"
+    (bob / "strategies").mkdir(parents=True, exist_ok=True)
+    (bob / "strategies" / "Secret.py").write_text("bob's\n")
+    return job
+
+
+def freqtrade_writes(container: FakeContainer) -> None:
+    """What Freqtrade writes in a pooled container's results folder: results, progress, and (the strategy's
+    doing) a link out."""
+    assert container.job_folder is not None
+    request = json.loads((container.job_folder / "request.json").read_text())
+    results = container.job_folder / Path(request["progress"]).relative_to("/freqtrade/user_data")
+    (results / "backtest-result-2026.zip").write_text("result")
+    (results / ".last_result.json").write_text('{"latest_backtest": "backtest-result-2026.zip"}')
+    (results / ".progress.json").write_text('{"progress": 0.5}')
+    (results / "overrides.json").write_text('{"changed": "by the strategy"}')
+    (results / "link").symlink_to("/etc/passwd")
+
+
+def pool_creates(engine: FakeEngine) -> list[Request]:
+    return [r for r in engine.creates() if r.query["name"][0].startswith("gentrade-pool-")]
+
+
+def test_a_pooled_container_is_locked_down_like_a_cold_one_and_mounts_no_user_folder(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+) -> None:
+    job = make_job(data_dir)
+    run(runner_for(client, data_dir), job)  # a cold one, to compare with
+    [cold] = engine.creates()
+    runner = pooled_runner(client, data_dir, pool)
+
+    runner.prestart(job.datadir, job.memory_mb, job.cpus)
+    assert pool.wait_ready(10)
+
+    [create] = pool_creates(engine)
+    [slot] = pool.idle()
+    body = create.body
+    assert create.query["name"] == [f"gentrade-pool-{slot.name}"]
+    assert slot.folder == data_dir.resolve() / "docker-pool" / slot.name
+    assert body["Entrypoint"] == ["python3", "-c", POOL_ENTRY_SOURCE]
+    assert body["Cmd"] == [PROGRESS_SOURCE, "/freqtrade/market_data/.exchange", "/freqtrade/user_data", "8765"]
+    assert sorted(body["HostConfig"]["Mounts"], key=lambda m: m["Target"]) == [
+        {"Target": "/freqtrade/market_data", "Source": str(job.datadir.resolve()), "Type": "bind", "ReadOnly": True},
+        {"Target": "/freqtrade/user_data", "Source": str(slot.user_data), "Type": "bind", "ReadOnly": False},
+    ]
+    host = body["HostConfig"]
+    assert host["CpuShares"] == 2  # while it waits: its warm-up yields to running backtests
+    without = {key: value for key, value in host.items() if key not in ("Mounts", "CpuShares")}
+    assert without == {key: value for key, value in cold.body["HostConfig"].items() if key != "Mounts"}
+    for key in ("Env", "User", "WorkingDir", "NetworkDisabled"):
+        assert body.get(key) == cold.body.get(key)
+    assert body["Labels"] == {
+        "gentrade.pool": str(data_dir.resolve() / "docker-pool"),
+        "gentrade.pool.image": engine.image_ids[IMAGE],
+        "gentrade.pool.shape": runner.shape_hash(slot_shape(runner, job)),
+        "gentrade.pool.slot": slot.name,
+    }
+    assert sorted(path.name for path in slot.user_data.iterdir()) == sorted([".ready", *USER_DATA_SUBDIRS])
+    assert (slot.folder / "lease").is_file()  # beside the mounted folder, out of the container's reach
+
+
+def slot_shape(runner: DockerRunner, job: BacktestJob) -> PoolShape:
+    return PoolShape(engine_image_id(runner), (("HOME", "/tmp"),), job.datadir.resolve(), job.memory_mb, job.cpus)
+
+
+def engine_image_id(runner: DockerRunner) -> str:
+    client, _ = runner.pool_client()
+    return str(client.images.get(IMAGE).id)
+
+
+def test_a_pooled_run_hands_over_only_the_job_and_takes_the_results_back(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+) -> None:
+    engine.run_seconds, engine.on_job = 0.3, freqtrade_writes
+    job = user_files(make_job(data_dir))
+    runner = pooled_runner(client, data_dir, pool)
+    runner.prestart(job.datadir, job.memory_mb, job.cpus)
+    assert pool.wait_ready(10)
+    [slot] = pool.idle()
+    staged: dict[str, str] = {}
+
+    def progress(value: float) -> None:  # while it runs: what the container was given
+        staged.update(
+            (str(path.relative_to(slot.user_data)), path.read_text())
+            for path in slot.user_data.rglob("*")
+            if path.is_file() and not path.is_symlink()
+        )
+        reported.append(value)
+
+    reported: list[float] = []
+    outcome = runner.run(job, should_cancel=lambda: False, heartbeat=lambda: None, poll_seconds=0.05, progress=progress)
+
+    assert outcome.succeeded
+    assert reported
+    assert reported[-1] == 0.5
+    results = f"backtest_results/{job.backtest_id}"
+    assert sorted(staged) == sorted([
+        ".ready", "request.json", "config.json", "strategies/RsiDipBuyer.py",
+        f"{results}/overrides.json", f"{results}/container-exchange.json",
+        f"{results}/backtest-result-2026.zip", f"{results}/.last_result.json", f"{results}/.progress.json",
+    ])  # fmt: skip
+    updates = engine.calls("POST", f"/containers/{slot.container_id}/update")
+    assert [u.body for u in updates] == [{"CpuShares": 1024}]  # a backtest's weight, as a cold container's
+    order = [
+        r.path.rsplit("/", 1)[-1] for r in engine.requests if r.path.startswith(f"/containers/{slot.container_id}/")
+    ]
+    assert order.index("update") < order.index("wait")  # before the request, so before the job
+    request = json.loads(staged["request.json"])
+    cold_command = runner.container_options(job)["command"]
+    assert request == {"args": cold_command[1:], "progress": f"/freqtrade/user_data/{results}"}
+    # the pooled container was renamed after its backtest, used, and removed
+    renames = engine.calls("POST", "/rename")
+    assert [r.query["name"] for r in renames] == [[f"gentrade-backtest-{job.backtest_id}"]]
+    assert renames[0].path == f"/containers/{slot.container_id}/rename"
+    assert engine.calls("DELETE")[0].path == f"/containers/{slot.container_id}"
+    assert not slot.folder.exists()
+    # the results are the user's; a link the strategy made and the worker's own inputs are not taken
+    assert sorted(path.name for path in job.results_dir.iterdir()) == sorted([
+        "overrides.json", "container-exchange.json", "backtest-result-2026.zip", ".last_result.json", ".progress.json",
+    ])  # fmt: skip
+    assert (job.results_dir / "overrides.json").read_text() == '{"overrides": true}'
+    assert (job.results_dir / "backtest-result-2026.zip").read_text() == "result"
+    # a replacement waits for the next job
+    assert pool.wait_ready(10)
+    [replacement] = pool.idle()
+    assert replacement.container_id != slot.container_id
+    assert len(pool_creates(engine)) == 2
+
+
+def test_a_pooled_container_runs_one_job_only(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+) -> None:
+    runner = pooled_runner(client, data_dir, pool)
+    used = []
+    for _ in range(3):
+        job = make_job(data_dir, backtest_id=uuid.uuid4())
+        assert pool.wait_ready(10)
+        used += [slot.container_id for slot in pool.idle()]
+        assert run(runner, job).succeeded
+    assert pool.wait_ready(10)
+    assert len(used) == 2  # the first job found no pool yet: it made its own container
+    assert len(set(used)) == 2
+    assert len(pool_creates(engine)) == 4  # three jobs, one replacement waiting
+    assert len(engine.containers) == 1
+    assert all(len(engine.calls("DELETE", f"/containers/{c}")) == 1 for c in used)
+
+
+def test_an_idle_container_of_another_image_or_settings_is_replaced(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+) -> None:
+    runner = pooled_runner(client, data_dir, pool)
+    job = make_job(data_dir)
+    runner.prestart(job.datadir, job.memory_mb, job.cpus)
+    assert pool.wait_ready(10)
+    [old] = pool.idle()
+
+    engine.image_ids[IMAGE] = "sha256:" + "1" * 64  # the tag was rebuilt
+    assert run(runner, job).succeeded
+
+    assert len(engine.calls("DELETE", f"/containers/{old.container_id}")) == 1
+    assert not engine.calls("POST", f"/containers/{old.container_id}/rename")
+    assert pool.wait_ready(10)
+    [_, used, _] = pool_creates(engine)  # the old one, the job's (made at once), the replacement
+    assert used.body["Labels"]["gentrade.pool.image"] == "sha256:" + "1" * 64
+    [current] = pool.idle()
+    assert current.image_id == "sha256:" + "1" * 64
+    other = make_job(data_dir, backtest_id=uuid.uuid4(), memory_mb=1024)  # the settings changed
+    assert run(runner, other).succeeded
+    assert len(engine.calls("DELETE", f"/containers/{current.container_id}")) == 1
+    assert pool.wait_ready(10)
+    assert [c.body["HostConfig"]["Memory"] // 2**20 for c in pool_creates(engine)[-2:]] == [1024, 1024]
+
+
+def test_an_idle_container_that_exited_is_replaced(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+) -> None:
+    runner = pooled_runner(client, data_dir, pool)
+    job = make_job(data_dir)
+    runner.prestart(job.datadir, job.memory_mb, job.cpus)
+    assert pool.wait_ready(10)
+    [dead] = pool.idle()
+    engine.containers[dead.container_id].killed = True  # it died while it waited
+
+    assert run(runner, job).succeeded
+    assert len(engine.calls("DELETE", f"/containers/{dead.container_id}")) == 1
+    assert not dead.folder.exists()
+    assert not engine.calls("POST", f"/containers/{dead.container_id}/rename")
+
+
+@pytest.mark.parametrize("ending", ["timeout", "cancel", "oom", "failed"])
+def test_a_pooled_run_ends_as_a_cold_one(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool, ending: str
+) -> None:
+    engine.run_seconds = None if ending in ("timeout", "cancel") else 0.1
+    engine.exit_code, engine.oom_killed = (
+        (137, True) if ending == "oom" else (2, False) if ending == "failed" else (0, False)
+    )
+    runner = pooled_runner(client, data_dir, pool)
+    job = make_job(data_dir, timeout_seconds=1, memory_mb=512)
+    outcome = run(runner, job, Calls(cancel_after=1 if ending == "cancel" else None))
+
+    assert not outcome.succeeded
+    assert outcome.timed_out == (ending == "timeout")
+    assert outcome.cancelled == (ending == "cancel")
+    note = {"timeout": "timeout of 1 s reached", "cancel": "cancelled", "oom": "out of memory (limit 512 MiB)"}
+    if ending in note:
+        assert f"[gentrade] killed: {note[ending]}" in outcome.log_tail
+    assert outcome.exit_code == {"timeout": None, "cancel": None, "oom": 137, "failed": 2}[ending]
+    assert len(engine.calls("POST", "/kill")) == (1 if ending in ("timeout", "cancel") else 0)
+    assert "line 79" in outcome.log_tail
+    pool.close()
+    assert engine.containers == {}
+    assert not (data_dir / "docker-pool").exists() or list((data_dir / "docker-pool").iterdir()) == []
+
+
+def test_a_missing_image_is_image_missing_before_any_pooled_container(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+) -> None:
+    engine.images.clear()
+    with pytest.raises(RunnerProblem) as raised:
+        run(pooled_runner(client, data_dir, pool), make_job(data_dir))
+    assert raised.value.code == "image_missing"
+    assert not engine.creates()
+
+
+def test_a_leftover_named_after_the_backtest_is_replaced_by_the_pooled_one(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+) -> None:
+    """A worker that died while its pooled container ran this backtest: the next attempt removes that one."""
+    job = make_job(data_dir)
+    identity = str(data_dir.resolve() / "docker-pool")
+    stale = engine.add(f"gentrade-backtest-{job.backtest_id}", {"gentrade.pool": identity})
+    stale.started_at, stale.run_seconds = time.monotonic(), None
+
+    assert run(pooled_runner(client, data_dir, pool), job).succeeded
+    assert engine.calls("DELETE")[0].path == f"/containers/{stale.id}"
+    assert len(engine.calls("POST", "/rename")) == 2  # 409, then again once the leftover is gone
+
+
+def test_a_foreign_container_with_the_backtest_s_name_stops_a_pooled_run(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+) -> None:
+    job = make_job(data_dir)
+    foreign = engine.add(f"gentrade-backtest-{job.backtest_id}", {"gentrade.pool": "/another/data/docker-pool"})
+
+    with pytest.raises(RuntimeError, match="not this backtest's"):
+        run(pooled_runner(client, data_dir, pool), job)
+    assert foreign.id in engine.containers
+    assert pool.wait_ready(10)
+    [replacement] = pool.idle()
+    assert set(engine.containers) == {foreign.id, replacement.container_id}  # the one it took went all the same
+
+
+def test_only_the_job_s_own_files_are_staged_and_no_link_is_followed(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+) -> None:
+    """The strategy file is a link to another user's: nothing of it reaches the container."""
+    job = user_files(make_job(data_dir))
+    strategy = job.user_data_dir / "strategies" / "RsiDipBuyer.py"
+    strategy.unlink()
+    strategy.symlink_to(job.user_data_dir.parents[1] / "user_bob" / "user_data" / "strategies" / "Secret.py")
+    (job.user_data_dir / "strategies" / "Other.py").unlink()
+    engine.run_seconds = 0.2
+    seen: list[str] = []
+
+    def look(container: FakeContainer) -> None:
+        assert container.job_folder is not None
+        seen.extend(p.read_text() for p in container.job_folder.rglob("*.py"))
+
+    engine.on_job = look
+    assert run(pooled_runner(client, data_dir, pool), job).succeeded
+    assert seen == []
+
+
+def test_job_folders_in_the_pool_s_folder_are_refused(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+) -> None:
+    inside = data_dir / "docker-pool" / ("a" * 32) / "user_data"
+    with pytest.raises(ValueError, match="pool"):
+        run(pooled_runner(client, data_dir, pool), make_job(data_dir, user_data_dir=inside, results_dir=inside / "r"))
+    assert engine.requests == []
+
+
+def test_the_sweep_removes_what_stopped_workers_left_and_nothing_else(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+) -> None:
+    runner = pooled_runner(client, data_dir, pool)
+    identity = str(data_dir.resolve() / "docker-pool")
+
+    def slot(name: str, lease_age: float | None, labels: dict[str, str] | None = None) -> FakeContainer:
+        folder = data_dir / "docker-pool" / name
+        (folder / "user_data").mkdir(parents=True)
+        if lease_age is not None:
+            (folder / "lease").touch()
+            os.utime(folder / "lease", (time.time() - lease_age, time.time() - lease_age))
+        return engine.add(f"gentrade-pool-{name}", labels or {"gentrade.pool": identity, "gentrade.pool.slot": name})
+
+    dead = slot("a" * 32, lease_age=3600)
+    alive = slot("b" * 32, lease_age=1)
+    mine = slot("c" * 32, lease_age=3600)  # this process's own: never swept
+    other_data = engine.add(
+        "gentrade-pool-other", {"gentrade.pool": "/other/docker-pool", "gentrade.pool.slot": "d" * 32}
+    )
+    no_lease = slot("e" * 32, lease_age=None)  # a folder just made, its lease not yet
+    stray = data_dir / "docker-pool" / ("f" * 32)  # a worker died before its container existed
+    stray.mkdir()
+    (stray / "lease").touch()
+    os.utime(stray / "lease", (0, 0))
+    os.utime(data_dir / "docker-pool" / ("e" * 32), (time.time(), time.time()))
+
+    assert runner.sweep(client, keep={"c" * 32}) == 1
+
+    assert set(engine.containers) == {alive.id, mine.id, other_data.id, no_lease.id}
+    assert dead.id not in engine.containers
+    assert sorted(p.name for p in (data_dir / "docker-pool").iterdir()) == ["b" * 32, "c" * 32, "e" * 32]
+
+
+def test_a_dead_owner_s_busy_container_is_swept_too(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+) -> None:
+    """Renamed after its backtest, it still carries its slot's labels: a stale lease removes it all the same."""
+    runner = pooled_runner(client, data_dir, pool)
+    identity = str(data_dir.resolve() / "docker-pool")
+    name = "a" * 32
+    (data_dir / "docker-pool" / name).mkdir(parents=True)
+    busy = engine.add(f"gentrade-backtest-{uuid.uuid4()}", {"gentrade.pool": identity, "gentrade.pool.slot": name})
+    busy.started_at, busy.run_seconds = time.monotonic(), None
+    os.utime(data_dir / "docker-pool" / name, (0, 0))
+
+    assert runner.sweep(client, keep=set()) == 1
+    assert engine.containers == {}
+
+
+def test_the_stale_time_follows_the_worker_s_but_has_a_floor(client: docker.DockerClient, data_dir: Path) -> None:
+    assert DockerRunner(client, IMAGE, data_dir).pool_stale_seconds == 60
+    assert DockerRunner(client, IMAGE, data_dir, pool_stale_seconds=300).pool_stale_seconds == 300
+    assert DockerRunner(client, IMAGE, data_dir, pool_stale_seconds=2).pool_stale_seconds == 20
+    with pytest.raises(ValueError, match="pool_size"):
+        DockerRunner(client, IMAGE, data_dir, pool_size=-1)
+
+
+def test_leases_are_touched_while_the_owner_lives(
+    engine: FakeEngine,
+    client: docker.DockerClient,
+    data_dir: Path,
+    pool: ContainerPool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("gentrade.freqtrade.runners.docker_pool.STALE_SECONDS", 1.0)  # touched every second
+    runner = pooled_runner(client, data_dir, pool, pool_stale_seconds=1.0)
+    runner.prestart(make_job(data_dir).datadir, 2048, 1.5)
+    assert pool.wait_ready(10)
+    [slot] = pool.idle()
+    os.utime(slot.folder / "lease", (0, 0))
+    deadline = time.monotonic() + 5
+    while (slot.folder / "lease").stat().st_mtime == 0:
+        assert time.monotonic() < deadline, "the lease was not touched"
+        time.sleep(0.05)
+
+
+def test_close_removes_the_idle_containers_and_their_folders(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+) -> None:
+    runner = pooled_runner(client, data_dir, pool)
+    runner.prestart(make_job(data_dir).datadir, 2048, 1.5)
+    assert pool.wait_ready(10)
+    [slot] = pool.idle()
+
+    pool.close()
+
+    assert engine.containers == {}
+    assert not slot.folder.exists()
+    assert pool.idle() == []
+
+
+def test_a_forked_process_leaves_its_parent_s_containers_alone(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+) -> None:
+    """Celery's pool processes fork from the worker: a child makes its own containers, never uses or removes the
+    parent's (its ``close`` does nothing to them either)."""
+    runner = pooled_runner(client, data_dir, pool)
+    job = make_job(data_dir)
+    runner.prestart(job.datadir, job.memory_mb, job.cpus)
+    assert pool.wait_ready(10)
+    [parents] = pool.idle()
+    pool._owner = -1  # as seen from a forked child: the owner is another process
+
+    assert run(runner, job).succeeded
+
+    assert parents.container_id in engine.containers
+    assert not engine.calls("POST", f"/containers/{parents.container_id}/rename")
+    assert not engine.calls("DELETE", f"/containers/{parents.container_id}")
+    assert parents.folder.exists()
+
+
+def test_a_pool_size_of_zero_runs_cold(engine: FakeEngine, client: docker.DockerClient, data_dir: Path) -> None:
+    runner = DockerRunner(client, IMAGE, data_dir, pool_size=0, pool=ContainerPool())
+    runner.prestart(make_job(data_dir).datadir, 2048, 1.0)  # nothing to start
+    assert run(runner, make_job(data_dir)).succeeded
+    assert [r.query["name"][0] for r in engine.creates()] == [f"gentrade-backtest-{make_job(data_dir).backtest_id}"]
+    assert not (data_dir / "docker-pool").exists()
+
+
+def test_the_entry_warms_what_the_fork_server_warms() -> None:
+    """The pooled container imports what the local runner's fork server imports, the application's module aside
+    (it is not in the image)."""
+    assert tuple(m for m in WARM_MODULES if not m.startswith("gentrade.")) == pool_entry.WARM_MODULES
+
+
+def test_the_replacement_starts_while_the_job_runs(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+) -> None:
+    """A worker with a queue: the next job finds a container that imported Freqtrade during this one."""
+    engine.run_seconds = 1.0
+    runner = pooled_runner(client, data_dir, pool)
+    job = make_job(data_dir)
+    runner.prestart(job.datadir, job.memory_mb, job.cpus)
+    assert pool.wait_ready(10)
+    [first] = pool.idle()
+    idle_during: list[list[str]] = []
+
+    def heartbeat() -> None:
+        idle_during.append([slot.container_id for slot in pool.idle()])
+
+    runner.run(job, should_cancel=lambda: False, heartbeat=heartbeat, poll_seconds=0.1)
+
+    waiting = [ids for ids in idle_during if ids]
+    assert waiting, "no replacement while the job ran"
+    assert first.container_id not in waiting[-1]
