@@ -6,9 +6,13 @@ the baseline (a bare Flask view: no token, no database).
 Targets for each API endpoint (issue 16): throughput >= 30 % of the bare endpoint's, and p99 <= 100 ms.
 Load: ``wrk`` when installed (``apt-get install wrk``), else a Python asyncio generator keeping the
 same number of keep-alive connections busy (heavier on the CPU than wrk: prefer wrk). Each endpoint gets
-a warm-up; then the three take turns, ROUNDS rounds of ROUND_SECONDS each, so that whatever else runs on
-the machine weighs on the baseline and the endpoints alike. Figures: the median over the rounds of each
-round's share of the bare throughput, and of each round's p99.
+a warm-up; then the three take turns, ROUNDS short rounds of ROUND_SECONDS each, so that whatever else runs
+on the machine weighs on the baseline and the endpoints alike (a round's three runs lie seconds apart).
+Figures: the median over the rounds of each round's share of the bare throughput, and of each round's p99.
+
+Each worker's database pool is sized to its share of the connections (``POOL``), as docs/deployment.md
+advises; ``--default-pool`` keeps the app's defaults (20 + 10 overflow), under which connections beyond
+20 per worker are opened and closed again all the time at this load.
 
 Run: ``.venv/bin/python -m bench.api_load`` (PostgreSQL at 127.0.0.1:5432, database ``test`` or
 ``GENTRADE_BENCH_DATABASE_URL``; only a private schema is used). ``--profile DIR`` then samples one
@@ -47,12 +51,18 @@ GUNICORN = Path(sys.executable).with_name("gunicorn")
 WORKERS = 2
 CONNECTIONS = 64
 WARM_UP_SECONDS = 3
-ROUNDS = 5
-ROUND_SECONDS = 6
+ROUNDS = 6
+ROUND_SECONDS = 5
 PROFILE_SECONDS = 10
 CHATS = 50
 TARGET_P99 = 0.100
 TARGET_SHARE = 0.30
+# Each worker's pool holds a connection for each of its share of the connections, as docs/deployment.md
+# advises (size the pool to the concurrency per worker). With the defaults (20 + 10 overflow) and 32
+# requests per worker, the overflow connections are opened and closed again at every swing of the load:
+# psycopg's connect and close were about a tenth of a worker's samples, beside a PostgreSQL backend start each.
+# ``--default-pool`` measures with the defaults.
+POOL = {"GENTRADE_DB_POOL_SIZE": str(CONNECTIONS // WORKERS), "GENTRADE_DB_MAX_OVERFLOW": "0"}
 
 # wrk: the token goes in with -H; this script counts every non-2xx answer (wrk itself only counts >= 400)
 # and prints one machine-readable line at the end. Latencies are in microseconds.
@@ -338,7 +348,7 @@ def summarize_profile(path: Path, top: int = 20) -> list[str]:
     return lines + [f"{share / total:6.1%}  {frame}" for frame, share in own.most_common(8)]
 
 
-def run(profile_dir: Path | None = None) -> dict[str, Any]:
+def run(profile_dir: Path | None = None, default_pool: bool = False) -> dict[str, Any]:
     """Start the server, seed it, load the three endpoints in turns; the figures as a dict."""
     schema = f"gentrade_bench_load_{uuid.uuid4().hex[:8]}"
     generator = "wrk" if shutil.which("wrk") else "asyncio"
@@ -350,7 +360,8 @@ def run(profile_dir: Path | None = None) -> dict[str, Any]:
         if generator == "wrk":
             script = Path(scratch) / "count.lua"
             script.write_text(WRK_SCRIPT)
-        server = start_server(data_dir, f"{POSTGRES_URL}?options=-csearch_path%3D{schema}", port, log_path)
+        database_url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+        server = start_server(data_dir, database_url, port, log_path, None if default_pool else POOL)
         try:
             wait_until_serving(url, server, log_path)
             headers = {"Authorization": f"Bearer {devkeys.mint_token(data_dir, 'user_load')}"}
@@ -384,6 +395,7 @@ def run(profile_dir: Path | None = None) -> dict[str, Any]:
     return {
         "generator": generator,
         "workers": WORKERS,
+        "pool": "the app's defaults" if default_pool else f"{POOL['GENTRADE_DB_POOL_SIZE']} per worker, no overflow",
         "connections": CONNECTIONS,
         "rounds": ROUNDS,
         "seconds": ROUND_SECONDS,
@@ -400,7 +412,8 @@ def report(result: dict[str, Any]) -> list[str]:
     target_p99 = f"p99 <= {result['target_p99_ms']:.0f} ms"
     target_share = f">= {result['target_share']:.0%} of bare"
     lines = [
-        f"{result['connections']} connections, gunicorn {result['workers']} gevent workers, load by "
+        f"{result['connections']} connections, gunicorn {result['workers']} gevent workers (database pool: "
+        f"{result['pool']}), load by "
         f"{result['generator']}; after a {WARM_UP_SECONDS} s warm-up each, {result['rounds']} rounds of "
         f"{result['seconds']} s per endpoint in turns (p50, p99 and share of bare: medians of the rounds)",
         f"{'endpoint':30} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7} {'vs bare':>8}  targets",
@@ -467,9 +480,10 @@ def result_lines(result: dict[str, Any]) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", type=Path, metavar="DIR", help="also sample a worker with py-spy into DIR")
+    parser.add_argument("--default-pool", action="store_true", help="the app's database pool defaults (20 + 10)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean-up (finally blocks) on SIGTERM too
-    result = run(args.profile)
+    result = run(args.profile, args.default_pool)
     print("\n".join(report(result)))
     print("\n".join(result_lines(result)))
     return 0
