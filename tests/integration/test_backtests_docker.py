@@ -86,13 +86,15 @@ def worker(
 def containers_of(engine: docker.DockerClient, backtest_id: str) -> list[str]:
     """The backtest's container: a cold one, or a pooled one named after it when it got the job."""
     name = f"gentrade-backtest-{backtest_id}"
-    return [c.name for c in engine.containers.list(all=True, filters={"name": name}) if c.name == name]
+    # The low-level list: one request, no inspect per container that a removal meanwhile would turn into a 404.
+    found = engine.api.containers(all=True, filters={"name": name})
+    return [name for container in found if f"/{name}" in container.get("Names", [])]
 
 
 def pooled(engine: docker.DockerClient, data_dir: Path) -> list[str]:
     """The ids of this data folder's pooled containers, idle or running a backtest."""
     identity = str(data_dir.resolve() / POOL_DIR)
-    return [c.id for c in engine.containers.list(all=True, filters={"label": f"{POOL_LABEL}={identity}"})]
+    return [c["Id"] for c in engine.api.containers(all=True, filters={"label": f"{POOL_LABEL}={identity}"})]
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -121,13 +123,14 @@ def test_a_backtest_runs_in_a_pooled_container_to_a_finished_summary(
     before = set(pooled(engine, data_dir))
     backtest = start(api, tokens, deploy(api, tokens))
     wait_until(lambda: containers_of(engine, backtest["id"]) != [], 90, "the Freqtrade container started")
-    [running] = engine.containers.list(all=True, filters={"name": containers_of(engine, backtest["id"])[0]})
-    assert running.id in before
+    name = containers_of(engine, backtest["id"])[0]
+    [running] = [c["Id"] for c in engine.api.containers(all=True, filters={"name": name})]
+    assert running in before
     done = wait_for(api, tokens, backtest["id"], FINAL)
     assert done["status"] == "finished", done["error"]
     assert done["summary"]["total_trades"] > 0
     assert "the docker runner uses the Docker engine at API" in worker.log_path.read_text()
-    wait_until(lambda: running.id not in pooled(engine, data_dir), 20, "the used container removed")
+    wait_until(lambda: running not in pooled(engine, data_dir), 20, "the used container removed")
 
 
 def test_cancel_removes_the_container(

@@ -266,7 +266,9 @@ def exists(engine: docker.DockerClient, container_id: str) -> bool:
 def no_container_left(engine: docker.DockerClient, workspace: Workspace) -> Iterator[None]:
     """No backtest's container (cold, or pooled and named after its backtest) outlives its run."""
     yield
-    left = [c.name for c in engine.containers.list(all=True, filters={"name": "gentrade-backtest-"})]
+    # The low-level list: no inspect per container, which a removal meanwhile would turn into a 404.
+    found = engine.api.containers(all=True, filters={"name": "gentrade-backtest-"})
+    left = [name.lstrip("/") for container in found for name in container.get("Names", [])]
     assert [name for name in left if name.removeprefix("gentrade-backtest-") in workspace.backtest_ids] == []
 
 
