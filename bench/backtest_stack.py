@@ -1,5 +1,7 @@
 """A backtest stack for benchmarks: the API app on PostgreSQL, RabbitMQ on a private queue, a real
-Celery worker process, and the local exchange stand-in. Everything is torn down afterwards."""
+Celery worker process (local or docker runner), and the local exchange stand-in. Everything is torn down
+afterwards. ``baseline_command`` is the stock tool the service is measured against: the ``freqtrade`` CLI,
+or ``docker run`` of the stock image for the docker runner."""
 
 from __future__ import annotations
 
@@ -23,8 +25,10 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from bench.common import POSTGRES_URL
+from bench.docker_cli import docker_run_command
 from gentrade import create_app, devkeys
 from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
+from gentrade.freqtrade.jobs import BacktestJob
 from gentrade.settings import Settings
 from tests.samples import draft
 
@@ -41,6 +45,7 @@ class BacktestStack:
     data_dir: Path
     exchange: ExchangeSimulator
     headers: dict[str, str]
+    runner: str = "local"
 
     def deploy(self, name: str, **changes: Any) -> str:
         thread = self.client.post("/api/v1/chats", json={}, headers=self.headers).json["thread_id"]
@@ -69,11 +74,15 @@ class BacktestStack:
         if pending:
             raise TimeoutError(sorted(pending))
 
+    def _ran(self, ran: str) -> tuple[Path, Path]:
+        """(user_data, results folder) of the worker's backtest ``ran``."""
+        results = self.data_dir / "ft_userdata" / "user_user_bench" / "user_data" / "backtest_results" / ran
+        return results.parent.parent, results
+
     def cli_command(self, strategy: str, ran: str, out: Path) -> list[str]:
         """Stock ``freqtrade backtesting`` for ``strategy`` on the files and range the worker used for backtest
-        ``ran``, writing into ``out``: the baseline the service is measured against."""
-        results = self.data_dir / "ft_userdata" / "user_user_bench" / "user_data" / "backtest_results" / ran
-        user_data = results.parent.parent
+        ``ran``, writing into ``out``: the local runner's baseline."""
+        user_data, results = self._ran(ran)
         timerange = f"{START:%Y%m%d}-{END + timedelta(days=1):%Y%m%d}"
         return [
             sys.executable, "-m", "freqtrade", "backtesting",
@@ -82,6 +91,21 @@ class BacktestStack:
             "--strategy", strategy, "--timeframe", "1h", "--timerange", timerange,
             "--cache", "none", "--export", "trades", "--backtest-directory", str(out),
         ]  # fmt: skip
+
+    def baseline_command(self, strategy: str, ran: str, out: Path) -> list[str]:
+        """The stock tool for the stack's runner: the CLI (``out`` its results), or ``docker run --rm`` of the
+        stock image with the docker runner's own options, its results in a new folder of the user's."""
+        if self.runner == "local":
+            return self.cli_command(strategy, ran, out)
+        user_data, results = self._ran(ran)
+        timerange = f"{START:%Y%m%d}-{END + timedelta(days=1):%Y%m%d}"
+        baseline_id = uuid.uuid4()
+        job = BacktestJob(
+            baseline_id, strategy, user_data, (user_data / "config.json", results / "config.json"),
+            self.data_dir / "market_data" / "binance", user_data / "backtest_results" / f"baseline-{baseline_id}",
+            timerange, "1h", (),
+        )  # fmt: skip
+        return docker_run_command(self.data_dir, job)
 
     def wait(self, backtest_id: str, poll: float = 0.05, timeout: float = 600) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -95,7 +119,9 @@ class BacktestStack:
 
 
 @contextmanager
-def backtest_stack(pairs: tuple[str, ...], worker_processes: int = 2, max_active: int = 50) -> Iterator[BacktestStack]:
+def backtest_stack(
+    pairs: tuple[str, ...], worker_processes: int = 2, max_active: int = 50, runner: str = "local"
+) -> Iterator[BacktestStack]:
     schema = f"gentrade_bench_{uuid.uuid4().hex[:8]}"
     queue = f"gentrade-bench-{uuid.uuid4().hex[:8]}"
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
@@ -111,6 +137,7 @@ def backtest_stack(pairs: tuple[str, ...], worker_processes: int = 2, max_active
         "GENTRADE_EXCHANGE_API_URL": exchange.api_url,
         "GENTRADE_BACKTEST_MAX_ACTIVE_PER_USER": str(max_active),
         "GENTRADE_LOG_LEVEL": "WARNING",
+        "GENTRADE_FREQTRADE_RUNNER": runner,
     }
     settings = Settings(_env_file=None, **{k.removeprefix("GENTRADE_").lower(): v for k, v in env.items()})
     app = create_app(settings)
@@ -130,7 +157,7 @@ def backtest_stack(pairs: tuple[str, ...], worker_processes: int = 2, max_active
                 raise RuntimeError((data_dir / "worker.log").read_text()[-3000:])
             time.sleep(0.2)
         headers = {"Authorization": f"Bearer {devkeys.mint_token(data_dir, 'user_bench')}"}
-        yield BacktestStack(app, app.test_client(), data_dir, exchange, headers)
+        yield BacktestStack(app, app.test_client(), data_dir, exchange, headers, runner)
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=60)

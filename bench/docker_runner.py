@@ -23,16 +23,15 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import docker
 
 from bench.common import result_line
+from bench.docker_cli import docker_run_command
 from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
 from gentrade.freqtrade.jobs import BacktestJob
 from gentrade.freqtrade.market_list import ensure_market_list
 from gentrade.freqtrade.runners import DockerRunner, LocalRunner
-from gentrade.freqtrade.runners.docker import image_environment
 from gentrade.freqtrade.runners.docker_pool import ContainerPool
 from gentrade.settings import DEFAULT_FREQTRADE_IMAGE
 from gentrade.strategies.compiler import compile_strategy
@@ -51,39 +50,11 @@ def seconds(runner: LocalRunner | DockerRunner, job: BacktestJob) -> float:
     return outcome.seconds
 
 
-def docker_run_argv(image: str, options: dict[str, Any]) -> list[str]:
-    """``docker run --rm`` with what the cold runner gives ``containers.create``."""
-    argv = ["docker", "run", "--rm", "--network", options["network_mode"], "--user", options["user"]]
-    argv += ["--memory", options["mem_limit"], "--memory-swap", options["memswap_limit"]]
-    argv += ["--cpus", str(options["nano_cpus"] / 1e9), "--pids-limit", str(options["pids_limit"]), "--read-only"]
-    for target, spec in options["tmpfs"].items():
-        argv += ["--tmpfs", f"{target}:{spec}"]
-    for capability in options["cap_drop"]:
-        argv += ["--cap-drop", capability]
-    for security in options["security_opt"]:
-        argv += ["--security-opt", security]
-    for name, value in options["environment"].items():
-        argv += ["--env", f"{name}={value}"]
-    for mount in options["mounts"]:
-        readonly = ",readonly" if mount["ReadOnly"] else ""
-        argv += ["--mount", f"type={mount['Type']},source={mount['Source']},target={mount['Target']}{readonly}"]
-    shell, flag, script, name = options["entrypoint"]
-    argv += ["--workdir", options["working_dir"], "--entrypoint", shell, image, flag, script, name]
-    return [*argv, *options["command"]]
-
-
 def docker_run_seconds(runner: DockerRunner, job: BacktestJob) -> float:
     """The stock image by hand: ``docker run`` with the cold runner's options, timed around the CLI."""
-    client = docker.from_env()
-    try:
-        config = client.images.get(runner.image).attrs["Config"]
-    finally:
-        client.close()
-    job.results_dir.mkdir(parents=True, exist_ok=True)
-    runner.write_network_config(job)
-    options = runner.container_options(job, image_environment(config.get("Env")), list(config.get("Entrypoint") or []))
+    argv = docker_run_command(runner.data_dir, job, runner.image)
     started = time.monotonic()
-    done = subprocess.run(docker_run_argv(runner.image, options), capture_output=True, check=False)
+    done = subprocess.run(argv, capture_output=True, check=False)
     elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return elapsed

@@ -29,7 +29,19 @@ from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ("deploy", "backtest_overhead", "backtest_scale", "backtest_memory", "agent_stream", "api_load")
+# name -> module of bench/ and its arguments
+BENCHMARKS = {
+    "deploy": ["deploy"],
+    "backtest_overhead": ["backtest_overhead"],
+    "backtest_scale": ["backtest_scale"],
+    "backtest_memory": ["backtest_memory"],
+    "docker_runner": ["docker_runner"],
+    "backtest_overhead_docker": ["backtest_overhead", "--runner", "docker"],
+    "backtest_scale_docker": ["backtest_scale", "--runner", "docker"],
+    "agent_stream": ["agent_stream"],
+    "api_load": ["api_load"],
+}
+NEEDS_DOCKER = {"docker_runner", "backtest_overhead_docker", "backtest_scale_docker"}
 PACKAGES = ("freqtrade", "flask", "sqlalchemy", "langgraph", "gunicorn", "gevent", "psycopg")
 DEFAULT_TIMEOUT = 1800  # seconds per benchmark
 KEPT_LINES = 400  # of each benchmark's output, in RESULTS.md
@@ -210,12 +222,22 @@ def figures_of(name: str, text: str) -> tuple[list[Figure], str]:
 # --- Running ---------------------------------------------------------------------------------------------
 
 
+def docker_engine_answers() -> bool:
+    """Whether a Docker engine runs here (the docker runner's benchmarks are skipped without one)."""
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=30, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 def run_one(name: str, timeout: float) -> Outcome:
-    """``python -m bench.<name>``: output echoed live and captured; SIGINT (clean-up runs) on timeout."""
+    """``python -m bench.<module> <args>``: output echoed live and captured; SIGINT (clean-up runs) on timeout."""
+    module, *arguments = BENCHMARKS[name]
     print(f"\n=== bench.{name} ===", flush=True)
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", f"bench.{name}"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", f"bench.{module}", *arguments], cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, errors="replace", bufsize=1, start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
     timed_out = threading.Event()
@@ -347,7 +369,13 @@ def main() -> int:
 
     started = datetime.now(UTC)
     header = machine()  # the load average before the benchmarks add their own
-    outcomes = [run_one(name, args.timeout) for name in args.only or BENCHMARKS]
+    docker = docker_engine_answers()
+    outcomes = []
+    for name in args.only or BENCHMARKS:
+        if name in NEEDS_DOCKER and not docker:
+            outcomes.append(Outcome(name, 0, 0.0, "", [], "skipped: no Docker engine answers here"))
+        else:
+            outcomes.append(run_one(name, args.timeout))
     write_results(args.output, outcomes, started, header)
 
     print("\n" + "\n".join(table(outcomes)) + f"\n\nwritten: {args.output}")
