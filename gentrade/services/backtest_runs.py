@@ -350,7 +350,7 @@ def failure_of(outcome: RunOutcome, job: BacktestJob) -> tuple[str, str]:
     """The error code and sentence of a run that failed: a limit it hit says which and what to change, so a run
     stopped by a limit never reads as the strategy's fault."""
     if outcome.timed_out:  # the wall clock, or the CPU-time backstop just above it
-        return "timeout", time_limit_message(job.timeout_seconds)
+        return "resource_limit", time_limit_message(job.timeout_seconds)
     if outcome.out_of_memory:  # an OOM kill of its cgroup or container, or MemoryError under RLIMIT_DATA
         return "resource_limit", memory_limit_message(job.memory_mb)
     return "strategy_error", f"Freqtrade exited with {outcome.exit_code}"
