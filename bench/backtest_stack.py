@@ -126,7 +126,7 @@ def _start_worker(env: dict[str, str], data_dir: Path, processes: int) -> subpro
     with log_path.open("wb") as log:
         worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "gentrade.tasks", "worker", "-c", str(processes),
-             "--without-mingle", "--without-gossip", "--loglevel", "INFO"],
+             "-n", f"bench-{uuid.uuid4().hex[:8]}@%h", "--without-mingle", "--without-gossip", "--loglevel", "INFO"],
             cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     deadline = time.monotonic() + 60
