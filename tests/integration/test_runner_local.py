@@ -166,14 +166,14 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
 def test_successful_backtest(make_runner: type[LocalRunner], workspace: Workspace) -> None:
     job = workspace.job("success")
     calls = Calls()
-    outcome = run(make_runner(), job, calls)
+    outcome = run(make_runner(), job, calls, poll=0.05)  # a warm run on an idle machine is a few hundred ms
 
     assert outcome.succeeded, outcome.log_tail
     assert outcome.exit_code == 0
     assert not outcome.timed_out
     assert not outcome.cancelled
     assert 1 < outcome.seconds < 60
-    assert calls.heartbeats  # a backtest takes seconds: at least one poll went by
+    assert calls.heartbeats  # at least one poll went by while Freqtrade ran
     assert stats_of(job.results_dir, "RsiDipBuyer")["total_trades"] > 0
     assert (job.results_dir / LOG_FILE).stat().st_size > 0
     assert "Final balance" in outcome.log_tail  # the end of Freqtrade's report tables
