@@ -183,9 +183,10 @@ def run_child(request: dict[str, Any], job_dir: Path, progress_source: str) -> N
             os._exit(code)
 
 
-def end_other_processes() -> None:
+def end_other_processes() -> bool:
     """SIGKILL every process of the container but this one (PID 1) and reap them: the job's leftovers, whatever
-    session they made, and the market-list server (started afresh). ``kill(-1)`` signals the namespace at once."""
+    session they made, and the market-list server (started afresh). ``kill(-1)`` signals the namespace at once.
+    Whether none is left."""
     for _ in range(10):
         with contextlib.suppress(ProcessLookupError):
             os.kill(-1, signal.SIGKILL)
@@ -195,7 +196,8 @@ def end_other_processes() -> None:
             except ChildProcessError:
                 break
         if not [entry for entry in os.listdir("/proc") if entry.isdigit() and entry != str(os.getpid())]:
-            return
+            return True
+    return False
 
 
 def empty_scratch() -> None:
@@ -277,7 +279,7 @@ def main(argv: list[str]) -> int:
             run_child(request, job_dir, progress_source)  # never returns
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
-        end_other_processes()
+        ended = end_other_processes()
         server.returncode = -signal.SIGKILL  # reaped above: its Popen must never wait for a pid reused since
         empty_scratch()
         remove(job_dir / REQUEST_FILE)  # one the job wrote is no job
@@ -286,7 +288,7 @@ def main(argv: list[str]) -> int:
                 "done": served,
                 "exit": code if code >= 0 else 128 - code,
                 "oom_kills": oom_kills() - before,
-                "clean": scratch_is_empty(),  # else the worker removes the container rather than reuse it
+                "clean": ended and scratch_is_empty(),  # else the worker removes the container rather than reuse it
             }
         )
         with contextlib.suppress(OSError):

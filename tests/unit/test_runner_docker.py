@@ -1312,3 +1312,35 @@ def test_a_reusable_container_is_not_reused_by_another_shape(
 def test_container_jobs_must_be_one_or_more(client: docker.DockerClient, data_dir: Path) -> None:
     with pytest.raises(ValueError, match="container_jobs"):
         DockerRunner(client, IMAGE, data_dir, pool_size=1, container_jobs=0)
+
+
+def test_the_entry_removes_what_a_job_left_without_following_links(tmp_path: Path) -> None:
+    """What the server empties after a job (and the worker, the job folder): folders without any mode, links
+    removed, never followed."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("not the job's")
+    left = tmp_path / "left"
+    (left / "locked" / "inner").mkdir(parents=True)
+    (left / "locked" / "inner" / "file").write_text("x")
+    (left / "link").symlink_to(outside)
+    (left / "locked" / "link").symlink_to(outside / "keep.txt")
+    (left / "locked" / "inner").chmod(0)
+    (left / "locked").chmod(0)
+    outside.chmod(0o755)
+
+    pool_entry.remove(left)
+    pool_entry.remove(tmp_path / "missing")
+
+    assert not left.exists()
+    assert (outside / "keep.txt").read_text() == "not the job's"
+    assert oct(outside.stat().st_mode & 0o777) == oct(0o755)
+
+
+def test_the_entry_reads_the_cgroup_s_oom_kills(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    v1 = tmp_path / "memory.oom_control"
+    v1.write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n")
+    monkeypatch.setattr(pool_entry, "OOM_COUNTERS", (str(tmp_path / "memory.events"), str(v1)))
+    assert pool_entry.oom_kills() == 3
+    monkeypatch.setattr(pool_entry, "OOM_COUNTERS", (str(tmp_path / "none"),))
+    assert pool_entry.oom_kills() == 0
