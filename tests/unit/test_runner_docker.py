@@ -957,10 +957,10 @@ def test_a_pooled_run_ends_as_a_cold_one(
     runner = pooled_runner(client, data_dir, pool, container_jobs=container_jobs)
     job = make_job(data_dir, timeout_seconds=1, memory_mb=512)
     outcome = run(runner, job, Calls(cancel_after=1 if ending == "cancel" else None))
-    [used] = [c for c in engine.containers_seen.values() if c.requests_seen]
+    used = engine.calls("POST", "/rename")[0].path.split("/")[2]  # the container named after the backtest
     kept = container_jobs > 1 and ending in ("oom", "failed")
-    assert (used.id in engine.containers) == kept
-    assert (used.id in [slot.container_id for slot in pool.idle()]) == kept
+    assert (used in engine.containers) == kept
+    assert (used in [slot.container_id for slot in pool.idle()]) == kept
 
     assert not outcome.succeeded
     assert outcome.timed_out == (ending == "timeout")
@@ -1294,7 +1294,8 @@ def test_a_forged_exit_hint_does_not_end_the_job(
     outcome = run(runner, make_job(data_dir), poll=0.2)
     assert outcome.succeeded
     assert outcome.seconds >= 0.6
-    assert len(engine.calls("GET", "/logs")) < 10  # the log is asked when the hint changes and each poll
+    # the log is asked each poll and, once the hint changed, every 50 ms: no busy loop on a forged hint
+    assert len(engine.calls("GET", "/logs")) <= outcome.seconds / 0.05 + outcome.seconds / 0.2 + 2
 
 
 def test_a_reusable_container_is_not_reused_by_another_shape(

@@ -84,8 +84,11 @@ JOB_CPU_SHARES = 1024
 # readable whatever the daemon's default driver, and small.
 LOG_CONFIG = {"type": "json-file", "config": {"max-size": "1m", "max-file": "1"}}
 # How often the worker looks for the end of a pooled job (a stat of the server's hint file; the engine is asked
-# only when the hint changes, and every poll anyway).
+# after the hint changed, and every poll anyway).
 HINT_POLL_SECONDS = 0.02
+# Once the hint changed, the log is asked this often for this long (a forged hint costs no more than that).
+HINT_ASK_INTERVAL = 0.05
+HINT_ASK_SECONDS = 2.0
 JOB_LOG_TAIL_BYTES = 256 * 1024
 # A pooled container's PID 1 (gentrade.freqtrade.pool_entry) and the progress hook it installs, passed as source:
 # nothing is added to the image, so the pool works with any Freqtrade image the cold path works with.
@@ -349,7 +352,7 @@ class PooledContainers:
         ended = Ended()
         hint = slot.user_data / pool_entry.EXIT_HINT
         seen: tuple[int, int] | None = None
-        next_poll = 0.0
+        next_poll = next_ask = ask_until = 0.0
         while True:
             now = time.monotonic()
             polling = now >= next_poll
@@ -358,8 +361,10 @@ class PooledContainers:
                 current: tuple[int, int] | None = (status.st_ino, status.st_mtime_ns)
             except OSError:
                 current = None
-            if polling or (current is not None and current != seen):
-                seen = current
+            if current is not None and current != seen:  # the engine may log the report a moment after the hint
+                seen, ask_until = current, now + HINT_ASK_SECONDS
+            if polling or (now < ask_until and now >= next_ask):
+                next_ask = now + HINT_ASK_INTERVAL
                 report = self._report(container, slot.jobs)
                 if report is not None:
                     ended.exit_code = int(report.get("exit", 1))
