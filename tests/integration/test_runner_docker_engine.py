@@ -604,6 +604,10 @@ LEAVER = """
                 handle.write(SECRET)
         os.makedirs("/tmp/folder/inner")
         os.chmod("/tmp/folder", 0)
+        os.symlink("..", "/freqtrade/user_data/up")  # to the slot's folder (its lease) as the worker sees it
+        os.symlink("/freqtrade/market_data", "/freqtrade/user_data/strategies/market")
+        os.symlink("/freqtrade/market_data", "/tmp/market")
+        os.chmod("/freqtrade/user_data/strategies", 0)
         report["shm"] = ctypes.CDLL(None).shmget(0x5EC2E7, 4096, 0o1600)
         time.sleep(0.5)
         report["pids"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
@@ -652,6 +656,8 @@ def test_nothing_of_a_job_is_left_for_the_next_in_a_reused_container(
 
     assert ready_slot(reuse_pool).container_id == slot.container_id  # the same container, clean and idle again
     assert sorted(p.name for p in slot.user_data.iterdir()) == sorted([".ready", *USER_DATA_SUBDIRS])
+    assert (slot.folder / "lease").is_file()  # the links were removed, not followed
+    assert sorted(p.name for p in workspace.datadir.iterdir())
     finder = workspace.strategy("Finder", FINDER)
     second = workspace.job(f"finder-{uuid.uuid4().hex[:6]}", strategy_name=finder)
     found = probed(second, run(reusing, second))

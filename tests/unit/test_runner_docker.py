@@ -720,7 +720,7 @@ def test_the_engine_check_refuses_engines_too_old(
         volume_runner.check_engine()
 
 
-# --- the pool of pre-started, single-use containers --------------------------------------------------------
+# --- the pool of pre-started containers (single-use: container_jobs=1, the runner's default) ---------------------
 
 
 @pytest.fixture
