@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     # Containers each worker process keeps started, Freqtrade imported, each waiting for one backtest (0: a new
     # container per backtest, which then imports Freqtrade itself).
     docker_pool_size: int = Field(default=1, ge=0, le=8)
+    # Backtests one pooled container serves, each in a fresh child forked from its warm server (1: single-use).
+    docker_container_jobs: int = Field(default=20, ge=1, le=1000)
 
     backtest_timeout_seconds: int = Field(default=900, ge=10)
     # The local runner forks each backtest from a server that imported Freqtrade once (False: a new interpreter).

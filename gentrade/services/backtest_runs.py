@@ -133,6 +133,7 @@ def _runner() -> Runner:
             data_dir=settings.resolved_data_dir,
             host_data_dir=settings.docker_host_data_dir or settings.resolved_data_dir,
             pool_size=settings.docker_pool_size,
+            container_jobs=settings.docker_container_jobs,
             pool_stale_seconds=settings.backtest_stale_seconds,  # a worker this long silent is gone
         )
     return build_runner("local", warm=settings.backtest_warm_start)

@@ -118,7 +118,8 @@ def no_container_left(engine: docker.DockerClient, backtest_app: Flask, api: Fla
 def test_a_backtest_runs_in_a_pooled_container_to_a_finished_summary(
     api: FlaskClient, tokens: Tokens, worker: Worker, engine: docker.DockerClient, data_dir: Path
 ) -> None:
-    """Each pool process started its container when the worker started; the backtest runs in one of them."""
+    """Each pool process started its container when the worker started; the backtest runs in one of them, which
+    then waits for the next."""
     wait_until(lambda: len(pooled(engine, data_dir)) >= 2, 60, "the pool processes' containers started")
     before = set(pooled(engine, data_dir))
     backtest = start(api, tokens, deploy(api, tokens))
@@ -130,7 +131,10 @@ def test_a_backtest_runs_in_a_pooled_container_to_a_finished_summary(
     assert done["status"] == "finished", done["error"]
     assert done["summary"]["total_trades"] > 0
     assert "the docker runner uses the Docker engine at API" in worker.log_path.read_text()
-    wait_until(lambda: running not in pooled(engine, data_dir), 20, "the used container removed")
+    # It has backtests left (GENTRADE_DOCKER_CONTAINER_JOBS): back in the pool under its pool name, clean.
+    wait_until(lambda: containers_of(engine, backtest["id"]) == [], 20, "the used container renamed back")
+    assert running in pooled(engine, data_dir)
+    assert engine.api.inspect_container(running)["Name"].startswith("/gentrade-pool-")
 
 
 def test_cancel_removes_the_container(

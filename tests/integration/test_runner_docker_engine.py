@@ -5,10 +5,12 @@ official ``freqtradeorg/freqtrade`` (Freqtrade under ``pip --user``), run as the
 as in the project's image) on files the worker wrote with mode 0600. Timeout, cancel and the memory limit
 end runs with clear notes; a missing image is ``image_missing``; no container is ever left behind.
 
-Each of those runs both ways: in a container created for the backtest ("cold") and in a pooled one that imported
-Freqtrade before the job existed ("pooled"). A pooled container sees neither the user's folder nor anyone
-else's, has no network, runs one job only, is replaced when the image changes, reports progress, and its
-trades are the cold container's.
+Each of those runs three ways: in a container created for the backtest ("cold"), in a pooled one that imported
+Freqtrade before the job existed ("pooled"), and in a pooled one that already served a job ("reused"). A pooled
+container sees neither the user's folder nor anyone else's, has no network, is replaced when the image changes,
+reports progress, and its trades are the cold container's; single-use (``container_jobs=1``) it runs one job
+only; reused, nothing of a job (processes, files in its folder, /tmp, /dev/shm, IPC objects) is left for the
+next, and a container whose server died, timed out or was cancelled is replaced.
 
 Without an engine (or the images) these tests skip with the reason, except under ``CI=true``, where
 they fail (tests/docker_engine.py).
@@ -45,7 +47,8 @@ from gentrade.freqtrade.runners.docker import (
     POOL_SLOT_LABEL,
 )
 from gentrade.freqtrade.runners.docker_pool import ContainerPool, Slot
-from gentrade.services.backtest_runs import runner_problem
+from gentrade.freqtrade.userdir import USER_DATA_SUBDIRS
+from gentrade.services.backtest_runs import failure_of, runner_problem
 from gentrade.settings import DEFAULT_FREQTRADE_IMAGE, Settings
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft
@@ -120,7 +123,8 @@ SURROUNDINGS = """
 """
 SECRET = "another user's secret 7d1f"
 COMPARED = ("total_trades", "profit_total_abs", "wins", "losses", "max_drawdown_abs", "final_balance")
-MODES = ["cold", "pooled"]
+MODES = ["cold", "pooled", "reused"]
+CONTAINER_JOBS = 50  # a reused container's: more than any test here runs in one
 
 
 @pytest.fixture(scope="module")
@@ -205,17 +209,51 @@ def pool(engine: docker.DockerClient) -> Iterator[ContainerPool]:
     assert [slot.name for slot in value.idle()] == []
 
 
+@pytest.fixture(scope="module")
+def reuse_pool(engine: docker.DockerClient) -> Iterator[ContainerPool]:
+    """The reused containers' pool (kept apart from the single-use one's)."""
+    value = ContainerPool()
+    yield value
+    value.close()
+    assert [slot.name for slot in value.idle()] == []
+
+
 def runner(
-    workspace: Workspace, image: str = DEFAULT_FREQTRADE_IMAGE, pool: ContainerPool | None = None
+    workspace: Workspace,
+    image: str = DEFAULT_FREQTRADE_IMAGE,
+    pool: ContainerPool | None = None,
+    container_jobs: int = 1,
 ) -> DockerRunner:
-    """A cold runner, or a pooled one (one idle container) with ``pool``."""
-    options: dict[str, Any] = {"pool_size": 1, "pool": pool} if pool is not None else {}
+    """A cold runner, or a pooled one (one idle container) with ``pool``, single-use unless ``container_jobs``."""
+    options: dict[str, Any] = {"pool_size": 1, "pool": pool, "container_jobs": container_jobs} if pool else {}
     return DockerRunner(docker.from_env, image, workspace.data_dir, user=f"{WORKER_UID}:{WORKER_UID}", **options)
 
 
+def used_runner(workspace: Workspace, pool: ContainerPool, **job: Any) -> DockerRunner:
+    """A runner whose idle pooled container (for jobs like ``job``) has served a job already: a quick one whose
+    strategy stops the run at once (a container fresh from the pool, or one a test had replaced, gets one)."""
+    reusing = runner(workspace, pool=pool, container_jobs=CONTAINER_JOBS)
+    reusing.prestart(workspace.datadir, job.get("memory_mb", 2048), job.get("cpus", 1.0))
+    if ready_slot(pool).jobs == 0:
+        warm_up = workspace.job(f"warmup-{uuid.uuid4().hex[:6]}", strategy_name=workspace.strategy("Stop", ""), **job)
+        assert "RuntimeError: probed" in run(reusing, warm_up).log_tail
+    assert ready_slot(pool).jobs >= 1
+    return reusing
+
+
+def mode_of(
+    workspace: Workspace, name: str, pool: ContainerPool, reuse_pool: ContainerPool, **job: Any
+) -> DockerRunner:
+    if name == "reused":
+        return used_runner(workspace, reuse_pool, **job)
+    return runner(workspace, pool=pool if name == "pooled" else None)
+
+
 @pytest.fixture(params=MODES)
-def mode_runner(request: pytest.FixtureRequest, workspace: Workspace, pool: ContainerPool) -> DockerRunner:
-    return runner(workspace, pool=pool if request.param == "pooled" else None)
+def mode_runner(
+    request: pytest.FixtureRequest, workspace: Workspace, pool: ContainerPool, reuse_pool: ContainerPool
+) -> DockerRunner:
+    return mode_of(workspace, request.param, pool, reuse_pool)
 
 
 def run(
@@ -279,14 +317,20 @@ def test_the_engine_is_accepted(workspace: Workspace) -> None:
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("image", [DEFAULT_FREQTRADE_IMAGE, OFFICIAL_LAYOUT_IMAGE])
 def test_a_backtest_in_a_container_matches_the_local_runner(
-    workspace: Workspace, pool: ContainerPool, image: str, mode: str
+    workspace: Workspace, pool: ContainerPool, reuse_pool: ContainerPool, image: str, mode: str
 ) -> None:
     local_job = workspace.job(f"local-{uuid.uuid4().hex[:6]}")
     local = run(LocalRunner(), local_job)
     assert local.succeeded, local.log_tail
 
     job = workspace.job(f"docker-{uuid.uuid4().hex[:6]}")
-    outcome = run(runner(workspace, image, pool if mode == "pooled" else None), job)
+    if mode == "reused":
+        reusing = runner(workspace, image, reuse_pool, CONTAINER_JOBS)
+        assert run(reusing, workspace.job(f"first-{uuid.uuid4().hex[:6]}")).succeeded
+        outcome = run(reusing, job)
+        reuse_pool.close()  # the next test's image is another
+    else:
+        outcome = run(runner(workspace, image, pool if mode == "pooled" else None), job)
 
     assert outcome.succeeded, outcome.log_tail
     expected, got = stats(local_job.results_dir), stats(job.results_dir)
@@ -298,26 +342,33 @@ def test_a_backtest_in_a_container_matches_the_local_runner(
 
 
 def test_timeout_ends_the_container(workspace: Workspace, mode_runner: DockerRunner) -> None:
-    outcome = run(mode_runner, workspace.job(f"timeout-{uuid.uuid4().hex[:6]}", timeout_seconds=2))
+    """A strategy that takes a minute (a warm backtest of the default one is done in under a second)."""
+    sleeper = workspace.strategy("Sleeper", "        time.sleep(60)", "import time")
+    job = workspace.job(f"timeout-{uuid.uuid4().hex[:6]}", timeout_seconds=3, strategy_name=sleeper)
+    outcome = run(mode_runner, job)
     assert outcome.timed_out
     assert outcome.exit_code is None
-    assert "timeout of 2 s reached" in outcome.log_tail
+    assert "timeout of 3 s reached" in outcome.log_tail
 
 
 def test_cancel_ends_the_container(workspace: Workspace, mode_runner: DockerRunner) -> None:
-    outcome = run(mode_runner, workspace.job(f"cancel-{uuid.uuid4().hex[:6]}"), cancel_after=1)
+    sleeper = workspace.strategy("Sleeper", "        time.sleep(60)", "import time")
+    outcome = run(mode_runner, workspace.job(f"cancel-{uuid.uuid4().hex[:6]}", strategy_name=sleeper), cancel_after=1)
     assert outcome.cancelled
     assert outcome.seconds < 30
 
 
-def test_the_memory_limit_ends_a_run_that_exceeds_it(workspace: Workspace, mode_runner: DockerRunner) -> None:
-    outcome = run(mode_runner, workspace.job(f"memory-{uuid.uuid4().hex[:6]}", memory_mb=64))
+@pytest.mark.parametrize("mode", MODES[:2])
+def test_the_memory_limit_ends_a_run_that_exceeds_it(workspace: Workspace, pool: ContainerPool, mode: str) -> None:
+    """64 MiB: in a pooled container, the server's own import of Freqtrade runs out (its container dies)."""
+    limited = runner(workspace, pool=pool if mode == "pooled" else None)
+    outcome = run(limited, workspace.job(f"memory-{uuid.uuid4().hex[:6]}", memory_mb=64))
     assert not outcome.succeeded
     assert outcome.out_of_memory
     assert "out of memory (limit 64 MiB)" in outcome.log_tail
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", MODES[:2])
 def test_a_missing_image_is_image_missing(workspace: Workspace, pool: ContainerPool, mode: str) -> None:
     missing = runner(workspace, "gentrade/no-such-freqtrade:0", pool if mode == "pooled" else None)
     with pytest.raises(RunnerProblem) as raised:
@@ -348,7 +399,7 @@ def bridge_gateway(engine: docker.DockerClient) -> str:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_strategy_code_in_a_container_reaches_nothing_but_the_market_list(
-    engine: docker.DockerClient, workspace: Workspace, pool: ContainerPool, mode: str
+    engine: docker.DockerClient, workspace: Workspace, pool: ContainerPool, reuse_pool: ContainerPool, mode: str
 ) -> None:
     """A listener on every host address, which a container on Docker's default bridge does reach (the
     control), is out of reach of a backtest's strategy code; only the market list on its loopback answers."""
@@ -366,7 +417,7 @@ def test_strategy_code_in_a_container_reaches_nothing_but_the_market_list(
         assert json.loads(control)[f"{gateway}:{port}"] == "connected"
 
         job = workspace.job(f"probe-{uuid.uuid4().hex[:6]}", strategy_name=strategy)
-        outcome = run(runner(workspace, pool=pool if mode == "pooled" else None), job)
+        outcome = run(mode_of(workspace, mode, pool, reuse_pool), job)
     finally:
         listener.close()
     assert probed(job, outcome) == {
@@ -416,10 +467,10 @@ def test_a_pooled_container_sees_no_user_folder_and_has_no_network(
     assert report["secret"] == []
     seen = [path for path in report["files"] if path.startswith("/freqtrade/user_data/")]
     assert [path for path in seen if ".progress.json" not in path] == sorted([
+        "/freqtrade/user_data/.gentrade-job.log",
         "/freqtrade/user_data/.ready",
         "/freqtrade/user_data/config.json",
         "/freqtrade/user_data/offline.json",
-        "/freqtrade/user_data/request.json",
         f"/freqtrade/user_data/strategies/{strategy}.py",
         f"{results}/{NETWORK_CONFIG}",
     ])  # fmt: skip
@@ -478,14 +529,18 @@ def test_an_idle_pooled_container_is_replaced_when_the_image_changes(
         engine.images.remove(tag, noprune=True)
 
 
+@pytest.mark.parametrize("mode", MODES[1:])
 def test_a_pooled_run_gives_the_cold_run_s_trades_and_reports_progress(
-    workspace: Workspace, pool: ContainerPool
+    workspace: Workspace, pool: ContainerPool, reuse_pool: ContainerPool, mode: str
 ) -> None:
+    """Pooled, and reused: a container that ran a backtest already gives the same trades again."""
     cold_job = workspace.job(f"cold-{uuid.uuid4().hex[:6]}")
     assert run(runner(workspace), cold_job).succeeded
-    pooled = runner(workspace, pool=pool)
+    pooled = mode_of(workspace, mode, pool, reuse_pool)
     pooled.prestart(workspace.datadir, 2048, 1.0)
-    ready_slot(pool)
+    ready_slot(reuse_pool if mode == "reused" else pool)
+    if mode == "reused":  # a full backtest first, in the same container
+        assert run(pooled, workspace.job(f"before-{uuid.uuid4().hex[:6]}")).succeeded
 
     job = workspace.job(f"pooled-{uuid.uuid4().hex[:6]}")
     reported: list[float] = []
@@ -527,3 +582,200 @@ def test_pooled_containers_of_a_stopped_worker_are_swept(engine: docker.DockerCl
     finally:
         dead.close()
         alive.close()
+
+
+# --- reused containers: nothing of a job is left for the next ------------------------------------------------------
+# A first job's strategy leaves what it can: processes (a new session, a double fork), files in /tmp, /dev/shm, its
+# job folder and results folder, a System V shared-memory segment; then stops the run.
+LEAVER = """
+        import ctypes, subprocess
+        subprocess.Popen(["sleep", "600"], start_new_session=True)
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                with open("/tmp/daemon-alive", "w") as alive:
+                    alive.write(str(os.getpid()))
+                while True:
+                    time.sleep(1)
+            os._exit(0)
+        for path in ("/tmp/left.txt", "/dev/shm/left.txt", "/freqtrade/user_data/left.txt",
+                     "/freqtrade/user_data/strategies/Left.py", str(self.config["exportdirectory"]) + "/left.json"):
+            with open(path, "w") as handle:
+                handle.write(SECRET)
+        os.makedirs("/tmp/folder/inner")
+        os.chmod("/tmp/folder", 0)
+        os.symlink("..", "/freqtrade/user_data/up")  # to the slot's folder (its lease) as the worker sees it
+        os.symlink("/freqtrade/market_data", "/freqtrade/user_data/strategies/market")
+        os.symlink("/freqtrade/market_data", "/tmp/market")
+        os.chmod("/freqtrade/user_data/strategies", 0)
+        report["shm"] = ctypes.CDLL(None).shmget(0x5EC2E7, 4096, 0o1600)
+        time.sleep(0.5)
+        report["pids"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+"""
+# The next job's strategy reports what it finds of the container besides itself.
+FINDER = """
+        me = os.getpid()
+        report["processes"] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and int(entry) != me:
+                try:
+                    line = open(f"/proc/{entry}/cmdline", "rb").read().replace(b"\\0", b" ")
+                    report["processes"][entry] = line.decode()[:80]
+                except OSError:
+                    pass
+        found = []
+        for top in ("/tmp", "/dev/shm", "/freqtrade/user_data"):
+            for folder, folders, files in os.walk(top):
+                found += [os.path.join(folder, name) for name in files + folders]
+        report["found"] = sorted(found)
+        report["shm"] = open("/proc/sysvipc/shm").read().splitlines()[1:]
+        files = [path for path in found if os.path.isfile(path)]
+        report["secret"] = [path for path in files if SECRET in open(path, errors="replace").read()]
+"""
+
+
+def the_only_processes_are_the_server_s(report: dict[str, Any]) -> None:
+    """Besides the job's own process: PID 1 (the server) and the market-list server, nothing."""
+    processes = report["processes"]
+    assert "1" in processes
+    others = {pid: line for pid, line in processes.items() if pid != "1"}
+    assert [line for line in others.values() if "http.server" not in line] == [], processes
+    assert len(others) <= 1, processes
+
+
+def test_nothing_of_a_job_is_left_for_the_next_in_a_reused_container(
+    engine: docker.DockerClient, workspace: Workspace, reuse_pool: ContainerPool
+) -> None:
+    reusing = used_runner(workspace, reuse_pool)
+    slot = ready_slot(reuse_pool)
+    leaver = workspace.strategy("Leaver", LEAVER, "import time")
+    first = workspace.job(f"leaver-{uuid.uuid4().hex[:6]}", strategy_name=leaver)
+    left = probed(first, run(reusing, first))
+    assert left["shm"] >= 0  # the segment was made
+    assert (first.results_dir / "left.json").read_text() == SECRET  # its results are its user's, as any job's
+
+    assert ready_slot(reuse_pool).container_id == slot.container_id  # the same container, clean and idle again
+    assert sorted(p.name for p in slot.user_data.iterdir()) == sorted([".ready", *USER_DATA_SUBDIRS])
+    assert (slot.folder / "lease").is_file()  # the links were removed, not followed
+    assert sorted(p.name for p in workspace.datadir.iterdir())
+    finder = workspace.strategy("Finder", FINDER)
+    second = workspace.job(f"finder-{uuid.uuid4().hex[:6]}", strategy_name=finder)
+    found = probed(second, run(reusing, second))
+
+    assert engine.containers.get(slot.container_id).status == "running"  # it served both
+    the_only_processes_are_the_server_s(found)
+    assert found["shm"] == []
+    assert found["secret"] == []
+    tmp = [path for path in found["found"] if not path.startswith("/freqtrade/")]
+    assert tmp == []
+    job_files = [
+        path.removeprefix("/freqtrade/user_data/") for path in found["found"] if path.startswith("/freqtrade/")
+    ]
+    assert "left.txt" not in job_files
+    assert "strategies/Left.py" not in job_files
+    assert not [path for path in job_files if path.startswith(f"backtest_results/{first.results_dir.name}")]
+    assert not (second.results_dir / "left.json").exists()
+
+
+def test_a_job_that_tries_to_kill_its_server_fails_cleanly_and_the_next_is_served(
+    engine: docker.DockerClient, workspace: Workspace, reuse_pool: ContainerPool
+) -> None:
+    """PID 1 of its PID namespace, the server ignores what a job of the same uid may send it (signals it has no
+    handler for, SIGINT ignored); a job that stops the run all the same fails cleanly, and the next runs clean."""
+    reusing = used_runner(workspace, reuse_pool)
+    slot = ready_slot(reuse_pool)
+    killer = workspace.strategy(
+        "Killer",
+        """
+        import signal
+        report["sent"] = []
+        for pid in (1, os.getppid()):
+            for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL):
+                try:
+                    os.kill(pid, number)
+                    report["sent"].append([pid, int(number)])
+                except OSError as exc:
+                    report["sent"].append([pid, type(exc).__name__])
+""",
+    )
+    job = workspace.job(f"killer-{uuid.uuid4().hex[:6]}", strategy_name=killer)
+    outcome = run(reusing, job)
+    assert not outcome.succeeded
+    assert probed(job, outcome)["sent"]  # it sent them, and got on to stop the run itself
+
+    finder = workspace.strategy("Finder", FINDER)
+    after = workspace.job(f"after-kill-{uuid.uuid4().hex[:6]}", strategy_name=finder)
+    found = probed(after, run(reusing, after))
+    the_only_processes_are_the_server_s(found)
+    assert ready_slot(reuse_pool).container_id == slot.container_id  # the server survived: the same container
+
+
+def test_a_reused_container_whose_server_died_fails_the_job_and_is_replaced(
+    engine: docker.DockerClient, workspace: Workspace, reuse_pool: ContainerPool
+) -> None:
+    """The container ends during a job (its server killed from outside: what a job could do no other way): the
+    job fails as in a cold container that died, the container is removed, the next job gets a fresh one."""
+    reusing = used_runner(workspace, reuse_pool)
+    slot = ready_slot(reuse_pool)
+    sleeper = workspace.strategy("Sleeper", "        time.sleep(60)", "import time")
+    job = workspace.job(f"server-dies-{uuid.uuid4().hex[:6]}", strategy_name=sleeper)
+    beats: list[None] = []
+
+    def heartbeat() -> None:
+        beats.append(None)
+        if len(beats) == 2:
+            engine.api.kill(slot.container_id)
+
+    outcome = reusing.run(job, should_cancel=lambda: False, heartbeat=heartbeat, poll_seconds=0.5)
+
+    assert not outcome.succeeded
+    assert outcome.exit_code == 137
+    assert not outcome.out_of_memory
+    assert outcome.seconds < 30
+    assert not exists(engine, slot.container_id)
+    assert not slot.folder.exists()
+    fresh = ready_slot(reuse_pool)
+    assert fresh.container_id != slot.container_id
+    assert fresh.jobs == 0
+
+
+@pytest.mark.parametrize("ending", ["timeout", "cancel"])
+def test_a_timeout_or_cancel_in_a_reused_container_replaces_it(
+    engine: docker.DockerClient, workspace: Workspace, reuse_pool: ContainerPool, ending: str
+) -> None:
+    reusing = used_runner(workspace, reuse_pool)
+    slot = ready_slot(reuse_pool)
+    sleeper = workspace.strategy("Sleeper", "        time.sleep(60)", "import time")
+    job = workspace.job(f"{ending}-{uuid.uuid4().hex[:6]}", strategy_name=sleeper, timeout_seconds=3)
+    outcome = run(reusing, job, cancel_after=2 if ending == "cancel" else None)
+    assert outcome.timed_out == (ending == "timeout")
+    assert outcome.cancelled == (ending == "cancel")
+    assert outcome.exit_code is None
+    assert not exists(engine, slot.container_id)
+    assert ready_slot(reuse_pool).container_id != slot.container_id
+
+
+def test_an_out_of_memory_job_in_a_reused_container_is_resource_limit_and_the_next_runs_clean(
+    engine: docker.DockerClient, workspace: Workspace, reuse_pool: ContainerPool
+) -> None:
+    """The container's OOM killer takes the job's child (it asked to be first), not the server: the job ends out of
+    memory (``resource_limit``), the container is clean and serves the next job."""
+    limits = {"memory_mb": 900}
+    reusing = used_runner(workspace, reuse_pool, **limits)
+    slot = ready_slot(reuse_pool)
+    hog = workspace.strategy(
+        "Hog", "        hog = [bytearray(b'x') * (1 << 20) for _ in range(4096)]\n        report['size'] = len(hog)"
+    )
+    job = workspace.job(f"hog-{uuid.uuid4().hex[:6]}", strategy_name=hog, **limits)
+    outcome = run(reusing, job)
+    assert not outcome.succeeded
+    assert outcome.out_of_memory, outcome.log_tail
+    assert "out of memory (limit 900 MiB)" in outcome.log_tail
+    assert failure_of(outcome, job)[0] == "resource_limit"
+
+    normal = workspace.job(f"after-hog-{uuid.uuid4().hex[:6]}", **limits)
+    after = run(reusing, normal)
+    assert after.succeeded, after.log_tail
+    assert stats(normal.results_dir)["total_trades"] > 0
+    assert ready_slot(reuse_pool).container_id == slot.container_id  # the server survived: the same container
+    reuse_pool.close()  # the next tests' containers have the default limits

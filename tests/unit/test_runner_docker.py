@@ -63,27 +63,48 @@ class FakeContainer:
     removed: threading.Event = field(default_factory=threading.Event)
     image_id: str = "sha256:" + "0" * 64
     body: dict[str, Any] = field(default_factory=dict)  # as created
-    # A pooled container's job folder (its user_data mount's source): it is ``.ready`` once started, and its run
-    # starts when ``request.json`` appears there (``on_job`` plays Freqtrade's part).
+    # A pooled container's job folder (its user_data mount's source): it is ``.ready`` once started; a job starts
+    # when ``request.json`` appears there (``on_job`` plays Freqtrade's part), and ends ``run_seconds`` later with
+    # the server's report on stdout (``reports``), the exit hint and the job's log. The container keeps running.
     job_folder: Path | None = None
     job_started_at: float | None = None
     on_job: Any = None
+    requests_seen: list[dict[str, Any]] = field(default_factory=list)
+    reports: list[str] = field(default_factory=list)
+    clean: bool = True  # the server emptied its scratch space after the job
 
     def finished(self) -> bool:
         if self.killed:
             return True
-        if self.started_at is None or self.run_seconds is None:
+        if self.started_at is None or self.run_seconds is None or self.job_folder is not None:
             return False
-        begun = self.started_at
-        if self.job_folder is not None:
-            if self.job_started_at is None:
-                if not (self.job_folder / "request.json").exists():
-                    return False
-                self.job_started_at = time.monotonic()
-                if self.on_job is not None:
-                    self.on_job(self)
-            begun = self.job_started_at
-        return time.monotonic() >= begun + self.run_seconds
+        return time.monotonic() >= self.started_at + self.run_seconds
+
+    def tick(self) -> None:
+        """A pooled container's server: take a request, end the job on time."""
+        if self.job_folder is None or self.started_at is None or self.killed:
+            return
+        if self.job_started_at is None:
+            request = self.job_folder / "request.json"
+            if not request.exists():
+                return
+            self.requests_seen.append(json.loads(request.read_text()))
+            self.job_started_at = time.monotonic()
+            if self.on_job is not None:
+                self.on_job(self)
+            request.unlink()
+        if self.run_seconds is None or time.monotonic() < self.job_started_at + self.run_seconds:
+            return
+        (self.job_folder / ".gentrade-job.log").write_text("\n".join(LOG_LINES) + "\n")
+        report = {
+            "done": len(self.requests_seen),
+            "exit": self.exit_code,
+            "oom_kills": int(self.oom_killed),
+            "clean": self.clean,
+        }
+        self.reports.append(json.dumps(report))
+        (self.job_folder / ".gentrade-exit").write_text(str(len(self.requests_seen)))
+        self.job_started_at = None
 
     def status_code(self) -> int:
         return 137 if self.killed else self.exit_code
@@ -120,6 +141,7 @@ class FakeEngine:
     def __init__(self) -> None:
         self.requests: list[Request] = []
         self.containers: dict[str, FakeContainer] = {}
+        self.containers_seen: dict[str, FakeContainer] = {}  # removed ones too
         self.run_seconds: float | None = 0.0
         self.exit_code = 0
         self.oom_killed = False
@@ -131,6 +153,7 @@ class FakeEngine:
         self.image_ids: dict[str, str] = {IMAGE: "sha256:" + "0" * 64}
         self.on_job: Any = None  # what a pooled container does with its job (writes Freqtrade's results)
         self.lock = threading.Lock()
+        self.stopped = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.server.handle_error = lambda request, address: None  # type: ignore[method-assign]
@@ -145,9 +168,17 @@ class FakeEngine:
     def creates(self) -> list[Request]:
         return self.calls("POST", "/containers/create")
 
+    def tick_forever(self) -> None:
+        """Pooled containers' servers run on their own, not only when the runner asks the engine."""
+        while not self.stopped.wait(0.005):
+            for container in list(self.containers.values()):
+                with contextlib.suppress(OSError):  # its folder removed meanwhile
+                    container.tick()
+
     def add(self, name: str, labels: dict[str, str]) -> FakeContainer:
         container = FakeContainer(uuid.uuid4().hex * 2, name, labels, self.run_seconds, self.exit_code, self.oom_killed)
         self.containers[container.id] = container
+        self.containers_seen[container.id] = container
         return container
 
     def listed(self, query: dict[str, list[str]]) -> list[FakeContainer]:
@@ -266,8 +297,12 @@ class FakeEngine:
                     return self.json(200, {"StatusCode": container.status_code(), "Error": None})
                 if action == "logs":
                     tail = int(query.get("tail", ["all"])[0]) if query.get("tail", ["all"])[0] != "all" else None
-                    lines = LOG_LINES[-tail:] if tail else LOG_LINES
-                    frames = b"".join(struct.pack(">BxxxL", 2, len(line) + 1) + line.encode() + b"\n" for line in lines)
+                    stream = 1 if query.get("stderr") == ["0"] else 2  # the server's reports, or Freqtrade's log
+                    lines = container.reports if stream == 1 else LOG_LINES
+                    lines = lines[-tail:] if tail else lines
+                    frames = b"".join(
+                        struct.pack(">BxxxL", stream, len(line) + 1) + line.encode() + b"\n" for line in lines
+                    )
                     return self.send(200, frames, "application/vnd.docker.raw-stream")
                 return self.json(404, {"message": f"unexpected {method} {self.path}"})
 
@@ -296,7 +331,9 @@ def engine() -> Iterator[FakeEngine]:
     fake = FakeEngine()
     thread = threading.Thread(target=fake.server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
+    threading.Thread(target=fake.tick_forever, daemon=True).start()
     yield fake
+    fake.stopped.set()
     for container in fake.containers.values():
         container.removed.set()
     fake.server.shutdown()
@@ -683,7 +720,7 @@ def test_the_engine_check_refuses_engines_too_old(
         volume_runner.check_engine()
 
 
-# --- the pool of pre-started, single-use containers --------------------------------------------------------
+# --- the pool of pre-started containers (single-use: container_jobs=1, the runner's default) ---------------------
 
 
 @pytest.fixture
@@ -758,7 +795,8 @@ def test_a_pooled_container_is_locked_down_like_a_cold_one_and_mounts_no_user_fo
     ]
     host = body["HostConfig"]
     assert host["CpuShares"] == 2  # while it waits: its warm-up yields to running backtests
-    without = {key: value for key, value in host.items() if key not in ("Mounts", "CpuShares")}
+    assert host["LogConfig"] == {"Type": "json-file", "Config": {"max-size": "1m", "max-file": "1"}}  # its reports
+    without = {key: value for key, value in host.items() if key not in ("Mounts", "CpuShares", "LogConfig")}
     assert without == {key: value for key, value in cold.body["HostConfig"].items() if key != "Mounts"}
     for key in ("Env", "User", "WorkingDir", "NetworkDisabled"):
         assert body.get(key) == cold.body.get(key)
@@ -808,7 +846,7 @@ def test_a_pooled_run_hands_over_only_the_job_and_takes_the_results_back(
     assert reported[-1] == 0.5
     results = f"backtest_results/{job.backtest_id}"
     assert sorted(staged) == sorted([
-        ".ready", "request.json", "config.json", "strategies/RsiDipBuyer.py",
+        ".ready", "config.json", "strategies/RsiDipBuyer.py",
         f"{results}/overrides.json", f"{results}/container-exchange.json",
         f"{results}/backtest-result-2026.zip", f"{results}/.last_result.json", f"{results}/.progress.json",
     ])  # fmt: skip
@@ -817,8 +855,8 @@ def test_a_pooled_run_hands_over_only_the_job_and_takes_the_results_back(
     order = [
         r.path.rsplit("/", 1)[-1] for r in engine.requests if r.path.startswith(f"/containers/{slot.container_id}/")
     ]
-    assert order.index("update") < order.index("wait")  # before the request, so before the job
-    request = json.loads(staged["request.json"])
+    assert order.index("update") < order.index("logs")  # before the request, so before the job
+    [request] = engine.containers_seen[slot.container_id].requests_seen
     cold_command = runner.container_options(job)["command"]
     assert request == {"args": cold_command[1:], "progress": f"/freqtrade/user_data/{results}"}
     # the pooled container was renamed after its backtest, used, and removed
@@ -900,17 +938,29 @@ def test_an_idle_container_that_exited_is_replaced(
     assert not engine.calls("POST", f"/containers/{dead.container_id}/rename")
 
 
+@pytest.mark.parametrize("container_jobs", [1, 5])
 @pytest.mark.parametrize("ending", ["timeout", "cancel", "oom", "failed"])
 def test_a_pooled_run_ends_as_a_cold_one(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool, ending: str
+    engine: FakeEngine,
+    client: docker.DockerClient,
+    data_dir: Path,
+    pool: ContainerPool,
+    ending: str,
+    container_jobs: int,
 ) -> None:
+    """Single-use or reusable: the same outcome. A reusable container whose server reported the end (a failure,
+    out of memory) serves the next job; one killed (timeout, cancel) is replaced."""
     engine.run_seconds = None if ending in ("timeout", "cancel") else 0.1
     engine.exit_code, engine.oom_killed = (
         (137, True) if ending == "oom" else (2, False) if ending == "failed" else (0, False)
     )
-    runner = pooled_runner(client, data_dir, pool)
+    runner = pooled_runner(client, data_dir, pool, container_jobs=container_jobs)
     job = make_job(data_dir, timeout_seconds=1, memory_mb=512)
     outcome = run(runner, job, Calls(cancel_after=1 if ending == "cancel" else None))
+    used = engine.calls("POST", "/rename")[0].path.split("/")[2]  # the container named after the backtest
+    kept = container_jobs > 1 and ending in ("oom", "failed")
+    assert (used in engine.containers) == kept
+    assert (used in [slot.container_id for slot in pool.idle()]) == kept
 
     assert not outcome.succeeded
     assert outcome.timed_out == (ending == "timeout")
@@ -1140,3 +1190,158 @@ def test_the_replacement_starts_while_the_job_runs(
     waiting = [ids for ids in idle_during if ids]
     assert waiting, "no replacement while the job ran"
     assert first.container_id not in waiting[-1]
+
+
+# --- reusable containers: the slot's life cycle ----------------------------------------------------------------------
+
+
+def test_a_container_serves_its_jobs_then_is_replaced(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+) -> None:
+    """Three jobs in one container: between them it is renamed back, idle again and its folder empty; the third
+    (its last) starts the replacement, and the container goes after it."""
+    engine.run_seconds, engine.on_job = 0.1, freqtrade_writes
+    runner = pooled_runner(client, data_dir, pool, container_jobs=3)
+    runner.prestart(make_job(data_dir).datadir, 2048, 1.5)
+    assert pool.wait_ready(10)
+    [slot] = pool.idle()
+    container = engine.containers[slot.container_id]
+    for number in range(1, 4):
+        job = user_files(make_job(data_dir, backtest_id=uuid.uuid4()))
+        outcome = run(runner, job)
+        assert outcome.succeeded
+        assert "line 79" in outcome.log_tail  # the job's own log
+        assert (job.results_dir / "backtest-result-2026.zip").read_text() == "result"
+        assert len(container.requests_seen) == number
+        if number < 3:
+            assert [s.container_id for s in pool.idle()] == [slot.container_id]
+            assert container.name == f"gentrade-pool-{slot.name}"
+            assert container.body["HostConfig"]["CpuShares"] == 2
+            assert sorted(p.name for p in slot.user_data.iterdir()) == sorted([".ready", *USER_DATA_SUBDIRS])
+            assert len(pool_creates(engine)) == 1  # no replacement while it has jobs left
+    assert slot.container_id not in engine.containers
+    assert not slot.folder.exists()
+    assert pool.wait_ready(10)
+    [replacement] = pool.idle()
+    assert replacement.container_id != slot.container_id
+    assert replacement.jobs == 0
+    assert len(pool_creates(engine)) == 2
+    renames = [r.query["name"][0] for r in engine.calls("POST", f"/containers/{slot.container_id}/rename")]
+    assert renames[:2] == [renames[0], f"gentrade-pool-{slot.name}"]
+    assert len(renames) == 5  # named after each backtest, and back after the first two
+    updates = [u.body["CpuShares"] for u in engine.calls("POST", f"/containers/{slot.container_id}/update")]
+    assert updates == [1024, 2, 1024, 2, 1024]
+
+
+def test_a_container_that_dies_during_a_job_fails_it_and_is_replaced(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+) -> None:
+    engine.run_seconds = None  # the job never ends on its own: its server dies
+
+    def die(container: FakeContainer) -> None:
+        container.killed = True
+
+    engine.on_job = die
+    runner = pooled_runner(client, data_dir, pool, container_jobs=5)
+    runner.prestart(make_job(data_dir).datadir, 2048, 1.5)
+    assert pool.wait_ready(10)
+    [slot] = pool.idle()
+    outcome = run(runner, make_job(data_dir))
+    assert outcome.exit_code == 137
+    assert not outcome.out_of_memory
+    assert not outcome.timed_out
+    assert "line 79" in outcome.log_tail  # no job log: the container's
+    assert slot.container_id not in engine.containers
+    assert not slot.folder.exists()
+    assert pool.wait_ready(10)
+    [replacement] = pool.idle()
+    assert replacement.container_id != slot.container_id
+
+
+def test_a_container_left_unclean_is_not_reused(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+) -> None:
+    """The server could not empty its scratch space: the job's outcome stands, the container goes."""
+
+    def unclean(container: FakeContainer) -> None:
+        container.clean = False
+
+    engine.run_seconds, engine.on_job = 0.05, unclean
+    runner = pooled_runner(client, data_dir, pool, container_jobs=5)
+    runner.prestart(make_job(data_dir).datadir, 2048, 1.5)
+    assert pool.wait_ready(10)
+    [slot] = pool.idle()
+    assert run(runner, make_job(data_dir)).succeeded
+    assert slot.container_id not in engine.containers
+    assert pool.wait_ready(10)
+    assert [s.container_id for s in pool.idle()] != [slot.container_id]
+
+
+def test_a_forged_exit_hint_does_not_end_the_job(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+) -> None:
+    """The job writes the server's hint file itself: the worker asks the container's log, which has no report
+    yet, and waits for the real end."""
+
+    def forge(container: FakeContainer) -> None:
+        assert container.job_folder is not None
+        (container.job_folder / ".gentrade-exit").write_text("1")
+
+    engine.run_seconds, engine.on_job = 0.6, forge
+    runner = pooled_runner(client, data_dir, pool, container_jobs=5)
+    runner.prestart(make_job(data_dir).datadir, 2048, 1.5)
+    assert pool.wait_ready(10)
+    outcome = run(runner, make_job(data_dir), poll=0.2)
+    assert outcome.succeeded
+    assert outcome.seconds >= 0.6
+    # the log is asked each poll and, once the hint changed, every 50 ms: no busy loop on a forged hint
+    assert len(engine.calls("GET", "/logs")) <= outcome.seconds / 0.05 + outcome.seconds / 0.2 + 2
+
+
+def test_a_reusable_container_is_not_reused_by_another_shape(
+    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+) -> None:
+    """A used container waits idle; a job with other settings removes it, as any idle container of another shape."""
+    runner = pooled_runner(client, data_dir, pool, container_jobs=5)
+    assert run(runner, make_job(data_dir)).succeeded
+    [used] = pool.idle()
+    assert used.jobs == 1
+    assert run(runner, make_job(data_dir, backtest_id=uuid.uuid4(), memory_mb=1024)).succeeded
+    assert used.container_id not in engine.containers
+
+
+def test_container_jobs_must_be_one_or_more(client: docker.DockerClient, data_dir: Path) -> None:
+    with pytest.raises(ValueError, match="container_jobs"):
+        DockerRunner(client, IMAGE, data_dir, pool_size=1, container_jobs=0)
+
+
+def test_the_entry_removes_what_a_job_left_without_following_links(tmp_path: Path) -> None:
+    """What the server empties after a job (and the worker, the job folder): folders without any mode, links
+    removed, never followed."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("not the job's")
+    left = tmp_path / "left"
+    (left / "locked" / "inner").mkdir(parents=True)
+    (left / "locked" / "inner" / "file").write_text("x")
+    (left / "link").symlink_to(outside)
+    (left / "locked" / "link").symlink_to(outside / "keep.txt")
+    (left / "locked" / "inner").chmod(0)
+    (left / "locked").chmod(0)
+    outside.chmod(0o755)
+
+    pool_entry.remove(left)
+    pool_entry.remove(tmp_path / "missing")
+
+    assert not left.exists()
+    assert (outside / "keep.txt").read_text() == "not the job's"
+    assert oct(outside.stat().st_mode & 0o777) == oct(0o755)
+
+
+def test_the_entry_reads_the_cgroup_s_oom_kills(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    v1 = tmp_path / "memory.oom_control"
+    v1.write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n")
+    monkeypatch.setattr(pool_entry, "OOM_COUNTERS", (str(tmp_path / "memory.events"), str(v1)))
+    assert pool_entry.oom_kills() == 3
+    monkeypatch.setattr(pool_entry, "OOM_COUNTERS", (str(tmp_path / "none"),))
+    assert pool_entry.oom_kills() == 0

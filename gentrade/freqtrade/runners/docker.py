@@ -24,39 +24,37 @@ container's own loopback, and a last config file points ccxt there; candles come
 
 Pooled containers (``pool_size`` > 0, ``GENTRADE_DOCKER_POOL_SIZE``, default 1 per worker process): about 2.5 s of
 a container backtest is importing Freqtrade, so each worker process keeps containers that did that before any
-job and wait for one (:mod:`gentrade.freqtrade.runners.docker_pool` keeps the books). Isolation is the cold
-container's, option for option (``_locked_down``), and a pooled container never sees a user's folder:
+job, each serving up to ``container_jobs`` (``GENTRADE_DOCKER_CONTAINER_JOBS``) backtests in a fresh child forked
+per job (:mod:`gentrade.freqtrade.runners.docker_pooled` runs them, :mod:`gentrade.freqtrade.runners.docker_pool`
+keeps the books). Isolation is the cold container's, option for option (``_locked_down``), a pooled container
+never sees a user's folder, and nothing of a job is left in it for the next:
 
 * it is created with its own empty job folder, ``<data>/docker-pool/<slot>/user_data``, as the read-write mount
   (the same ``/freqtrade/user_data``) and the market data read-only; limits come from the settings a job gets;
 * its PID 1 is :mod:`gentrade.freqtrade.pool_entry`, passed as ``python3 -c`` source (nothing is added to the
-  image): it serves the market list on loopback, imports Freqtrade, waits for ``request.json``, runs what
-  ``python -m freqtrade <args>`` would with the progress hook, and exits with its code. One job per container;
+  image): it serves the market list on loopback, imports Freqtrade, and for each ``request.json`` forks a child
+  (new session, non-dumpable) that runs what ``python -m freqtrade <args>`` would with the progress hook; after
+  it, the server kills every other process of the container, empties its scratch space and reports the job's end
+  on the container's log;
 * while idle it has the least CPU weight, so its warm-up yields to running backtests on busy CPUs;
 * for a job, the worker copies in only what it reads, at the places it has in the user's folder (the strategy
   file, the configs, an empty results folder with the network config), so Freqtrade's arguments are the cold
-  container's; renames the container after the backtest and gives it a cold container's CPU weight; writes
-  the request atomically; watches it as a cold
-  one (heartbeat, cancel, timeout, OOM, the log tail); then removes it, moves the regular files Freqtrade wrote
-  into the job's ``results_dir`` and removes the folder. A replacement starts in the background;
+  container's; renames the container after the backtest and gives it a cold container's CPU weight; writes the
+  request atomically; watches it as a cold one (heartbeat, cancel, timeout, OOM, the log tail); moves the regular
+  files Freqtrade wrote into the job's ``results_dir``; then empties the job folder and returns the container to
+  the pool, or removes it (its last job, a timeout, a cancel, a container that died, any failure) and the pool
+  starts a replacement;
 * an idle container whose image id or settings hash (labels) no longer match the job's, or that stopped, is
   removed and replaced; a dead worker's containers (leases no longer touched) are swept by any worker.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import errno
-import hashlib
-import inspect
 import json
 import logging
 import os
-import re
-import shutil
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -67,61 +65,66 @@ from docker.errors import APIError, ImageNotFound, NotFound
 from docker.models.containers import Container
 from docker.types import Mount
 
-from gentrade.freqtrade import pool_entry
-from gentrade.freqtrade import progress as progress_module
 from gentrade.freqtrade.jobs import BacktestJob, RunnerProblem, RunOutcome
 from gentrade.freqtrade.limits import says_out_of_memory
 from gentrade.freqtrade.market_list import PUBLIC_API_PATH, SERVED_DIR, market_list_file
 from gentrade.freqtrade.progress import read_progress
-from gentrade.freqtrade.runners.docker_pool import (
-    LEASE_FILE,
-    MIN_STALE_SECONDS,
-    POOL,
-    POOL_DIR,
-    SLOT_USER_DATA,
-    STALE_SECONDS,
-    ContainerPool,
-    PoolShape,
-    Slot,
-    lease_is_fresh,
+from gentrade.freqtrade.runners.docker_parts import (
+    CONTAINER_MARKET_DATA,
+    CONTAINER_USER_DATA,
+    LABEL,
+    MARKETS_PORT,
+    NETWORK_CONFIG,
+    Ended,
+    Watch,
+    container_name,
 )
-from gentrade.freqtrade.userdir import USER_DATA_SUBDIRS, write_atomically
+from gentrade.freqtrade.runners.docker_pool import MIN_STALE_SECONDS, POOL, STALE_SECONDS, ContainerPool
+from gentrade.freqtrade.runners.docker_pooled import (
+    POOL_ENTRY_SOURCE,
+    POOL_IMAGE_LABEL,
+    POOL_LABEL,
+    POOL_SHAPE_LABEL,
+    POOL_SLOT_LABEL,
+    PROGRESS_SOURCE,
+    PooledContainers,
+)
+from gentrade.freqtrade.userdir import write_atomically
 
 log = logging.getLogger(__name__)
 
-CONTAINER_USER_DATA = PurePosixPath("/freqtrade/user_data")
-CONTAINER_MARKET_DATA = PurePosixPath("/freqtrade/market_data")
-LABEL = "gentrade.backtest"
-# A pooled container's labels: which data folder's pool (the sweep of stopped workers' containers stays within it),
-# the image id and the hash of the options it was made with (a change replaces it), its folder.
-POOL_LABEL = "gentrade.pool"
-POOL_IMAGE_LABEL = "gentrade.pool.image"
-POOL_SHAPE_LABEL = "gentrade.pool.shape"
-POOL_SLOT_LABEL = "gentrade.pool.slot"
-# An idle pooled container's CPU weight (the least Docker takes): its warm-up yields to running backtests when the
-# CPUs are busy, and takes them when they are free. Its job runs with Docker's default weight, as a cold container.
-POOL_IDLE_CPU_SHARES = 2
-JOB_CPU_SHARES = 1024
+# Names other modules (tests, benchmarks) import from here.
+__all__ = [
+    "CONTAINER_MARKET_DATA",
+    "CONTAINER_USER_DATA",
+    "LABEL",
+    "MARKETS_PORT",
+    "NETWORK_CONFIG",
+    "POOL_ENTRY_SOURCE",
+    "POOL_IMAGE_LABEL",
+    "POOL_LABEL",
+    "POOL_SHAPE_LABEL",
+    "POOL_SLOT_LABEL",
+    "PROGRESS_SOURCE",
+    "DockerRunner",
+    "EngineUnsupported",
+    "container_name",
+    "image_environment",
+]
+
 TAIL_LINES = 60
 PIDS_LIMIT = 256
 TMPFS_MB = 256
+CONTAINER_JOBS = 1  # backtests a pooled container serves (the worker's setting: GENTRADE_DOCKER_CONTAINER_JOBS)
 ClientFactory = Callable[[], docker.DockerClient]
 MIN_API_VERSION = (1, 41)  # Docker 20.10, the oldest engine the runner is tested on
 VOLUME_SUBPATH_API_VERSION = (1, 45)  # older engines ignore a volume mount's subpath: the whole volume
 USER_BIN = "/.local/bin"  # where ``pip install --user`` puts scripts, under the user base
-MARKETS_PORT = 8765  # on the container's own loopback, the only address it has
-NETWORK_CONFIG = "container-exchange.json"  # in the results folder: Freqtrade's exchange URL in the container
 # The container has no network: PID 1 is a shell that serves the cached market list on loopback (Freqtrade
 # loads the exchange's markets when it starts), then becomes the image's entrypoint with Freqtrade's arguments.
 SERVE_MARKETS_THEN_EXEC = (
     f'python3 -m http.server --bind 127.0.0.1 --directory {{markets}} {MARKETS_PORT} >/dev/null 2>&1 & exec "$@"'
 )
-# A pooled container's PID 1 (gentrade.freqtrade.pool_entry) and the progress hook it installs, passed as source:
-# nothing is added to the image, so the pool works with any Freqtrade image the cold path works with.
-POOL_ENTRY_SOURCE = inspect.getsource(pool_entry)
-PROGRESS_SOURCE = inspect.getsource(progress_module)
-NUMERIC_USER = re.compile(r"^(\d+):(\d+)$")
-SLOT_NAME = re.compile(r"[0-9a-f]{32}")  # a slot folder's name (uuid4().hex)
 
 
 class EngineUnsupported(RuntimeError):
@@ -150,14 +153,6 @@ def image_environment(image_env: list[str] | None) -> dict[str, str]:
     return environment
 
 
-def container_name(job: BacktestJob) -> str:
-    return f"gentrade-backtest-{job.backtest_id}"
-
-
-def pool_container_name(slot_name: str) -> str:
-    return f"gentrade-pool-{slot_name}"
-
-
 @dataclasses.dataclass(frozen=True)
 class _Image:
     id: str
@@ -165,19 +160,7 @@ class _Image:
     entrypoint: list[str]
 
 
-@dataclasses.dataclass
-class _Ended:
-    """How a supervised container ended."""
-
-    exit_code: int | None = None
-    timed_out: bool = False
-    cancelled: bool = False
-    note: str = ""
-    tail: str = ""
-    oom_killed: bool = False  # by the container's cgroup limit
-
-
-class DockerRunner:
+class DockerRunner(PooledContainers):
     """``Runner`` that executes Freqtrade in a locked-down sibling container: a pooled one that imported
     Freqtrade already (``pool_size`` > 0), or one created for the backtest."""
 
@@ -196,6 +179,7 @@ class DockerRunner:
         pool_size: int = 0,
         pool: ContainerPool = POOL,
         pool_stale_seconds: float = STALE_SECONDS,
+        container_jobs: int = CONTAINER_JOBS,
     ) -> None:
         # A factory gives each run its own client (and HTTP session), closed afterwards.
         self._client = client
@@ -213,6 +197,9 @@ class DockerRunner:
         if pool_size < 0:
             raise ValueError(f"pool_size must be 0 or more: {pool_size}")
         self.pool_size = pool_size
+        if container_jobs < 1:
+            raise ValueError(f"container_jobs must be 1 or more: {container_jobs}")
+        self.container_jobs = container_jobs
         self.pool = pool
         # A pooled container whose owner has not touched its lease this long belongs to a worker that died.
         self.pool_stale_seconds = max(MIN_STALE_SECONDS, pool_stale_seconds)
@@ -313,161 +300,6 @@ class DockerRunner:
         exchange = {"only_from_ccxt": True, "ccxt_config": ccxt_config, "ccxt_async_config": ccxt_config}
         write_atomically(Path(job.results_dir) / NETWORK_CONFIG, json.dumps({"exchange": exchange}), mode=0o644)
 
-    # --- the pool's containers -----------------------------------------------------------------
-    @property
-    def pool_root(self) -> Path:
-        """``<data>/docker-pool``: the pooled containers' own folders, never a user's."""
-        return self.data_dir / POOL_DIR
-
-    @property
-    def pool_identity(self) -> str:
-        """Which data folder's pool a container belongs to, as the daemon sees it (its ``gentrade.pool`` label)."""
-        if self.data_volume is not None:
-            return f"volume:{self.data_volume}/{POOL_DIR}"
-        return str(self.host_data_dir / POOL_DIR)
-
-    def _pool_base(self, shape: PoolShape, slot_name: str) -> dict[str, Any]:
-        """A pooled container: the cold container's lock-down and limits, its own job folder read-write and the
-        market data read-only; its entry imports Freqtrade, then waits for one job (``pool_entry``)."""
-        return {
-            "entrypoint": ["python3", "-c", POOL_ENTRY_SOURCE],
-            "command": [
-                PROGRESS_SOURCE,
-                str(CONTAINER_MARKET_DATA / SERVED_DIR),
-                str(CONTAINER_USER_DATA),
-                str(MARKETS_PORT),
-            ],
-            **self._locked_down(shape.memory_mb, shape.cpus, dict(shape.environment)),
-            "cpu_shares": POOL_IDLE_CPU_SHARES,
-            "mounts": [
-                self._mount(self.pool_root / slot_name / SLOT_USER_DATA, CONTAINER_USER_DATA, False),
-                self._mount(shape.datadir, CONTAINER_MARKET_DATA, True),
-            ],
-        }
-
-    def shape_hash(self, shape: PoolShape) -> str:
-        """A hash of every option a pooled container is made with but its own folder: settings that change any of
-        them (limits, user, the image's environment, the market data, the entry's code) replace idle containers."""
-        text = json.dumps({"image": self.image, **self._pool_base(shape, "-")}, sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-    def pool_options(self, shape: PoolShape, slot_name: str) -> dict[str, Any]:
-        """Everything ``containers.create`` gets for a pooled container besides the image."""
-        return {
-            **self._pool_base(shape, slot_name),
-            "labels": {
-                POOL_LABEL: self.pool_identity,
-                POOL_IMAGE_LABEL: shape.image_id,
-                POOL_SHAPE_LABEL: self.shape_hash(shape),
-                POOL_SLOT_LABEL: slot_name,
-            },
-            "name": pool_container_name(slot_name),
-        }
-
-    def pool_client(self) -> tuple[docker.DockerClient, bool]:
-        return self._get_client()
-
-    def prestart(self, datadir: Path, memory_mb: int, cpus: float) -> None:
-        """Start this process's pooled containers in the background (a worker process starting), for jobs shaped by
-        the settings, and sweep those of stopped workers; nothing when the pool is off."""
-        if self.pool_size <= 0:
-            return
-
-        def shape_of(client: docker.DockerClient) -> PoolShape:  # in the pool's thread: it may pull the image
-            image = self._image(client)
-            environment = tuple(sorted(image.environment.items()))
-            return PoolShape(image.id, environment, Path(datadir).resolve(), memory_mb, cpus)
-
-        self.pool.prestart(self, self.pool_size, shape_of)
-
-    def create_slot(self, client: docker.DockerClient, shape: PoolShape) -> Slot:
-        """A new pooled container, started, with its folder and lease; nothing is left if that fails."""
-        name = uuid.uuid4().hex
-        folder = self.pool_root / name
-        self.pool_root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        shape.datadir.mkdir(parents=True, exist_ok=True)  # a bind mount's source must exist (a new install)
-        folder.mkdir(mode=0o700)
-        (folder / LEASE_FILE).touch(mode=0o600)
-        user_data = folder / SLOT_USER_DATA
-        user_data.mkdir(mode=0o700)
-        for sub in USER_DATA_SUBDIRS:  # what Freqtrade would make in a user's folder, made once here
-            (user_data / sub).mkdir(mode=0o700)
-        self._give_to_container(user_data, *(user_data / sub for sub in USER_DATA_SUBDIRS))
-        options = self.pool_options(shape, name)
-        container: Container | None = None
-        try:
-            container = client.containers.create(self.image, **options)
-            container.start()
-        except BaseException:
-            if container is not None:
-                self._remove(container)
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-        log.info("started pooled backtest container %s", container.short_id)
-        return Slot(name, folder, container.id, shape.image_id, options["labels"][POOL_SHAPE_LABEL], container)
-
-    def slot_is_usable(self, client: docker.DockerClient, slot: Slot) -> bool:
-        """Still running, and still labelled as made (the engine's word, not the pool's memory)."""
-        try:
-            container = client.containers.get(slot.container_id)
-        except NotFound:
-            return False
-        slot.container = container  # bound to this run's client
-        labels = container.labels
-        return (
-            container.status == "running"
-            and labels.get(POOL_IMAGE_LABEL) == slot.image_id
-            and labels.get(POOL_SHAPE_LABEL) == slot.shape_hash
-            and labels.get(POOL_SLOT_LABEL) == slot.name
-        )
-
-    def remove_slot(self, client: docker.DockerClient, slot: Slot) -> None:
-        """The container (whatever it is doing) and the folder; best effort, the sweep catches what is left."""
-        try:
-            client.api.remove_container(slot.container_id, force=True)
-        except NotFound:
-            pass
-        except (APIError, requests.exceptions.RequestException):
-            log.exception("could not remove pooled container %s", slot.name)
-        shutil.rmtree(slot.folder, ignore_errors=True)
-
-    def sweep(self, client: docker.DockerClient, keep: set[str]) -> int:
-        """Remove the pooled containers and folders of this data folder's pool whose owner stopped touching their
-        lease (a worker that died); ``keep`` are this process's own. How many containers went."""
-        removed = 0
-        now = time.time()
-
-        def orphaned(name: str) -> bool:
-            is_slot = SLOT_NAME.fullmatch(name) is not None
-            return name not in keep and not (is_slot and lease_is_fresh(self.pool_root / name, stale, now))
-
-        stale = self.pool_stale_seconds
-        found = client.api.containers(all=True, filters={"label": f"{POOL_LABEL}={self.pool_identity}"})
-        for summary in found:
-            name = (summary.get("Labels") or {}).get(POOL_SLOT_LABEL, "")
-            if not orphaned(name):
-                continue
-            with contextlib.suppress(NotFound):
-                client.api.remove_container(summary["Id"], force=True)
-                removed += 1
-            if SLOT_NAME.fullmatch(name):
-                shutil.rmtree(self.pool_root / name, ignore_errors=True)
-        if self.pool_root.is_dir():
-            for folder in self.pool_root.iterdir():  # a worker that died before its container existed
-                if folder.is_dir() and orphaned(folder.name):
-                    shutil.rmtree(folder, ignore_errors=True)
-        return removed
-
-    def _give_to_container(self, *paths: Path) -> None:
-        """A worker running as root (tests) hands the job folder to the containers' uid, as a worker running as
-        that uid (deployed) owns it already."""
-        match = NUMERIC_USER.match(self.user)
-        if os.geteuid() != 0 or match is None:
-            return
-        uid, gid = int(match[1]), int(match[2])
-        for path in paths:
-            os.chown(path, uid, gid, follow_symlinks=False)
-
     # --- the engine ------------------------------------------------------------------------
     def check_engine(self) -> str:
         """Refuse an engine this runner cannot serve; the engine's API version when it can.
@@ -528,7 +360,7 @@ class DockerRunner:
         client, owned = self._get_client()
         try:
             image = self._image(client)
-            watch = _Watch(should_cancel, heartbeat, poll_seconds, progress, deadline)
+            watch = Watch(should_cancel, heartbeat, poll_seconds, progress, deadline)
             if self.pool_size > 0:
                 ended = self._run_pooled(client, job, image, watch)
             else:
@@ -549,7 +381,7 @@ class DockerRunner:
             out_of_memory=not stopped and ended.exit_code != 0 and (ended.oom_killed or says_out_of_memory(tail)),
         )
 
-    def _run_cold(self, client: docker.DockerClient, job: BacktestJob, image: _Image, watch: _Watch) -> _Ended:
+    def _run_cold(self, client: docker.DockerClient, job: BacktestJob, image: _Image, watch: Watch) -> Ended:
         """A container created for this backtest: the image's own entrypoint after the market-list server."""
         options = self.container_options(job, image.environment, image.entrypoint)
         container: Container | None = None
@@ -561,101 +393,6 @@ class DockerRunner:
         finally:
             if container is not None:
                 self._remove(container)
-
-    def _run_pooled(self, client: docker.DockerClient, job: BacktestJob, image: _Image, watch: _Watch) -> _Ended:
-        """A pooled container: hand it the job's files and request, watch it as a cold one, take the results back.
-
-        It sees its own folder (only what this job reads: the strategy, the configs, an empty results folder) and
-        the market data, as the cold container sees the user's folder and the market data."""
-        shape = PoolShape(
-            image.id, tuple(sorted(image.environment.items())), Path(job.datadir).resolve(), job.memory_mb, job.cpus
-        )
-        slot = self.pool.acquire(self, client, shape, self.pool_size)
-        container: Container = slot.container
-        try:
-            self._claim_name(client, container, job)
-            container.update(cpu_shares=JOB_CPU_SHARES)  # from a warm-up's weight to a backtest's
-            results = self._stage(job, slot)
-            request = {"args": self._pooled_args(job), "progress": self.path_map(job)(Path(job.results_dir))}
-            write_atomically(slot.user_data / pool_entry.REQUEST_FILE, json.dumps(request), mode=0o644)
-            return self._supervise(container, job, results, watch)
-        finally:
-            self._remove(container)
-            try:
-                self._collect(job, slot)
-            finally:
-                shutil.rmtree(slot.folder, ignore_errors=True)
-                self.pool.release(slot)
-
-    def _pooled_args(self, job: BacktestJob) -> list[str]:
-        """The cold container's Freqtrade arguments: the job folder mirrors the user's, so the paths are the same."""
-        with_network = dataclasses.replace(
-            job, config_files=(*job.config_files, Path(job.results_dir) / NETWORK_CONFIG)
-        )
-        return with_network.freqtrade_args(self.path_map(job))
-
-    def _inputs(self, job: BacktestJob) -> list[Path]:
-        """The files of the user's folder this job reads: its configs and its strategy (resolved, inside it)."""
-        user_data = Path(job.user_data_dir).resolve()
-        configs = [Path(path).resolve() for path in (*job.config_files, Path(job.results_dir) / NETWORK_CONFIG)]
-        strategies = user_data / "strategies"
-        named = (strategies / f"{job.strategy_name}.py").resolve()
-        if named.is_relative_to(strategies) and named.is_file():
-            chosen = [named]
-        else:  # a class in a file of another name: Freqtrade looks through them all, as in the user's folder
-            chosen = sorted(path.resolve() for path in strategies.glob("*.py"))
-        wanted = dict.fromkeys(path for path in (*configs, *chosen) if path.is_relative_to(user_data))
-        return [path for path in wanted if path.is_file()]
-
-    def _stage(self, job: BacktestJob, slot: Slot) -> Path:
-        """Copy this job's inputs into the slot's folder, at the same places as in the user's; the results folder
-        it writes to. Nothing else of the user (nor of anyone else) is ever there."""
-        user_data = Path(job.user_data_dir).resolve()
-        target = slot.user_data
-        results = target / Path(job.results_dir).resolve().relative_to(user_data)
-        made = _make_folders(target, results)
-        copied = []
-        for source in self._inputs(job):
-            destination = target / source.relative_to(user_data)
-            made += _make_folders(target, destination.parent)
-            with source.open("rb") as reader, _open_new(destination) as writer:
-                shutil.copyfileobj(reader, writer)
-            copied.append(destination)
-        self._give_to_container(*made, *copied)
-        return results
-
-    def _collect(self, job: BacktestJob, slot: Slot) -> None:
-        """Move what Freqtrade wrote into the job's results folder: regular files only (a link the strategy made
-        must not lead the worker anywhere), never over the inputs the worker wrote."""
-        user_data = Path(job.user_data_dir).resolve()
-        results_dir = Path(job.results_dir)
-        source_dir = slot.user_data / Path(job.results_dir).resolve().relative_to(user_data)
-        if not results_dir.is_dir() or not source_dir.is_dir() or source_dir.is_symlink():
-            return  # the user or the backtest was deleted meanwhile: recreate nothing
-        inputs = {path.name for path in self._inputs(job) if path.parent == results_dir.resolve()}
-        for entry in source_dir.iterdir():
-            if entry.name in inputs or entry.is_symlink() or not entry.is_file():
-                continue
-            destination = results_dir / entry.name
-            try:
-                os.replace(entry, destination)
-            except OSError as exc:
-                if exc.errno != errno.EXDEV:
-                    raise
-                shutil.copyfile(entry, destination)
-
-    def _claim_name(self, client: docker.DockerClient, container: Container, job: BacktestJob) -> None:
-        """Name the pooled container after the backtest, as a cold one is: ``docker ps`` shows what runs, and the
-        next attempt of a backtest whose worker died finds and removes it."""
-        name = container_name(job)
-        try:
-            container.rename(name)
-            return
-        except APIError as exc:
-            if exc.status_code != 409:
-                raise
-        self._remove_leftover(client, job)
-        container.rename(name)
 
     def _get_client(self) -> tuple[docker.DockerClient, bool]:
         if isinstance(self._client, docker.DockerClient):
@@ -682,9 +419,9 @@ class DockerRunner:
         log.warning("removing leftover container %s of backtest %s", stale.short_id, job.backtest_id)
         stale.remove(force=True)
 
-    def _supervise(self, container: Container, job: BacktestJob, progress_dir: Path, watch: _Watch) -> _Ended:
+    def _supervise(self, container: Container, job: BacktestJob, progress_dir: Path, watch: Watch) -> Ended:
         """Wait for the container's end, the deadline or a cancel; kill it on the latter two."""
-        ended = _Ended()
+        ended = Ended()
         while True:
             remaining = watch.deadline - time.monotonic()
             status = self._wait(container, max(0.01, min(watch.poll_seconds, remaining)))
@@ -755,30 +492,3 @@ class DockerRunner:
             pass
         except (APIError, requests.exceptions.RequestException):
             log.exception("could not remove container %s", container.short_id)
-
-
-@dataclasses.dataclass(frozen=True)
-class _Watch:
-    """What the run loop calls each poll, and when it gives up."""
-
-    should_cancel: Callable[[], bool]
-    heartbeat: Callable[[], None]
-    poll_seconds: float
-    progress: Callable[[float], None] | None
-    deadline: float
-
-
-def _open_new(path: Path) -> Any:
-    """A new file for writing that may not exist yet, and is no link: a copied input, private to its owner."""
-    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "wb")
-
-
-def _make_folders(root: Path, folder: Path) -> list[Path]:
-    """Make ``folder`` and its missing parents below ``root``; the ones made."""
-    made = []
-    for relative in [*reversed(folder.relative_to(root).parents), folder.relative_to(root)]:
-        path = root / relative
-        if path != root and not path.exists():
-            path.mkdir(mode=0o700)
-            made.append(path)
-    return made

@@ -1,15 +1,17 @@
-"""A worker process's pool of pre-started, single-use backtest containers (the docker runner's warm start).
+"""A worker process's pool of pre-started backtest containers (the docker runner's warm start).
 
 Why: about 2.5 s of every container backtest is importing Freqtrade. A pooled container has done that before any
-job exists and waits for exactly one (:mod:`gentrade.freqtrade.pool_entry`). This module only keeps the books; the
-runner (:class:`gentrade.freqtrade.runners.docker.DockerRunner`) makes, checks and removes the containers.
+job exists and then serves up to ``container_jobs`` jobs, each in a fresh forked child
+(:mod:`gentrade.freqtrade.pool_entry`). This module only keeps the books; the runner
+(:mod:`gentrade.freqtrade.runners.docker_pooled`) makes, hands over, resets and removes the containers.
 
 * A slot is one pooled container and its own folder ``<data>/docker-pool/<slot>/``: ``user_data/`` (mounted
   read-write, the container's job folder, empty until its job) and ``lease`` (never mounted).
 * Each worker process owns its slots (``size`` idle ones, default 1). ``acquire`` hands out an idle slot that still
-  matches the job's image and settings and still runs (the others are removed) and starts its replacement in the
-  background, which imports Freqtrade while the job runs. ``release`` forgets a used slot (the runner removed its
-  container and folder).
+  matches the job's image and settings and still runs (the others are removed); when that job is the slot's last,
+  it starts its replacement in the background, which imports Freqtrade while the job runs. ``give_back`` returns a
+  slot the runner cleaned after a job (it has jobs left); ``release`` forgets one the runner removed, and starts a
+  replacement if none is on its way.
 * The owner touches every slot's ``lease`` every few seconds. A slot whose lease went stale belongs to a worker
   that died (killed, OOM, redeployed): any worker's sweep removes its container and folder.
 * A process forked from the owner (Celery's pool) starts its own slots; the parent's are not its to use or remove.
@@ -62,6 +64,7 @@ class Slot:
     image_id: str
     shape_hash: str
     container: Any = field(default=None, repr=False, compare=False)  # docker-py's, bound to the run's client
+    jobs: int = 0  # jobs handed to it so far
 
     @property
     def user_data(self) -> Path:
@@ -126,9 +129,10 @@ class ContainerPool:
             self._maker, self._size, self._closed = maker, size, False
             self._pending.append(self._submit(self._fill_in_background, shape_of))
 
-    def acquire(self, maker: SlotMaker, client: Any, shape: PoolShape, size: int) -> Slot:
+    def acquire(self, maker: SlotMaker, client: Any, shape: PoolShape, size: int, container_jobs: int = 1) -> Slot:
         """An idle slot of ``shape`` whose container still runs, else a new one (made now). Idle slots of another
-        image or shape are removed; whatever is still being started is waited for first."""
+        image or shape are removed; whatever is still being started is waited for first. A slot serves
+        ``container_jobs`` jobs: one taken for its last starts its replacement now."""
         with self._lock:
             self._forget_inherited()
             self._maker, self._shape, self._size, self._closed = maker, shape, size, False
@@ -157,9 +161,24 @@ class ContainerPool:
         with self._lock:
             self._idle = keep + self._idle
             self._busy[chosen.name] = chosen
-            # Its replacement imports Freqtrade while this job runs: a worker with a queue finds it ready too.
-            self._pending.append(self._submit(self._fill_in_background, None))
+            if chosen.jobs + 1 >= container_jobs:
+                # Its replacement imports Freqtrade while this job runs: a worker with a queue finds it ready too.
+                self._pending.append(self._submit(self._fill_in_background, None))
         return chosen
+
+    def give_back(self, maker: SlotMaker, slot: Slot) -> bool:
+        """A used slot the runner cleaned, idle again (first in line: it is warm); False when the pool has no room
+        for it (closed, another process's, a new shape meanwhile, enough idle ones): the runner removes it."""
+        with self._lock:
+            shape = self._shape
+        wanted = maker.shape_hash(shape) if shape is not None else None
+        with self._lock:
+            fits = shape is not None and slot.image_id == shape.image_id and slot.shape_hash == wanted
+            if self._owner != os.getpid() or self._closed or not fits or len(self._idle) >= self._size:
+                return False
+            self._busy.pop(slot.name, None)
+            self._idle.insert(0, slot)
+            return True
 
     def release(self, slot: Slot) -> None:
         """The runner removed the slot's container and folder: forget it (and start a replacement, if the one

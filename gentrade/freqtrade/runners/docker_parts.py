@@ -1,0 +1,46 @@
+"""What the docker runner's two ways of running a backtest share: the container's paths, how a run ended, what the
+run loop watches. Cold containers are :mod:`gentrade.freqtrade.runners.docker`'s, pooled ones
+:mod:`gentrade.freqtrade.runners.docker_pooled`'s; both modules import these, neither imports the other's half.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import PurePosixPath
+
+from gentrade.freqtrade.jobs import BacktestJob
+
+CONTAINER_USER_DATA = PurePosixPath("/freqtrade/user_data")
+CONTAINER_MARKET_DATA = PurePosixPath("/freqtrade/market_data")
+LABEL = "gentrade.backtest"
+MARKETS_PORT = 8765  # on the container's own loopback, the only address it has
+NETWORK_CONFIG = "container-exchange.json"  # in the results folder: Freqtrade's exchange URL in the container
+
+
+def container_name(job: BacktestJob) -> str:
+    return f"gentrade-backtest-{job.backtest_id}"
+
+
+@dataclasses.dataclass
+class Ended:
+    """How a supervised backtest ended."""
+
+    exit_code: int | None = None
+    timed_out: bool = False
+    cancelled: bool = False
+    note: str = ""
+    tail: str = ""
+    oom_killed: bool = False  # by the container's cgroup limit
+    served: bool = False  # a pooled container's server reported the end: no process of the job is left in it
+
+
+@dataclasses.dataclass(frozen=True)
+class Watch:
+    """What the run loop calls each poll, and when it gives up."""
+
+    should_cancel: Callable[[], bool]
+    heartbeat: Callable[[], None]
+    poll_seconds: float
+    progress: Callable[[float], None] | None
+    deadline: float
