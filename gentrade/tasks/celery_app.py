@@ -33,6 +33,9 @@ REAP_EVERY_SECONDS = 60.0
 EXPIRE_THREADS_EVERY_SECONDS = 3600.0
 SWEEP_HOSTS_EVERY_SECONDS = 3600.0
 RUN_BACKTEST = "gentrade.run_backtest"
+# A pooled broker connection that died with a broker restart fails the first send; one new connection fixes it. A
+# broker that is really down still fails within a second (no long back-off while a request waits).
+PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.25, "interval_max": 0.5}
 PRUNE_HOST_FILES = "gentrade.prune_host_files"
 
 
@@ -184,7 +187,9 @@ def _guard_secrets(**kwargs: Any) -> None:
 def publish_run(backtest_id: uuid.UUID) -> None:
     """Queue ``run_backtest`` on this app's broker (explicitly: several apps may live in one process)."""
     celery: Celery = current_app.extensions["celery"]
-    celery.send_task(RUN_BACKTEST, args=[str(backtest_id)], task_id=str(backtest_id), retry=False)
+    celery.send_task(
+        RUN_BACKTEST, args=[str(backtest_id)], task_id=str(backtest_id), retry=True, retry_policy=PUBLISH_RETRY
+    )
 
 
 def publish_prune(clerk_id: str) -> None:
@@ -196,7 +201,9 @@ def publish_prune(clerk_id: str) -> None:
         return
     try:
         # declare: the exchange may not exist yet (no worker has started); a message no host hears is dropped
-        celery.send_task(PRUNE_HOST_FILES, args=[clerk_id], retry=False, declare=[hosts.exchange])
+        celery.send_task(
+            PRUNE_HOST_FILES, args=[clerk_id], retry=True, retry_policy=PUBLISH_RETRY, declare=[hosts.exchange]
+        )
     except Exception:
         log.warning("could not tell the worker hosts to remove the files of %s", clerk_id, exc_info=True)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import socket
 import time
 import uuid
 import zipfile
@@ -25,6 +26,7 @@ from gentrade.models import BacktestArchive, Strategy
 from gentrade.runtime import runtime
 from gentrade.services import backtest_runs, host_files, users
 from gentrade.settings import Settings
+from gentrade.tasks.celery_app import publish_prune, publish_run
 from tests import backtest_stack
 from tests.backtest_stack import BACKTESTS, FINAL, deploy, start, wait_for
 from tests.conftest import Tokens
@@ -233,3 +235,23 @@ def test_a_deletion_reaches_the_worker_hosts(
     assert api.get(f"/api/v1/strategies/{kept}", headers=tokens.headers()).status_code == 200
     with backtest_app.app_context():
         assert runtime().user_dirs.clerk_ids() == ["user_alice"]
+
+
+def test_a_broker_connection_that_died_is_replaced_when_publishing(
+    backtest_app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a broker restart the pooled connection is dead: the next publish (a deletion's broadcast, a backtest)
+    takes a new one instead of failing (found by the cluster test: a lost broadcast left a user's files)."""
+    celery = backtest_app.extensions["celery"]
+
+    def kill_pooled_connection() -> None:
+        with celery.pool.acquire(block=True) as connection:
+            connection.connection.transport.sock.shutdown(socket.SHUT_RDWR)
+
+    with backtest_app.app_context():
+        publish_prune("user_alice")  # the pool now holds a connection
+        kill_pooled_connection()
+        publish_prune("user_alice")
+        kill_pooled_connection()
+        publish_run(uuid.uuid4())  # a backtest that does not exist: a worker would only find it missing
+    assert "could not tell the worker hosts" not in caplog.text  # the broadcast is best effort: it logs a failure
