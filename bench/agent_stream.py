@@ -20,7 +20,8 @@ MESSAGES = ("an RSI strategy on BTC/USDT 1h with a 5% stop", "use EMA 50 as a tr
 
 def main() -> int:
     first_bytes, totals, reads = [], [], []
-    with bench_app("gentrade_bench_agent") as (app, data_dir):
+    # One user's turns back to back: the per-user turn limit (10 a minute by default) is lifted for the bench.
+    with bench_app("gentrade_bench_agent", agent_turns_per_minute=10 * TURNS) as (app, data_dir):
         client = app.test_client()
         headers = bearer(data_dir, "user_bench")
         thread = None

@@ -118,10 +118,31 @@ class BacktestStack:
         raise TimeoutError(backtest_id)
 
 
+def _start_worker(env: dict[str, str], data_dir: Path, processes: int) -> subprocess.Popen[bytes]:
+    """A Celery worker with its own data folder (a worker host), started and ready; its log in that folder."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "worker.log"
+    worker_env = {"PATH": os.environ.get("PATH", ""), "HOME": str(data_dir), **env, "GENTRADE_DATA_DIR": str(data_dir)}
+    with log_path.open("wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "gentrade.tasks", "worker", "-c", str(processes),
+             "-n", f"bench-{uuid.uuid4().hex[:8]}@%h", "--without-mingle", "--without-gossip", "--loglevel", "INFO"],
+            cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while b"ready." not in log_path.read_bytes():
+        if worker.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(log_path.read_text()[-3000:])
+        time.sleep(0.2)
+    return worker
+
+
 @contextmanager
 def backtest_stack(
-    pairs: tuple[str, ...], worker_processes: int = 2, max_active: int = 50, runner: str = "local"
+    pairs: tuple[str, ...], worker_processes: int = 2, max_active: int = 50, runner: str = "local", hosts: int = 1
 ) -> Iterator[BacktestStack]:
+    """``hosts`` > 1: that many workers, each with a data folder of its own (``<data>/hosts/<n>``), sharing only
+    PostgreSQL and RabbitMQ with the API and each other, as worker hosts do."""
     schema = f"gentrade_bench_{uuid.uuid4().hex[:8]}"
     queue = f"gentrade-bench-{uuid.uuid4().hex[:8]}"
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
@@ -143,25 +164,18 @@ def backtest_stack(
     app = create_app(settings)
     with app.app_context():
         upgrade()
-    worker_env = {"PATH": os.environ.get("PATH", ""), "HOME": str(data_dir), **env}
-    log = (data_dir / "worker.log").open("wb")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "gentrade.tasks", "worker", "-c", str(worker_processes),
-         "--without-mingle", "--without-gossip", "--loglevel", "INFO"],
-        cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+    host_dirs = [data_dir] if hosts == 1 else [data_dir / "hosts" / str(index) for index in range(hosts)]
+    workers: list[subprocess.Popen[bytes]] = []
     try:
-        deadline = time.monotonic() + 60
-        while b"ready." not in (data_dir / "worker.log").read_bytes():
-            if worker.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((data_dir / "worker.log").read_text()[-3000:])
-            time.sleep(0.2)
+        for host_dir in host_dirs:
+            workers.append(_start_worker(env, host_dir, worker_processes))
         headers = {"Authorization": f"Bearer {devkeys.mint_token(data_dir, 'user_bench')}"}
         yield BacktestStack(app, app.test_client(), data_dir, exchange, headers, runner)
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=60)
-        log.close()
+        for worker in workers:
+            os.killpg(worker.pid, signal.SIGTERM)
+        for worker in workers:
+            worker.wait(timeout=60)
         exchange.stop()
         with app.app_context():
             from gentrade.extensions import db

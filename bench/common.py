@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from flask import Flask
@@ -21,15 +22,16 @@ POSTGRES_URL = os.environ.get("GENTRADE_BENCH_DATABASE_URL", "postgresql://postg
 
 
 @contextmanager
-def bench_app(schema: str) -> Iterator[tuple[Flask, Path]]:
-    """A development-mode app (development tokens) on PostgreSQL schema ``schema``, dropped afterwards."""
+def bench_app(schema: str, **settings: Any) -> Iterator[tuple[Flask, Path]]:
+    """A development-mode app (development tokens) on PostgreSQL schema ``schema``, dropped afterwards;
+    ``settings`` override the defaults."""
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         conn.execute(f'CREATE SCHEMA "{schema}"')
     with tempfile.TemporaryDirectory(prefix="gentrade-bench-") as folder:
         data_dir = Path(folder)
         url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-        app = create_app(Settings(_env_file=None, data_dir=data_dir, database_url=url, log_level="WARNING"))
+        app = create_app(Settings(_env_file=None, data_dir=data_dir, database_url=url, log_level="WARNING", **settings))
         with app.app_context():
             upgrade()
         try:

@@ -38,6 +38,7 @@ BENCHMARKS = {
     "docker_runner": ["docker_runner"],
     "backtest_overhead_docker": ["backtest_overhead", "--runner", "docker"],
     "backtest_scale_docker": ["backtest_scale", "--runner", "docker"],
+    "backtest_hosts": ["backtest_hosts"],
     "agent_stream": ["agent_stream"],
     "api_load": ["api_load"],
 }

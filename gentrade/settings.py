@@ -118,6 +118,8 @@ class Settings(BaseSettings):
     backtest_max_active_per_user: int = Field(default=3, ge=1)
     backtest_max_attempts: int = Field(default=3, ge=1)
     backtest_stale_seconds: int = Field(default=60, ge=2)  # no heartbeat this long: the worker is gone
+    # A finished backtest's result archive is kept in PostgreSQL up to this size (any API host serves it).
+    result_archive_max_mb: int = Field(default=64, ge=1, le=512)
 
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Browser origins allowed to call the API (CORS); comma-separated in the environment.

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response
+from flask import Response, send_file
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
@@ -68,6 +69,32 @@ class BacktestById(MethodView):
 def cancel(backtest_id: uuid.UUID) -> Backtest:
     """Cancel a queued or running backtest (a running Freqtrade is killed)."""
     return backtests.cancel(current_user(), backtest_id)
+
+
+@blp.route("/<uuid:backtest_id>/result", methods=["GET"])
+@login_required
+@blp.response(
+    200,
+    {"type": "string", "format": "binary"},
+    content_type="application/zip",
+    description="Freqtrade's result archive (the zip FreqUI and `freqtrade plot-*` read), as an attachment.",
+)
+@blp.alt_response(404, description="No such backtest of yours, or its archive is not stored.")
+@blp.alt_response(409, description="The backtest has not finished.")
+def result(backtest_id: uuid.UUID) -> Response:
+    """Download a finished backtest's result archive (served by any API host: it is kept in the database)."""
+    archive = backtests.result_archive(current_user(), backtest_id)
+    response = send_file(
+        io.BytesIO(archive.content),
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=archive.filename,
+        etag=archive.sha256,
+        last_modified=archive.created_at,
+        conditional=True,  # If-None-Match and Range, as for a static file
+    )
+    response.cache_control.private = True  # one user's data: no shared cache keeps it
+    return response
 
 
 @blp.route("/<uuid:backtest_id>/events", methods=["GET"])

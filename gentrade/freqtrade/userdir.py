@@ -19,7 +19,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from gentrade.identity import require_clerk_id
+from gentrade.identity import is_valid_clerk_id, require_clerk_id
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config" / "freqtrade"
 # Every folder Freqtrade's own create_userdata_dir makes (2026.9). Each backtest's Freqtrade makes the missing
@@ -46,6 +46,13 @@ class UserDirectories:
         if path.parent != self.root:  # defence in depth: the pattern already forbids this
             raise ValueError(f"user directory escapes {self.root}")
         return path
+
+    def clerk_ids(self) -> list[str]:
+        """The users who have a folder here (entries that are not a user's folder are left out)."""
+        if not self.root.is_dir():
+            return []
+        names = (entry.name.removeprefix("user_") for entry in self.root.iterdir() if entry.name.startswith("user_"))
+        return sorted(name for name in names if is_valid_clerk_id(name))
 
     def user_data(self, clerk_id: str) -> Path:
         return self.path_for(clerk_id) / "user_data"

@@ -3,6 +3,7 @@
 from gentrade.models.agent_thread import DraftOutput, OpenedThread
 from gentrade.models.agent_usage import AgentTokenUsage, AgentTurnStart
 from gentrade.models.backtest import Backtest, BacktestStatus
+from gentrade.models.backtest_archive import BacktestArchive
 from gentrade.models.base import Base, utcnow
 from gentrade.models.chat import Chat
 from gentrade.models.strategy import Strategy
@@ -13,6 +14,7 @@ __all__ = [
     "AgentTokenUsage",
     "AgentTurnStart",
     "Backtest",
+    "BacktestArchive",
     "BacktestStatus",
     "Base",
     "Chat",

@@ -128,8 +128,8 @@ ERROR_DESCRIPTION = (
     "Set when failed (and while a transient fault is retried): {code, message, detail}. `message` is a sentence; "
     "`detail` the last lines of Freqtrade's log, without traceback frames or server paths (a frame in your own "
     "strategy stays as `in your strategy X.py, line N`). `resource_limit`: the run needed more memory than a "
-    "backtest may use; `timeout`: it ran longer than a backtest may take; both say what to change (fewer pairs, a "
-    "shorter range, a longer timeframe)."
+    "backtest may use, or ran longer than a backtest may take; the message names the limit and what to change "
+    "(fewer pairs, a shorter range, a longer timeframe)."
 )
 
 

@@ -45,6 +45,7 @@ from gentrade.metrics import instruments
 from gentrade.models import Backtest, Strategy, User
 from gentrade.runtime import runtime
 from gentrade.services import backtest_state as state
+from gentrade.services import host_files
 from gentrade.strategies.loaded import informative_of, informative_ranges
 from gentrade.strategies.loaded import startup_candles as needed_startup_candles
 from gentrade.tasks.celery_app import publish_run
@@ -67,6 +68,7 @@ class _Plan:
 
     backtest_id: uuid.UUID
     strategy_name: str
+    code: str  # the stored code: this host writes its own copy of the file before the run
     draft: dict[str, Any]
     loaded: dict[str, Any] | None  # a strategy brought as code: what the check read off its class
     clerk_id: str
@@ -171,7 +173,7 @@ def market_cache() -> MarketDataCache:
 def _plan(backtest_id: uuid.UUID) -> tuple[_Plan, int] | None:
     """The backtest's plan and attempts, read in one query; the read transaction is over when this returns."""
     row = db.session.execute(
-        select(Backtest, Strategy.name, Strategy.draft, Strategy.loaded, User.clerk_id)
+        select(Backtest, Strategy.name, Strategy.code, Strategy.draft, Strategy.loaded, User.clerk_id)
         .join(Strategy, Backtest.strategy_id == Strategy.id)
         .join(User, Strategy.user_id == User.id)
         .where(Backtest.id == backtest_id)
@@ -182,6 +184,7 @@ def _plan(backtest_id: uuid.UUID) -> tuple[_Plan, int] | None:
         plan = _Plan(
             backtest_id=backtest_id,
             strategy_name=row.name,
+            code=row.code,
             draft=row.draft,
             loaded=row.loaded,
             clerk_id=row.clerk_id,
@@ -298,6 +301,8 @@ def _pipeline(plan: _Plan, heartbeat: _Heartbeat) -> Step:
     dirs = runtime().user_dirs
     results_dir = dirs.backtest_results(plan.clerk_id, backtest_id)
     try:
+        # The database is the source of truth: this host may never have seen the user or the strategy.
+        host_files.materialize(plan.clerk_id, plan.strategy_name, plan.code)
         results_dir.mkdir(parents=True, exist_ok=True)
         job = _job(plan, cache.root, results_dir, start, end)
     except OSError as exc:
@@ -324,17 +329,28 @@ def _pipeline(plan: _Plan, heartbeat: _Heartbeat) -> Step:
         state.fail(backtest_id, "results_invalid", str(exc), outcome.log_tail)
         return Step("failed")
     relative = str(parsed.archive.relative_to(dirs.path_for(plan.clerk_id)))
-    if not state.finish(backtest_id, parsed.summary, relative):
+    if not state.finish(backtest_id, parsed.summary, relative, _archive(parsed.archive)):
         return Step("cancelled")  # cancelled or deleted while Freqtrade was finishing
     log.info("backtest %s finished in %.1f s", backtest_id, outcome.seconds)
     return Step("finished")
+
+
+def _archive(path: Path) -> state.Archive | None:
+    """The result archive to store with the backtest, or None (logged) when it is larger than the limit: the
+    summary is what the API shows, and the file stays in this host's results folder."""
+    limit = runtime().settings.result_archive_max_mb * 1024 * 1024
+    size = path.stat().st_size
+    if size > limit:
+        log.warning("the result archive %s has %d bytes, over the %d stored: not stored", path, size, limit)
+        return None
+    return state.Archive(path.name, path.read_bytes())
 
 
 def failure_of(outcome: RunOutcome, job: BacktestJob) -> tuple[str, str]:
     """The error code and sentence of a run that failed: a limit it hit says which and what to change, so a run
     stopped by a limit never reads as the strategy's fault."""
     if outcome.timed_out:  # the wall clock, or the CPU-time backstop just above it
-        return "timeout", time_limit_message(job.timeout_seconds)
+        return "resource_limit", time_limit_message(job.timeout_seconds)
     if outcome.out_of_memory:  # an OOM kill of its cgroup or container, or MemoryError under RLIMIT_DATA
         return "resource_limit", memory_limit_message(job.memory_mb)
     return "strategy_error", f"Freqtrade exited with {outcome.exit_code}"

@@ -8,8 +8,10 @@ claim records how long the backtest waited in the queue.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
@@ -18,13 +20,21 @@ from sqlalchemy import and_, func, or_, select, update
 
 from gentrade.extensions import db
 from gentrade.metrics import instruments
-from gentrade.models import Backtest, BacktestStatus, utcnow
+from gentrade.models import Backtest, BacktestArchive, BacktestStatus, utcnow
 from gentrade.models.backtest import ACTIVE_STATUSES
 from gentrade.runtime import runtime
 from gentrade.services.public_errors import public_error
 
 log = logging.getLogger(__name__)
 WORKING = (BacktestStatus.DOWNLOADING_DATA, BacktestStatus.RUNNING)
+
+
+@dataclass(frozen=True)
+class Archive:
+    """A result archive to store: Freqtrade's file name and the zip's bytes."""
+
+    filename: str
+    content: bytes
 
 
 def stale_after() -> timedelta:
@@ -48,15 +58,21 @@ def error(code: str, message: str, detail: Any = None) -> dict[str, Any]:
     return public_error({"code": code, "message": message, "detail": detail})
 
 
-def _transition(backtest_id: uuid.UUID, allowed: tuple[str, ...], **values: Any) -> bool:
+def _move(backtest_id: uuid.UUID, allowed: tuple[str, ...], **values: Any) -> bool:
+    """The conditional UPDATE, in the current transaction; True when the backtest was in an allowed state."""
     result = db.session.execute(
         update(Backtest)
         .where(Backtest.id == backtest_id, Backtest.status.in_([str(s) for s in allowed]))
         .values(updated_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
     return result.rowcount == 1
+
+
+def _transition(backtest_id: uuid.UUID, allowed: tuple[str, ...], **values: Any) -> bool:
+    moved = _move(backtest_id, allowed, **values)
+    db.session.commit()
+    return moved
 
 
 def claim(backtest_id: uuid.UUID, task_id: str | None) -> Claim:
@@ -117,8 +133,10 @@ def advance(backtest_id: uuid.UUID, progress: float) -> None:
     db.session.commit()
 
 
-def finish(backtest_id: uuid.UUID, summary: dict[str, Any], result_path: str) -> bool:
-    return _transition(
+def finish(backtest_id: uuid.UUID, summary: dict[str, Any], result_path: str, archive: Archive | None) -> bool:
+    """End it ``finished`` with its result archive, in one transaction: a finished backtest whose archive fitted
+    always has it stored."""
+    finished = _move(
         backtest_id,
         (BacktestStatus.RUNNING,),
         status=BacktestStatus.FINISHED,
@@ -128,6 +146,18 @@ def finish(backtest_id: uuid.UUID, summary: dict[str, Any], result_path: str) ->
         finished_at=utcnow(),
         heartbeat_at=None,
     )
+    if finished and archive is not None:
+        db.session.add(
+            BacktestArchive(
+                backtest_id=backtest_id,
+                filename=archive.filename,
+                size=len(archive.content),
+                sha256=hashlib.sha256(archive.content).hexdigest(),
+                content=archive.content,
+            )
+        )
+    db.session.commit()
+    return finished
 
 
 def fail(backtest_id: uuid.UUID, code: str, message: str, detail: Any = None) -> bool:

@@ -19,11 +19,11 @@ from gentrade.extensions import db
 from gentrade.freqtrade.limits import candles_per_pair, fits, too_big_message
 from gentrade.freqtrade.markets import listed_pairs
 from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS
-from gentrade.models import Backtest, BacktestStatus, Strategy, User
+from gentrade.models import Backtest, BacktestArchive, BacktestStatus, Strategy, User
 from gentrade.models.backtest import ACTIVE_STATUSES, FINAL_STATUSES
 from gentrade.runtime import runtime
 from gentrade.services import backtest_state, ownership
-from gentrade.services.errors import Invalid, ServiceError
+from gentrade.services.errors import Conflict, Invalid, NotFound, ServiceError
 from gentrade.services.pagination import page_of
 from gentrade.services.public_errors import public_error
 from gentrade.strategies.draft import DraftInvalid, parse_draft
@@ -160,6 +160,21 @@ def list_page(
 
 
 get_owned = ownership.owned_backtest
+
+
+def result_archive(user: User, backtest_id: uuid.UUID) -> BacktestArchive:
+    """The stored result archive of one of the user's finished backtests (any API host can serve it)."""
+    backtest = get_owned(user, backtest_id)
+    if backtest.status != BacktestStatus.FINISHED:
+        raise Conflict(f"the backtest is {backtest.status}: only a finished backtest has a result archive")
+    archive = db.session.get(BacktestArchive, backtest_id)
+    if archive is None:
+        limit = runtime().settings.result_archive_max_mb
+        raise NotFound(
+            "this backtest's result archive is not stored: it finished before archives were kept, "
+            f"or it was larger than the {limit} MiB kept"
+        )
+    return archive
 
 
 def count_by_status() -> dict[str, int]:

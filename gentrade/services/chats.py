@@ -18,6 +18,7 @@ from gentrade.services import agent_threads, json_reads, ownership, strategies
 from gentrade.services.errors import Conflict
 from gentrade.services.json_reads import iso_datetime
 from gentrade.services.pagination import MAX_OFFSET, rows_page_of
+from gentrade.tasks.celery_app import publish_prune
 
 _UNSET: Any = object()
 
@@ -156,4 +157,6 @@ def delete(user: User, thread_id: uuid.UUID) -> None:
     db.session.commit()
     for clean_up in clean_ups:
         clean_up()
+    if clean_ups:
+        publish_prune(user.clerk_id)  # the strategies' copies on the worker hosts
     delete_threads(runtime().settings, [str(thread_id)])

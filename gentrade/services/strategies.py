@@ -27,7 +27,7 @@ from gentrade.extensions import db
 from gentrade.freqtrade.userdir import write_atomically
 from gentrade.models import Backtest, Chat, Strategy, User
 from gentrade.runtime import runtime
-from gentrade.services import json_reads, ownership
+from gentrade.services import json_reads, ownership, users
 from gentrade.services.errors import Conflict, Invalid, NotFound
 from gentrade.services.json_reads import iso_datetime
 from gentrade.services.pagination import page_of
@@ -37,6 +37,7 @@ from gentrade.strategies.draft import DraftInvalid, StrategyDraft, parse_draft
 from gentrade.strategies.isolated_check import check_in_subprocess
 from gentrade.strategies.llm_codegen import LlmCodegen
 from gentrade.strategies.pipeline import CodeRejected, accepted, verified_code
+from gentrade.tasks.celery_app import publish_prune
 
 DRAFT_TOOL = "StrategyDraftOutputTool"
 # Code brought by a trader is checked on these (its pairs come with each backtest).
@@ -204,6 +205,9 @@ def _store(
         draft=stored.draft,
         loaded=stored.loaded,
     )
+    # Held until the commit (before the row's locks, as a deletion takes it): a host's sweep of this user waits
+    # until the file and the row are both there.
+    users.lock(user.clerk_id)
     db.session.add(strategy)
     try:
         db.session.flush()  # claims the (user, name) slot; a concurrent deploy of the name waits here
@@ -350,6 +354,7 @@ def delete(user: User, strategy_id: uuid.UUID) -> None:
     remove_files = stage_delete(user, strategy)
     db.session.commit()
     remove_files()
+    publish_prune(user.clerk_id)  # the copies on the worker hosts
 
 
 def stage_delete(user: User, strategy: Strategy) -> Any:

@@ -21,6 +21,7 @@ from gentrade.agents.checkpoints import delete_threads
 from gentrade.extensions import db
 from gentrade.models import Chat, DeletedUser, OpenedThread, User, utcnow
 from gentrade.runtime import runtime
+from gentrade.tasks.celery_app import publish_prune
 
 log = logging.getLogger(__name__)
 USER_LOCK_SPACE = 0x67656E74  # first key of the two-key advisory locks on a Clerk user ("gent")
@@ -129,10 +130,12 @@ def _remove_directory(clerk_id: str) -> None:
 
 
 def remove_leftovers(clerk_id: str, threads: list[str]) -> None:
-    """After the rows are gone: the user's files (under the user's lock), then the agent checkpoints.
+    """After the rows are gone: the user's files (under the user's lock) here and on every worker host, then the
+    agent checkpoints.
 
     Not both under the lock: the checkpointer's first use creates an index CONCURRENTLY, which waits
     for every open transaction, ours included, and would never return.
     """
     under_lock(clerk_id, lambda: _remove_directory(clerk_id))
+    publish_prune(clerk_id)  # the copies on the worker hosts
     delete_threads(runtime().settings, threads)

@@ -11,8 +11,9 @@ from typing import Any
 
 from gentrade.tasks.agent import expire_opened_threads
 from gentrade.tasks.backtests import reap_stale_backtests, run_backtest
+from gentrade.tasks.hosts import prune_host_files
 
-__all__ = ["expire_opened_threads", "reap_stale_backtests", "run_backtest"]
+__all__ = ["expire_opened_threads", "prune_host_files", "reap_stale_backtests", "run_backtest"]
 
 
 def __getattr__(name: str) -> Any:

@@ -4,23 +4,42 @@ main process does at its start (the runner check, the metrics server)."""
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from typing import Any
 
 from celery import Celery, Task
-from celery.signals import beat_init, worker_init, worker_process_init, worker_process_shutdown, worker_shutdown
+from celery.signals import (
+    beat_init,
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
+)
 from flask import Flask, current_app
+from kombu import Queue
+from kombu.common import Broadcast
 
 from gentrade.extensions import db
 from gentrade.metrics import exposition
 from gentrade.process_guard import forbid_inspection
+from gentrade.runtime import runtime
 from gentrade.settings import Settings
 
 log = logging.getLogger(__name__)
 
 REAP_EVERY_SECONDS = 60.0
 EXPIRE_THREADS_EVERY_SECONDS = 3600.0
+SWEEP_HOSTS_EVERY_SECONDS = 3600.0
 RUN_BACKTEST = "gentrade.run_backtest"
+PRUNE_HOST_FILES = "gentrade.prune_host_files"
+
+
+def hosts_exchange(task_queue: str) -> str:
+    """The fanout exchange every worker host listens on (one per task queue, so separate deployments on one
+    broker stay apart)."""
+    return f"{task_queue}.hosts"
 
 
 def celery_init_app(app: Flask, settings: Settings) -> Celery:
@@ -49,8 +68,10 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
                 "schedule": EXPIRE_THREADS_EVERY_SECONDS,
             },
         },
-        include=["gentrade.tasks.backtests", "gentrade.tasks.agent"],
+        include=["gentrade.tasks.backtests", "gentrade.tasks.agent", "gentrade.tasks.hosts"],
     )
+    if _has_fanout(settings.effective_broker_url):
+        _broadcast_to_hosts(celery, settings.task_queue)
     celery.set_default()
     app.extensions["celery"] = celery
 
@@ -78,6 +99,21 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
 
             POOL.close()
 
+    @worker_ready.connect(weak=False)
+    def _sweep_this_host(**kwargs: Any) -> None:
+        """A worker starting removes what this host keeps of users, strategies and backtests deleted while it was
+        down (in the background: it may be many folders)."""
+        from gentrade.services import host_files  # services import this module
+
+        def sweep() -> None:
+            with app.app_context():
+                try:
+                    host_files.sweep()
+                finally:
+                    db.session.remove()
+
+        threading.Thread(target=sweep, name="sweep-host-files", daemon=True).start()
+
     @worker_init.connect(weak=False)
     def _check_runner(**kwargs: Any) -> None:
         """A runner that cannot work here (no Docker engine, one too old) stops the worker at its start, with
@@ -93,6 +129,23 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
     if settings.worker_metrics_port is not None:
         _serve_metrics(settings, settings.worker_metrics_port)
     return celery
+
+
+def _has_fanout(broker_url: str) -> bool:
+    """RabbitMQ: several hosts, told things by broadcast. The embedded SQLite queue has no fanout exchanges; it
+    serves a single host, whose API removes deleted users' files itself."""
+    return broker_url.split("://", 1)[0] in ("amqp", "amqps", "pyamqp")
+
+
+def _broadcast_to_hosts(celery: Celery, task_queue: str) -> None:
+    """Every worker gets each message of the hosts exchange on a queue of its own, gone with its connection."""
+    hosts = Broadcast(hosts_exchange(task_queue), durable=False, exclusive=True)
+    celery.conf.update(
+        task_queues=(Queue(task_queue), hosts),
+        task_routes={PRUNE_HOST_FILES: {"queue": hosts.alias, "exchange": hosts.alias}},
+    )
+    # Catches up what a host missed of the deletions (it was down, or a message was lost).
+    celery.conf.beat_schedule["sweep-host-files"] = {"task": PRUNE_HOST_FILES, "schedule": SWEEP_HOSTS_EVERY_SECONDS}
 
 
 def _serve_metrics(settings: Settings, port: int) -> None:
@@ -132,6 +185,20 @@ def publish_run(backtest_id: uuid.UUID) -> None:
     """Queue ``run_backtest`` on this app's broker (explicitly: several apps may live in one process)."""
     celery: Celery = current_app.extensions["celery"]
     celery.send_task(RUN_BACKTEST, args=[str(backtest_id)], task_id=str(backtest_id), retry=False)
+
+
+def publish_prune(clerk_id: str) -> None:
+    """Tell every worker host to remove what it keeps of this user that the database no longer has (the user, a
+    strategy, backtests). Best effort: a host that misses it catches up at its start and hourly."""
+    celery: Celery = current_app.extensions["celery"]
+    hosts = celery.amqp.queues.aliases.get(hosts_exchange(runtime().settings.task_queue))
+    if hosts is None:  # a broker without broadcast: one host
+        return
+    try:
+        # declare: the exchange may not exist yet (no worker has started); a message no host hears is dropped
+        celery.send_task(PRUNE_HOST_FILES, args=[clerk_id], retry=False, declare=[hosts.exchange])
+    except Exception:
+        log.warning("could not tell the worker hosts to remove the files of %s", clerk_id, exc_info=True)
 
 
 def broker_reachable(timeout: float = 2.0) -> bool:

@@ -143,13 +143,13 @@ def test_a_backtest_over_the_memory_limit_fails_with_resource_limit(
     assert_no_server_internals(done["error"], data_dir)
 
 
-def test_a_backtest_over_the_time_limit_fails_with_timeout(
+def test_a_backtest_over_the_time_limit_fails_with_resource_limit(
     api: FlaskClient, tokens: Tokens, backtest_app: Flask
 ) -> None:
     strategy_id = hand_written_strategy(backtest_app, "user_alice", "Sleeper", "time.sleep(600)")
     done = wait_for(api, tokens, start(api, tokens, strategy_id)["id"], FINAL, timeout=TIMEOUT_SECONDS + 90)
     assert done["status"] == "failed"
-    assert done["error"]["code"] == "timeout"
+    assert done["error"]["code"] == "resource_limit"
     assert f"longer than the {TIMEOUT_SECONDS} s a backtest may take" in done["error"]["message"]
     assert "fewer pairs" in done["error"]["message"]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -99,8 +100,9 @@ def test_deploys_held_at_the_unique_constraint_settle_there(
     url: str, tokens: Tokens, app: Flask, data_dir: Path, postgres_url: str, blocker_ends: str
 ) -> None:
     """Force the worst case: an uncommitted row holds the name, so all 10 deploys pass the early name check,
-    build their code and wait at the constraint. Released, they settle there: one 201 (none if the name was
-    really taken), the rest 409, and no loser ever writes a file.
+    build their code and wait: one at the constraint, the others for the user's lock it holds (a deploy writes
+    its file under it). Released, they settle there: one 201 (none if the name was really taken), the rest 409,
+    and no loser ever writes a file.
     """
     clerk_id, per_user = "user_held", 10
     calls = deploys(url, tokens, [clerk_id], per_user)
@@ -111,7 +113,9 @@ def test_deploys_held_at_the_unique_constraint_settle_there(
             (DRAFT["name"], clerk_id),
         )
         running = pool.submit(all_at_once, calls)
-        wait_for(lambda: backends_waiting(postgres_url, "INSERT INTO strategies") == per_user)
+        at_the_constraint = partial(backends_waiting, postgres_url, "INSERT INTO strategies")
+        at_the_user_lock = partial(backends_waiting, postgres_url, "SELECT pg_advisory_xact_lock")
+        wait_for(lambda: at_the_constraint() == 1 and at_the_user_lock() == per_user - 1)
         blocker.rollback() if blocker_ends == "rollback" else blocker.commit()
         responses = running.result(timeout=60)
 

@@ -27,6 +27,7 @@ TABLES = {
     "chats",
     "strategies",
     "backtests",
+    "backtest_archives",
     "draft_outputs",
     "opened_threads",
     "agent_turn_starts",

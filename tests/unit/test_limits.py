@@ -157,9 +157,9 @@ def test_a_run_out_of_memory_is_resource_limit_never_strategy_error() -> None:
     assert message == memory_limit_message(2048)
 
 
-def test_a_run_over_time_keeps_the_timeout_code_and_says_what_to_change() -> None:
+def test_a_run_over_time_is_resource_limit_and_says_what_to_change() -> None:
     code, message = failure_of(_outcome(exit_code=None, timed_out=True), _job(timeout_seconds=40))
-    assert code == "timeout"
+    assert code == "resource_limit"
     assert message == time_limit_message(40)
 
 

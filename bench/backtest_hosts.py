@@ -1,0 +1,56 @@
+"""Issue 17: backtest throughput with one worker host and with two, in the same run.
+
+A worker host here is a Celery worker (2 processes) with a data folder of its own: it shares only PostgreSQL and
+RabbitMQ with the API and the other host, downloads its own market data and writes its own strategy files from
+the database. 16 backtests are submitted at once (after a warm-up that fills each host's market-data cache), and
+the time until all are finished is compared: two hosts against one (the baseline). On one machine the second
+host adds no CPU: the figure shows what a second host costs or gains when it shares the cores, not the scaling
+that separate machines give. No target.
+
+Run: ``.venv/bin/python -m bench.backtest_hosts`` (PostgreSQL and RabbitMQ on this machine).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from bench.backtest_stack import backtest_stack
+from bench.common import result_line
+
+CONCURRENT = 16
+PAIRS = ("BTC/USDT", "ETH/USDT")
+
+
+def seconds_for_all(hosts: int) -> tuple[float, list[int]]:
+    """Seconds until CONCURRENT backtests submitted at once have finished, and how many each host ran."""
+    with backtest_stack(PAIRS, worker_processes=2, hosts=hosts) as stack:
+        strategies = [stack.deploy(f"Hosts{index}") for index in range(CONCURRENT)]
+        # Warm-up: enough at once that every worker process (so every host) takes one and caches the data.
+        stack.wait_all([stack.start(strategy_id) for strategy_id in strategies[: 2 * hosts]])
+        started = time.perf_counter()
+        ids = [stack.start(strategy_id) for strategy_id in strategies]
+        stack.wait_all(ids)
+        elapsed = time.perf_counter() - started
+        host_dirs = [stack.data_dir] if hosts == 1 else sorted((stack.data_dir / "hosts").iterdir())
+        ran = [
+            sum(1 for backtest_id in ids if any(host.glob(f"ft_userdata/*/user_data/backtest_results/{backtest_id}")))
+            for host in host_dirs
+        ]
+    return elapsed, ran
+
+
+def main() -> int:
+    one, ran_one = seconds_for_all(1)
+    two, ran_two = seconds_for_all(2)
+    ratio = two / one
+    print(f"{CONCURRENT} backtests at once, one worker host:  {one:6.2f} s   (baseline; ran {ran_one})")
+    print(f"{CONCURRENT} backtests at once, two worker hosts: {two:6.2f} s   (ran per host: {ran_two})")
+    print(f"ratio two hosts / one host: {ratio:.2f} (one machine: the second host shares its 2 cores)")
+    print(result_line(f"Issue 17: {CONCURRENT} backtests, two worker hosts (2 processes each)", f"{two:.2f} s",
+                      f"one worker host {one:.2f} s", round(ratio, 3), "none (same machine)", None))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
