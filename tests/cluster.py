@@ -46,6 +46,7 @@ from flask import Flask
 from gentrade import create_app
 from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
 from gentrade.freqtrade.userdir import UserDirectories
+from gentrade.tasks.celery_app import hosts_exchange
 from tests.backtest_stack import ROOT, Worker, settings_env, wait_for_log, worker_env
 from tests.conftest import _require, production_settings, reset_schema
 from tests.servers import gunicorn
@@ -57,6 +58,7 @@ PAIRS = ("BTC/USDT", "ETH/USDT")
 # The mount namespace of a host's process: its disk at the configured path, the other disks out of sight.
 MOUNT_DISK = 'mount --bind "$1" "$2" && mount -t tmpfs tmpfs "$3" && shift 3 && exec "$@"'
 HTTP_TIMEOUT = 30
+DEFAULT_PORTS = {"database": 5432, "broker": 5672, "exchange": 80}  # of the services' URLs that name none
 
 
 def namespaces_unavailable_reason() -> str | None:
@@ -166,6 +168,7 @@ class Forwarder:
     def __init__(self) -> None:
         self._loop = asyncio.new_event_loop()
         self._servers: list[asyncio.Server] = []
+        self._writers: set[asyncio.StreamWriter] = set()  # both ends of every forwarded connection
         self._thread = threading.Thread(target=self._loop.run_forever, name="cluster-forwarder", daemon=True)
         self._thread.start()
 
@@ -174,9 +177,26 @@ class Forwarder:
         return asyncio.run_coroutine_threadsafe(self._listen(address, target), self._loop).result(timeout=10)
 
     async def _listen(self, address: str, target: tuple[str, int]) -> int:
-        server = await asyncio.start_server(functools.partial(_connect, target), address, 0)
+        server = await asyncio.start_server(functools.partial(self._connect, target), address, 0)
         self._servers.append(server)
         return server.sockets[0].getsockname()[1]
+
+    async def _connect(
+        self, target: tuple[str, int], reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(*target)
+        except OSError:
+            writer.transport.abort()
+            return
+        ends = {writer, upstream_writer}
+        self._writers |= ends
+        try:
+            await asyncio.gather(_pipe(reader, upstream_writer), _pipe(upstream_reader, writer))
+        finally:
+            for end in ends:
+                end.transport.abort()
+            self._writers -= ends
 
     def stop(self) -> None:
         """Close every listener and connection (PostgreSQL then ends their sessions), then the loop."""
@@ -186,25 +206,14 @@ class Forwarder:
         self._loop.close()
 
     async def _close(self) -> None:
+        """Abort the connections, so each forwarding ends by itself (cancelled, asyncio would log each one)."""
         for server in self._servers:
             server.close()
-        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def _connect(target: tuple[str, int], reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        upstream_reader, upstream_writer = await asyncio.open_connection(*target)
-    except OSError:
-        writer.transport.abort()
-        return
-    try:
-        await asyncio.gather(_pipe(reader, upstream_writer), _pipe(upstream_reader, writer))
-    finally:
-        writer.transport.abort()
-        upstream_writer.transport.abort()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        if pending:
+            await asyncio.wait(pending, timeout=5)
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -254,6 +263,8 @@ class HttpApi:
 
 @dataclass
 class Cluster:
+    """The running cluster: its hosts, their settings and logs, and the API over the api host's link."""
+
     hosts: dict[str, Host]
     settings: dict[str, dict[str, str]]  # each host's GENTRADE_* environment
     logs: Path
@@ -327,9 +338,8 @@ class Cluster:
             raise
 
 
-def _hosts(tmp: Path, run: str, shared_disk: bool) -> dict[str, Host]:
-    """The hosts' addresses (a /30 each in a free /24) and disks. ``shared_disk`` shows the api host's disk to
-    every host: only to check the plumbing by hand, the scenario needs separate disks."""
+def _hosts(tmp: Path, run: str) -> dict[str, Host]:
+    """The hosts' addresses (a /30 each in a free /24) and disks."""
     subnet = free_subnet()
     (tmp / "view").mkdir()
     hosts = {}
@@ -342,7 +352,7 @@ def _hosts(tmp: Path, run: str, shared_disk: bool) -> dict[str, Host]:
             link=f"gt{run}{index}",
             root_ip=f"{subnet}.{4 * index + 1}",
             ip=f"{subnet}.{4 * index + 2}",
-            disk=tmp / "disks" / "api" if shared_disk else disk,
+            disk=disk,
             view=tmp / "view",
             private=tmp / "disks",
         )
@@ -384,14 +394,18 @@ def _migrated_app(
 
 
 def _forget(app: Flask, queue: str) -> None:
-    """Close the test process's connections and delete the private queue."""
+    """Close the test process's connections; delete the private queue and its exchanges (the queue's own and the
+    worker hosts' fanout, which outlive their queues)."""
     from gentrade.extensions import db
 
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
         with app.extensions["celery"].connection_for_write() as connection:
-            connection.default_channel.queue_delete(queue)
+            channel = connection.default_channel
+            channel.queue_delete(queue)
+            for exchange in (queue, hosts_exchange(queue)):
+                channel.exchange_delete(exchange)
 
 
 def _drop_schema(postgres_url: str, schema: str) -> None:
@@ -408,10 +422,9 @@ def _host_settings(
     extra: dict[str, str],
 ) -> dict[str, str]:
     """The host's settings: every service at a forwarder on its own link's root side."""
-    database, broker, exchange = urls["database"], urls["broker"], urls["exchange"]
     moved = {
-        key: _moved(url, host.root_ip, forwarder.listen(host.root_ip, _target(url, default)))
-        for key, url, default in (("database", database, 5432), ("broker", broker, 5672), ("exchange", exchange, 80))
+        key: _moved(url, host.root_ip, forwarder.listen(host.root_ip, _target(url, DEFAULT_PORTS[key])))
+        for key, url in urls.items()
     }
     return settings_env(moved["database"], moved["broker"], host.view, clerk_key, moved["exchange"], **extra)
 
@@ -422,8 +435,6 @@ def run_cluster(
     postgres_url: str,
     broker_url: str,
     clerk_key: rsa.RSAPrivateKey,
-    *,
-    shared_disk: bool = False,
     **settings: str,
 ) -> Iterator[Cluster]:
     """Build the cluster and start its processes; afterwards everything is killed and removed, even on failure.
@@ -440,7 +451,7 @@ def run_cluster(
         stack.callback(_forget, _migrated_app(tmp, postgres_url, broker_url, clerk_key, schema, queue), queue)
         forwarder = Forwarder()
         stack.callback(forwarder.stop)
-        hosts = _hosts(tmp, run, shared_disk)
+        hosts = _hosts(tmp, run)
         for host in hosts.values():
             stack.callback(host.unplug)
             host.plug()

@@ -36,8 +36,8 @@ pytestmark = pytest.mark.postgres
 ALICE, BOB = "user_clusterAlice", "user_clusterBob"
 STALE_SECONDS = 10  # a dead worker's backtests are reaped once their heartbeat is twice this old
 FIRST_ROUND = 4  # backtests per user
-# Long enough to be caught running on a worker host and killed there: 5m candles over two months.
-LONG = {"timeframe": "5m", "start_date": (END - timedelta(days=60)).isoformat()}
+# Long enough to be caught running on a worker host and killed there: 5m candles over three months (2-3 s).
+LONG = {"timeframe": "5m", "start_date": (END - timedelta(days=90)).isoformat()}
 # The reaper runs every 60 s (beat) and takes backtests without a heartbeat for 2 x STALE_SECONDS; then w1 runs them.
 TAKEOVER_SECONDS = 240
 DELETION_SECONDS = 30
@@ -71,7 +71,7 @@ def strategies(cluster: Cluster, tokens: Tokens) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def first_round(cluster: Cluster, tokens: Tokens, strategies: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
     """``FIRST_ROUND`` backtests of each user's strategy, started one user after the other (consecutive messages
-    go to both workers, so each strategy runs on both), waited for: (clerk id, final state) each."""
+    go to both workers, so a strategy runs on both), waited for: (clerk id, final state) each."""
     with cluster.explained():
         started = [
             (user, start(cluster.api, tokens, strategy_id, user)["id"])
@@ -126,8 +126,10 @@ def test_a_dead_worker_hosts_backtests_finish_on_the_other(
             for user, strategy_id in strategies.items()
             for _ in range(2)
         ]
-        caught = running_on(cluster, tokens, "w2", started)
+        caught = caught_running_on(cluster, tokens, "w2", started)
         cluster.kill("w2")
+        owners = {id_: user for user, id_ in started}
+        assert all(status(cluster, tokens, owners[id_], id_) == "running" for id_ in caught), "w2 finished first"
         done = [(user, wait_for(cluster.api, tokens, id_, FINAL, TAKEOVER_SECONDS, user)) for user, id_ in started]
         assert [body["status"] for _, body in done] == ["finished"] * len(done), done
         for user, body in done:
@@ -157,23 +159,22 @@ def test_a_deleted_users_files_go_from_every_host_one_that_was_down_once_it_is_b
         assert all(cluster.user_folder(h, kept).is_dir() for h in WORKER_HOSTS), "another user's files went too"
 
 
-def running_on(cluster: Cluster, tokens: Tokens, name: str, started: list[tuple[str, str]]) -> list[str]:
-    """Wait until some of the backtests run on the host (status ``running``, results folder on its disk)."""
-    deadline = time.monotonic() + 120
-    while True:
-        states = {
-            id_: cluster.api.get(f"{BACKTESTS}/{id_}", headers=tokens.headers(user)).json for user, id_ in started
-        }
-        caught = [
-            id_
-            for user, id_ in started
-            if states[id_]["status"] == "running" and cluster.results(name, user, id_).is_dir()
-        ]
-        if caught:
-            return caught
-        assert time.monotonic() < deadline, f"none ran on {name}: {states}"
-        assert not all(state["status"] in FINAL for state in states.values()), f"all over, none on {name}: {states}"
-        time.sleep(0.2)
+def caught_running_on(cluster: Cluster, tokens: Tokens, name: str, started: list[tuple[str, str]]) -> list[str]:
+    """Wait until some of the backtests run on the host: their results folder appears on its disk (made as the row
+    turns ``running``). The disk is polled, not the API, to catch a run of a few seconds at its start."""
+    deadline, next_look = time.monotonic() + 120, 0.0
+    while not (caught := [id_ for user, id_ in started if cluster.results(name, user, id_).is_dir()]):
+        if time.monotonic() > next_look:
+            states = {id_: status(cluster, tokens, user, id_) for user, id_ in started}
+            assert not set(states.values()) <= FINAL, f"all over, none ran on {name}: {states}"
+            assert time.monotonic() < deadline, f"none ran on {name}: {states}"
+            next_look = time.monotonic() + 1
+        time.sleep(0.02)
+    return caught
+
+
+def status(cluster: Cluster, tokens: Tokens, user: str, backtest_id: str) -> str:
+    return cluster.api.get(f"{BACKTESTS}/{backtest_id}", headers=tokens.headers(user)).json["status"]
 
 
 def assert_gone(cluster: Cluster, clerk_id: str, hosts: tuple[str, ...]) -> None:
