@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -138,10 +138,13 @@ def backtest_app(
 
 
 class Worker:
-    """A real ``celery -A gentrade.tasks worker`` process (2 pool processes, embedded beat)."""
+    """A real ``celery -A gentrade.tasks worker`` process (2 pool processes, embedded beat unless ``beat`` is False).
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.env, self.log_path = env, log_path
+    ``prefix`` runs the command inside another one, e.g. ``nsenter ...`` to start it on a cluster host.
+    """
+
+    def __init__(self, env: dict[str, str], log_path: Path, prefix: Sequence[str] = (), *, beat: bool = True) -> None:
+        self.env, self.log_path, self.prefix, self.beat = env, log_path, list(prefix), beat
         self.process: subprocess.Popen[bytes] | None = None
         self.nodename = ""
 
@@ -149,17 +152,14 @@ class Worker:
         schedule = self.log_path.with_suffix(".schedule")
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         self.nodename = f"test-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
+        beat = ["-B", "-s", str(schedule)] if self.beat else []
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "gentrade.tasks", "worker", "-c", "2", "-B", "-s", str(schedule),
+                [*self.prefix, sys.executable, "-m", "celery", "-A", "gentrade.tasks", "worker", "-c", "2", *beat,
                  "--loglevel", "INFO", "-n", self.nodename, "--without-mingle", "--without-gossip"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while b"ready." not in self.log_path.read_bytes()[offset:]:  # this start's "ready.", not a previous one's
-            assert self.process.poll() is None, self.log_path.read_text()[-3000:]
-            assert time.monotonic() < deadline, "the worker did not start"
-            time.sleep(0.3)
+        wait_for_log(self.log_path, b"ready.", self.process, offset, what="the worker")
 
     def kill(self) -> None:
         """``kill -9`` the whole worker: its main process and its pool."""
@@ -207,6 +207,18 @@ class Worker:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+
+
+def wait_for_log(
+    log_path: Path, marker: bytes, process: subprocess.Popen[bytes], offset: int = 0, what: str = "the process"
+) -> None:
+    """Wait until the log shows ``marker`` past ``offset`` (this start's, not a previous one's); fail with the
+    log's tail when the process exits first, or after a minute."""
+    deadline = time.monotonic() + 60
+    while marker not in log_path.read_bytes()[offset:]:
+        assert process.poll() is None, log_path.read_text()[-3000:]
+        assert time.monotonic() < deadline, f"{what} did not start"
+        time.sleep(0.3)
 
 
 def worker_env(home: Path, settings: dict[str, str]) -> dict[str, str]:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,14 +58,18 @@ def gunicorn(
     log_path: Path,
     *,
     app: str = "wsgi:app",
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    prefix: Sequence[str] = (),
     **env: str,
 ) -> Iterator[str]:
     """gunicorn as deployed (production settings, 2 gevent workers) on the migrated test database; yields its URL.
 
     ``app`` is the WSGI app to serve; ``env`` adds or overrides environment variables (``GUNICORN_WORKERS``,
-    ``GENTRADE_DB_POOL_SIZE``, ...).
+    ``GENTRADE_DB_POOL_SIZE``, ...). ``host`` and ``port`` (a free one by default) are where it listens;
+    ``prefix`` runs it inside another command, e.g. ``nsenter ...`` to start it on a cluster host.
     """
-    port = free_port()
+    port = port or free_port()
     environment = {
         "PATH": os.environ.get("PATH", ""),
         "GENTRADE_ENV": "production",
@@ -81,13 +85,13 @@ def gunicorn(
     }
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [str(GUNICORN), "-c", "config/gunicorn.conf.py", "-b", f"127.0.0.1:{port}", app],
+            [*prefix, str(GUNICORN), "-c", "config/gunicorn.conf.py", "-b", f"{host}:{port}", app],
             cwd=ROOT,
             env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host}:{port}"
     try:
         wait_until_serving(url, process)
         yield url
