@@ -248,13 +248,14 @@ def gunicorn_workers(port: int) -> set[int]:
 
 
 def eventually(condition: Callable[[], bool], timeout: float = 120) -> None:
-    """Wait for ``condition``; a request that fails meanwhile (new workers still booting) counts as not yet."""
+    """Wait for ``condition``; a request that fails meanwhile (new workers still booting), or a process that exits
+    while it is looked at (a killed worker still listed as the socket's owner), counts as not yet."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             if condition():
                 return
-        except requests.RequestException:
+        except (requests.RequestException, psutil.Error):
             pass
         assert time.monotonic() < deadline, "not in time"
         time.sleep(0.3)
