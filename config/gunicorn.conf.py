@@ -75,6 +75,18 @@ def post_worker_init(worker: object) -> None:
     warm_up()
     gc.collect()
     gc.freeze()
+    _keep_this_host_swept(worker)
+
+
+def _keep_this_host_swept(worker: Any) -> None:
+    """An API host hears no deletion broadcast (those go to the workers): its copies of deleted users' and
+    strategies' files go when its workers start and hourly after that (``services/host_files.py``)."""
+    from flask import Flask
+
+    from gentrade.services.host_files import keep_swept
+
+    if isinstance(worker.wsgi, Flask):
+        keep_swept(worker.wsgi)
 
 
 def post_request(worker: object, req: object, environ: object, resp: object) -> None:

@@ -3,7 +3,8 @@ no longer has them. PostgreSQL is the source of truth, so no host needs another 
 
 A worker host writes a user's folder and strategy file just before a backtest runs (``materialize``); every
 host removes the folders of deleted users, the files of deleted strategies and the results of deleted backtests
-when told to (a broadcast after each deletion), when its worker starts, and hourly (``sweep``).
+(``sweep``) when its processes start and hourly after that (``keep_swept``: each API worker, each Celery worker),
+and worker hosts also at once when told (a broadcast after each deletion).
 
 Races: a sweep lists a user's entries, then reads the database, under the user's lock. A backtest's row exists
 before any host makes its results folder, a strategy's before a worker writes its file, and a deploy writes its
@@ -14,9 +15,11 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 import uuid
 from pathlib import Path
 
+from flask import Flask
 from sqlalchemy import select
 
 from gentrade.extensions import db
@@ -26,6 +29,7 @@ from gentrade.runtime import runtime
 from gentrade.services import users
 
 log = logging.getLogger(__name__)
+SWEEP_EVERY_SECONDS = 3600.0
 
 
 def materialize(clerk_id: str, strategy_name: str, code: str) -> Path:
@@ -50,6 +54,27 @@ def sweep(clerk_id: str | None = None) -> int:
     Returns how many folders and files went."""
     clerk_ids = [clerk_id] if clerk_id is not None else runtime().user_dirs.clerk_ids()
     return sum(_sweep_user(each) for each in clerk_ids)
+
+
+def keep_swept(app: Flask, every: float = SWEEP_EVERY_SECONDS) -> threading.Thread:
+    """Sweep this host now and then every ``every`` seconds, in a daemon thread (a greenlet under gevent): what a
+    host missed of the deletions (it was down, a broadcast was lost, or it is an API host, which hears none)."""
+
+    def loop() -> None:
+        while True:
+            with app.app_context():
+                try:
+                    sweep()
+                except Exception:  # a database outage: the next round tries again
+                    log.warning("could not sweep this host's folders", exc_info=True)
+                finally:
+                    db.session.remove()
+            stop.wait(every)
+
+    stop = threading.Event()  # never set: the thread lives as long as its process
+    thread = threading.Thread(target=loop, name="sweep-host-files", daemon=True)
+    thread.start()
+    return thread
 
 
 def _sweep_user(clerk_id: str) -> int:

@@ -4,7 +4,6 @@ main process does at its start (the runner check, the metrics server)."""
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from typing import Any
 
@@ -31,7 +30,6 @@ log = logging.getLogger(__name__)
 
 REAP_EVERY_SECONDS = 60.0
 EXPIRE_THREADS_EVERY_SECONDS = 3600.0
-SWEEP_HOSTS_EVERY_SECONDS = 3600.0
 RUN_BACKTEST = "gentrade.run_backtest"
 # A pooled broker connection that died with a broker restart fails the first send; one new connection fixes it. A
 # broker that is really down still fails within a second (no long back-off while a request waits).
@@ -105,17 +103,10 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
     @worker_ready.connect(weak=False)
     def _sweep_this_host(**kwargs: Any) -> None:
         """A worker starting removes what this host keeps of users, strategies and backtests deleted while it was
-        down (in the background: it may be many folders)."""
+        down, and again hourly (in the background: it may be many folders)."""
         from gentrade.services import host_files  # services import this module
 
-        def sweep() -> None:
-            with app.app_context():
-                try:
-                    host_files.sweep()
-                finally:
-                    db.session.remove()
-
-        threading.Thread(target=sweep, name="sweep-host-files", daemon=True).start()
+        host_files.keep_swept(app)
 
     @worker_init.connect(weak=False)
     def _check_runner(**kwargs: Any) -> None:
@@ -147,8 +138,6 @@ def _broadcast_to_hosts(celery: Celery, task_queue: str) -> None:
         task_queues=(Queue(task_queue), hosts),
         task_routes={PRUNE_HOST_FILES: {"queue": hosts.alias, "exchange": hosts.alias}},
     )
-    # Catches up what a host missed of the deletions (it was down, or a message was lost).
-    celery.conf.beat_schedule["sweep-host-files"] = {"task": PRUNE_HOST_FILES, "schedule": SWEEP_HOSTS_EVERY_SECONDS}
 
 
 def _serve_metrics(settings: Settings, port: int) -> None:

@@ -13,7 +13,8 @@ log = logging.getLogger(__name__)
 
 @shared_task(name="gentrade.prune_host_files")
 def prune_host_files(clerk_id: str | None = None) -> int:
-    """Remove what this host keeps of one user (``clerk_id``), or of everyone, that the database no longer has."""
+    """Remove what this host keeps of one user (``clerk_id``) that the database no longer has (the broadcast after a
+    deletion); without one, of everyone."""
     removed = host_files.sweep(clerk_id)
     if removed:
         log.info("removed %d deleted users', strategies' or backtests' folders and files on this host", removed)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -31,6 +32,7 @@ from tests import backtest_stack
 from tests.backtest_stack import BACKTESTS, FINAL, deploy, start, wait_for
 from tests.conftest import Tokens
 from tests.samples import add_backtest_row
+from tests.servers import gunicorn
 
 pytestmark = pytest.mark.postgres
 
@@ -152,6 +154,19 @@ def test_a_finished_backtest_without_a_stored_archive_says_why(client: FlaskClie
     assert response.status_code == 404
     assert "not stored" in response.json["message"]
     assert "64 MiB" in response.json["message"]
+
+
+def test_an_api_host_sweeps_its_folder_when_its_workers_start(
+    app: Flask, postgres_url: str, data_dir: Path, clerk_key: rsa.RSAPrivateKey, tmp_path: Path
+) -> None:
+    """API hosts hear no broadcast: what another API host deleted goes from this one when its gunicorn workers
+    start (and hourly after that)."""
+    strategy_row(app, "user_stillhere", "Kept")
+    deleted_elsewhere = user_dir(data_dir, "user_deletedelsewhere") / "user_data"
+    deleted_elsewhere.mkdir(parents=True)
+    with gunicorn(postgres_url, data_dir, clerk_key, tmp_path / "gunicorn.log"):
+        eventually(lambda: not deleted_elsewhere.parent.exists())
+    assert user_dir(data_dir, "user_stillhere").is_dir()
 
 
 # --- with a real worker ---------------------------------------------------------------------------------
