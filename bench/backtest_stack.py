@@ -30,6 +30,7 @@ from gentrade import create_app, devkeys
 from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
 from gentrade.freqtrade.jobs import BacktestJob
 from gentrade.settings import Settings
+from gentrade.tasks.celery_app import remove_queue
 from tests.samples import draft
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,6 +184,7 @@ def backtest_stack(
             db.session.remove()
             db.engine.dispose()
             app.extensions["celery"].control.purge()
+            remove_queue(app.extensions["celery"], queue)
         with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         folder.cleanup()

@@ -54,6 +54,7 @@ from bench.common import POSTGRES_URL, percentile, result_line
 from gentrade import devkeys
 from gentrade.runtime import EXTENSION_KEY
 from gentrade.settings import Settings
+from gentrade.tasks.celery_app import remove_queue
 
 API_WORKERS = WORKERS  # as bench.api_load starts it
 CELERY_PROCESSES = 2
@@ -416,10 +417,7 @@ def queue_depth(stack: BacktestStack) -> int:
 
 def delete_queue(stack: BacktestStack) -> None:
     """``bench.backtest_stack`` purges its queue; the queue itself goes too."""
-    celery = stack.app.extensions["celery"]
-    queue = stack.app.extensions[EXTENSION_KEY].settings.task_queue
-    with celery.connection_for_write() as connection:
-        connection.default_channel.queue_delete(queue=queue)
+    remove_queue(stack.app.extensions["celery"], stack.app.extensions[EXTENSION_KEY].settings.task_queue)
 
 
 def table_statuses(settings: Settings) -> Counter[str]:

@@ -33,6 +33,7 @@ from gentrade.extensions import db
 from gentrade.models import Backtest, Strategy
 from gentrade.models.backtest import ACTIVE_STATUSES
 from gentrade.services import backtest_state
+from gentrade.tasks.celery_app import remove_queue
 from tests.conftest import (
     AUTHORIZED_PARTY,
     ISSUER,
@@ -133,8 +134,7 @@ def backtest_app(
     celery = backtest_application.extensions["celery"]
     celery.control.purge()
     yield backtest_application
-    with celery.connection_for_write() as connection:
-        connection.default_channel.queue_delete(TASK_QUEUE)
+    remove_queue(celery, TASK_QUEUE)
 
 
 class Worker:

@@ -46,7 +46,7 @@ from flask import Flask
 from gentrade import create_app
 from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
 from gentrade.freqtrade.userdir import UserDirectories
-from gentrade.tasks.celery_app import hosts_exchange
+from gentrade.tasks.celery_app import remove_queue
 from tests.backtest_stack import ROOT, Worker, settings_env, wait_for_log, worker_env
 from tests.conftest import _require, production_settings, reset_schema
 from tests.servers import gunicorn
@@ -401,11 +401,7 @@ def _forget(app: Flask, queue: str) -> None:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-        with app.extensions["celery"].connection_for_write() as connection:
-            channel = connection.default_channel
-            channel.queue_delete(queue)
-            for exchange in (queue, hosts_exchange(queue)):
-                channel.exchange_delete(exchange)
+        remove_queue(app.extensions["celery"], queue)
 
 
 def _drop_schema(postgres_url: str, schema: str) -> None:

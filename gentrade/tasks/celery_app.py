@@ -197,6 +197,16 @@ def publish_prune(clerk_id: str) -> None:
         log.warning("could not tell the worker hosts to remove the files of %s", clerk_id, exc_info=True)
 
 
+def remove_queue(celery: Celery, task_queue: str) -> None:
+    """Delete a task queue and its two exchanges (its own, and the hosts' fanout), which RabbitMQ keeps after the
+    queue: for a test's or benchmark's private queue once it is done."""
+    with celery.connection_for_write() as connection:
+        channel = connection.default_channel
+        channel.queue_delete(task_queue)
+        for exchange in (task_queue, hosts_exchange(task_queue)):
+            channel.exchange_delete(exchange)
+
+
 def broker_reachable(timeout: float = 2.0) -> bool:
     celery: Celery = current_app.extensions["celery"]
     try:
