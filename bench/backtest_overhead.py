@@ -11,30 +11,20 @@ machine; a Docker engine with `make docker-images` built for the docker runner).
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import subprocess
 import sys
 import time
 
 from bench.backtest_stack import backtest_stack
-from bench.common import result_line
+from bench.common import result_line, runner_choice
 
 RUNS = 5
 TARGET = 0.6
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--runner",
-        choices=("local", "docker"),
-        default="local",
-        help="the worker's runner; docker: measured against `docker run` of the stock image",
-    )
-    runner = parser.parse_args(argv).runner
-    tool = "stock CLI" if runner == "local" else "docker run of the stock image"
-    label = "" if runner == "local" else ", docker runner"
+    runner, tool, label = runner_choice(__doc__.splitlines()[0], argv)
     with backtest_stack(("BTC/USDT", "ETH/USDT"), runner=runner) as stack:
         strategy_id = stack.deploy("OverheadProbe")
         first = stack.wait(stack.start(strategy_id))  # downloads the data once

@@ -11,14 +11,13 @@ a Docker engine with `make docker-images` built for the docker runner).
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from bench.backtest_stack import backtest_stack
-from bench.common import result_line
+from bench.common import result_line, runner_choice
 
 CONCURRENT = 16
 LANES = 2  # the worker's processes, and the CLI's parallel runs
@@ -26,16 +25,7 @@ TARGET = 0.6
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--runner",
-        choices=("local", "docker"),
-        default="local",
-        help="the worker's runner; docker: measured against `docker run` of the stock image",
-    )
-    runner = parser.parse_args(argv).runner
-    tool = "stock CLI" if runner == "local" else "docker run of the stock image"
-    label = "" if runner == "local" else ", docker runner"
+    runner, tool, label = runner_choice(__doc__.splitlines()[0], argv)
     with backtest_stack(("BTC/USDT", "ETH/USDT", "SOL/USDT", "ADA/USDT"), worker_processes=2, runner=runner) as stack:
         # Data reuse: two backtests needing the same new pair at once download it once.
         first, second = stack.deploy("ReuseA", pairs=["SOL/USDT"]), stack.deploy("ReuseB", pairs=["SOL/USDT"])

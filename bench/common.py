@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -60,6 +61,21 @@ def summary(samples: list[float]) -> str:
         f"p50 {percentile(samples, 0.5) * 1000:7.1f} ms   p95 {percentile(samples, 0.95) * 1000:7.1f} ms   "
         f"mean {statistics.fmean(samples) * 1000:7.1f} ms"
     )
+
+
+def runner_choice(description: str, argv: list[str] | None) -> tuple[str, str, str]:
+    """``--runner local|docker`` of a backtest benchmark: (runner, the baseline tool's name, a label for figures)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--runner",
+        choices=("local", "docker"),
+        default="local",
+        help="the worker's runner; docker: measured against `docker run` of the stock image",
+    )
+    runner = parser.parse_args(argv).runner
+    if runner == "local":
+        return runner, "stock CLI", ""
+    return runner, "docker run of the stock image", ", docker runner"
 
 
 def result_line(name: str, figure: str, baseline: str, ratio: float | None, target: str, met: bool) -> str:

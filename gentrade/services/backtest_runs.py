@@ -32,12 +32,12 @@ from sqlalchemy.exc import OperationalError
 from gentrade.extensions import db
 from gentrade.freqtrade.candle_times import range_end
 from gentrade.freqtrade.exchange_config import command_overrides
-from gentrade.freqtrade.jobs import BacktestJob, Runner, RunnerProblem, RunOutcome
+from gentrade.freqtrade.jobs import BacktestJob, RunnerProblem, RunOutcome
 from gentrade.freqtrade.limits import memory_limit_message, time_limit_message
-from gentrade.freqtrade.market_data import ExchangeUnavailable, MarketDataCache
+from gentrade.freqtrade.market_data import ExchangeUnavailable
 from gentrade.freqtrade.market_list import MarketListUnavailable, ensure_market_list
 from gentrade.freqtrade.results import ResultsInvalid, ResultsMissing, parse_results
-from gentrade.freqtrade.runners import DockerRunner, build_runner
+from gentrade.freqtrade.runners import DockerRunner
 from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS
 from gentrade.freqtrade.userdir import write_atomically
 from gentrade.freqtrade.verify import DataProblem, verify
@@ -46,6 +46,7 @@ from gentrade.models import Backtest, Strategy, User
 from gentrade.runtime import runtime
 from gentrade.services import backtest_state as state
 from gentrade.services import host_files
+from gentrade.services.backtest_runners import configured_runner, market_cache
 from gentrade.strategies.loaded import informative_of, informative_ranges
 from gentrade.strategies.loaded import startup_candles as needed_startup_candles
 from gentrade.tasks.celery_app import publish_run
@@ -119,56 +120,6 @@ class _Heartbeat:
     def __exit__(self, *exc_info: object) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
-
-
-def _runner() -> Runner:
-    settings = runtime().settings
-    if settings.freqtrade_runner == "docker":
-        import docker
-
-        return build_runner(
-            "docker",
-            client=docker.from_env,  # a client per run, closed after it
-            image=settings.freqtrade_image,
-            data_dir=settings.resolved_data_dir,
-            host_data_dir=settings.docker_host_data_dir or settings.resolved_data_dir,
-            pool_size=settings.docker_pool_size,
-            container_jobs=settings.docker_container_jobs,
-            pool_stale_seconds=settings.backtest_stale_seconds,  # a worker this long silent is gone
-        )
-    return build_runner("local", warm=settings.backtest_warm_start)
-
-
-def prestart_pool() -> None:
-    """A worker process starting: its pooled Freqtrade containers, shaped by the settings its backtests get, start
-    in the background (nothing with the local runner or a pool size of 0)."""
-    runner = _runner()
-    if isinstance(runner, DockerRunner):
-        settings = runtime().settings
-        datadir = market_cache().root
-        runner.prestart(datadir, settings.backtest_memory_mb, settings.backtest_cpus)
-
-
-def runner_problem() -> str | None:
-    """Why the configured runner cannot run backtests here, or None (checked when a worker starts)."""
-    runner = _runner()
-    if not isinstance(runner, DockerRunner):
-        return None
-    try:
-        version = runner.check_engine()
-    except Exception as exc:  # docker-py raises DockerException, requests' errors or EngineUnsupported
-        return f"the Docker engine: {exc}"
-    log.info("the docker runner uses the Docker engine at API %s and the image %s", version, runner.image)
-    return None
-
-
-def market_cache() -> MarketDataCache:
-    settings = runtime().settings
-    return MarketDataCache(
-        settings.resolved_data_dir,
-        settings.exchange_api_url,
-        download_timeout_seconds=settings.backtest_download_timeout_seconds,
-    )
 
 
 def _plan(backtest_id: uuid.UUID) -> tuple[_Plan, int] | None:
@@ -281,7 +232,7 @@ def _pipeline(plan: _Plan, heartbeat: _Heartbeat) -> Step:
     cache.ensure(pairs, plan.timeframe, data_start, end)
     for other in informative:  # the candles the strategy reads besides its own (informative pairs)
         cache.ensure(other.pairs, other.timeframe, other.start, other.end)
-    runner = _runner()
+    runner = configured_runner()
     if isinstance(runner, DockerRunner):  # its containers have no network: the markets come from the cache
         try:
             ensure_market_list(cache.root, runtime().settings.exchange_api_url)

@@ -2,7 +2,8 @@
 
 It is a pydantic model so that LangChain's structured output can use it as is. Validation is
 complete here: field types and ranges, the indicator catalogue, and that every operand refers
-to something the draft defines. An error names the field path and the reason.
+to something the draft defines. An error names the field path and the reason. Over 400 lines because
+the model and its cross-field rules are one schema: split, a rule would sit away from the fields it reads.
 """
 
 from __future__ import annotations

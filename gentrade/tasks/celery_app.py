@@ -87,7 +87,7 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
 
             SERVERS.prestart()
         if settings.freqtrade_runner == "docker" and settings.docker_pool_size > 0:
-            from gentrade.services.backtest_runs import prestart_pool  # services import this module
+            from gentrade.services.backtest_runners import prestart_pool  # services import this module
 
             with app.app_context():
                 prestart_pool()
@@ -112,7 +112,7 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
     def _check_runner(**kwargs: Any) -> None:
         """A runner that cannot work here (no Docker engine, one too old) stops the worker at its start, with
         the reason, instead of failing every backtest. SystemExit: Celery logs and ignores other exceptions."""
-        from gentrade.services.backtest_runs import runner_problem  # services import this module
+        from gentrade.services.backtest_runners import runner_problem  # services import this module
 
         with app.app_context():
             problem = runner_problem()

@@ -48,7 +48,8 @@ from gentrade.freqtrade.runners.docker import (
 )
 from gentrade.freqtrade.runners.docker_pool import ContainerPool, Slot
 from gentrade.freqtrade.userdir import USER_DATA_SUBDIRS
-from gentrade.services.backtest_runs import failure_of, runner_problem
+from gentrade.services.backtest_runners import runner_problem
+from gentrade.services.backtest_runs import failure_of
 from gentrade.settings import DEFAULT_FREQTRADE_IMAGE, Settings
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft

@@ -1,7 +1,10 @@
 """Run stock ``freqtrade backtesting`` in a pinned Freqtrade image (production): ours by default.
 
 The worker talks to the Docker daemon with docker-py and starts one sibling container per
-backtest. Only two folders are mounted: the job's ``user_data`` read-write at
+backtest (or hands it to a pooled one: ``docker_pooled``). Over 400 lines because the path mapping and the
+lock-down are the security boundary of every container, cold or pooled, and are read best in one place.
+
+Only two folders are mounted: the job's ``user_data`` read-write at
 ``/freqtrade/user_data`` and the shared market-data cache read-only at ``/freqtrade/market_data``.
 Every path handed to Freqtrade is translated into one of those; any other path is refused with
 ``ValueError`` before the daemon is contacted, so a job can never mount an arbitrary host path.
@@ -68,7 +71,6 @@ from docker.types import Mount
 from gentrade.freqtrade.jobs import BacktestJob, RunnerProblem, RunOutcome
 from gentrade.freqtrade.limits import says_out_of_memory
 from gentrade.freqtrade.market_list import PUBLIC_API_PATH, SERVED_DIR, market_list_file
-from gentrade.freqtrade.progress import read_progress
 from gentrade.freqtrade.runners.docker_parts import (
     CONTAINER_MARKET_DATA,
     CONTAINER_USER_DATA,
@@ -428,15 +430,7 @@ class DockerRunner(PooledContainers):
             if status is not None:
                 ended.exit_code = status
                 break
-            watch.heartbeat()
-            current = read_progress(progress_dir) if watch.progress is not None else None
-            if watch.progress is not None and current is not None:
-                watch.progress(current)
-            if watch.should_cancel():
-                ended.cancelled, ended.note = True, "cancelled"
-                break
-            if time.monotonic() >= watch.deadline:
-                ended.timed_out, ended.note = True, f"timeout of {job.timeout_seconds} s reached"
+            if watch.tick(ended, progress_dir, job.timeout_seconds):
                 break
         if ended.cancelled or ended.timed_out:
             self._kill(container)

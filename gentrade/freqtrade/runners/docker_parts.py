@@ -6,10 +6,12 @@ run loop watches. Cold containers are :mod:`gentrade.freqtrade.runners.docker`'s
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from gentrade.freqtrade.jobs import BacktestJob
+from gentrade.freqtrade.progress import read_progress
 
 CONTAINER_USER_DATA = PurePosixPath("/freqtrade/user_data")
 CONTAINER_MARKET_DATA = PurePosixPath("/freqtrade/market_data")
@@ -44,3 +46,19 @@ class Watch:
     poll_seconds: float
     progress: Callable[[float], None] | None
     deadline: float
+
+    def tick(self, ended: Ended, progress_dir: Path, timeout_seconds: int) -> bool:
+        """One poll of a running job: beat, pass on Freqtrade's progress, and say whether to stop it (cancelled, or
+        past the deadline: noted in ``ended``). The same step for a cold and a pooled container."""
+        self.heartbeat()
+        if self.progress is not None:
+            current = read_progress(progress_dir)
+            if current is not None:
+                self.progress(current)
+        if self.should_cancel():
+            ended.cancelled, ended.note = True, "cancelled"
+            return True
+        if time.monotonic() >= self.deadline:
+            ended.timed_out, ended.note = True, f"timeout of {timeout_seconds} s reached"
+            return True
+        return False

@@ -18,6 +18,9 @@ of the job runs any more: the server killed every other process of the container
 and the container has jobs left, the worker empties the job folder, renames the container back and returns it to
 the pool; otherwise (timeout, cancel, a container that died, its last job, any failure) it removes container and
 folder, and the pool starts a replacement.
+
+Over 400 lines because it is one life cycle (make, hand over, watch, reset, remove) whose steps check each
+other's assumptions; its books are in ``docker_pool`` and what it shares with cold runs in ``docker_parts``.
 """
 
 from __future__ import annotations
@@ -47,7 +50,6 @@ from gentrade.freqtrade import pool_entry
 from gentrade.freqtrade import progress as progress_module
 from gentrade.freqtrade.jobs import BacktestJob
 from gentrade.freqtrade.market_list import SERVED_DIR
-from gentrade.freqtrade.progress import read_progress
 from gentrade.freqtrade.runners.docker_parts import (
     CONTAINER_MARKET_DATA,
     CONTAINER_USER_DATA,
@@ -380,15 +382,7 @@ class PooledContainers:
                     if stopped != 0 and self._oom_killed(container):
                         ended.oom_killed, ended.note = True, f"out of memory (limit {job.memory_mb} MiB)"
                     break
-                watch.heartbeat()
-                current_progress = read_progress(results) if watch.progress is not None else None
-                if watch.progress is not None and current_progress is not None:
-                    watch.progress(current_progress)
-                if watch.should_cancel():
-                    ended.cancelled, ended.note = True, "cancelled"
-                    break
-                if time.monotonic() >= watch.deadline:
-                    ended.timed_out, ended.note = True, f"timeout of {job.timeout_seconds} s reached"
+                if watch.tick(ended, results, job.timeout_seconds):
                     break
             time.sleep(HINT_POLL_SECONDS)
         if ended.cancelled or ended.timed_out:
