@@ -44,7 +44,7 @@ import httpx
 
 from bench.common import POSTGRES_URL, bench_app, percentile, result_line
 from gentrade import devkeys
-from tests.samples import DRAFT
+from gentrade.samples import DRAFT
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).with_name("gunicorn")

@@ -40,11 +40,11 @@ from gentrade.freqtrade.limits import (
     find_cgroup_place,
 )
 from gentrade.freqtrade.runners.warm import WarmRunner
-from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS
+from gentrade.samples import draft
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft
+from gentrade.timeframes import TIMEFRAME_SECONDS
 from tests.freqtrade_env import write_candles, write_configs
-from tests.samples import draft
 
 PAIRS = ("BTC/USDT", "ETH/USDT", "SOL/USDT", "ADA/USDT", "XRP/USDT", "DOT/USDT", "LTC/USDT", "BNB/USDT")
 END = datetime(2026, 10, 31, tzinfo=UTC)

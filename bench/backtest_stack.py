@@ -29,9 +29,9 @@ from bench.docker_cli import docker_run_command
 from gentrade import create_app, devkeys
 from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
 from gentrade.freqtrade.jobs import BacktestJob
+from gentrade.samples import draft
 from gentrade.settings import Settings
 from gentrade.tasks.celery_app import remove_queue
-from tests.samples import draft
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKER_URL = os.environ.get("GENTRADE_BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")

@@ -10,10 +10,10 @@ import sys
 import time
 
 from bench.common import bearer, bench_app, percentile, result_line, summary
+from gentrade.samples import draft
 from gentrade.strategies.check import warm_up
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft
-from tests.samples import draft
 
 DRAFTS = 50
 TARGET_P95 = 0.300

@@ -35,11 +35,11 @@ from gentrade.freqtrade.jobs import BacktestJob
 from gentrade.freqtrade.market_list import ensure_market_list
 from gentrade.freqtrade.runners import DockerRunner, LocalRunner
 from gentrade.freqtrade.runners.docker_pool import ContainerPool
+from gentrade.samples import draft
 from gentrade.settings import DEFAULT_FREQTRADE_IMAGE
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft
 from tests.freqtrade_env import download, write_configs
-from tests.samples import draft
 
 RUNS = 5
 PAIRS = ["BTC/USDT", "ETH/USDT"]

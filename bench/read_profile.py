@@ -23,7 +23,7 @@ from pathlib import Path
 from flask.testing import FlaskClient
 
 from bench.common import bearer, bench_app
-from tests.samples import DRAFT
+from gentrade.samples import DRAFT
 
 CHATS = 50
 REQUESTS = 500

@@ -28,7 +28,7 @@ from typing import Any
 import requests
 from svix.webhooks import Webhook
 
-from gentrade import devkeys
+from gentrade import devkeys, sse_reader
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_MESSAGE = "Buy BTC and ETH when RSI(14) drops under 30 on the 1h chart, sell above 70, 5% stop loss"
@@ -70,13 +70,7 @@ class Api:
         ) as response:
             if response.status_code != 200:
                 raise DemoFailed(f"{method} {path} answered {response.status_code}: {response.text[:500]}")
-            event = None
-            for line in response.iter_lines(decode_unicode=True):
-                if line.startswith("event: "):
-                    event = line.removeprefix("event: ")
-                elif line.startswith("data: ") and event:
-                    yield event, json.loads(line.removeprefix("data: "))
-                    event = None
+            yield from sse_reader.events(response.iter_lines(decode_unicode=True))
 
 
 def start_stack(

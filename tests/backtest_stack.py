@@ -32,6 +32,7 @@ from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
 from gentrade.extensions import db
 from gentrade.models import Backtest, Strategy
 from gentrade.models.backtest import ACTIVE_STATUSES
+from gentrade.samples import draft
 from gentrade.services import backtest_state
 from gentrade.tasks.celery_app import remove_queue
 from tests.conftest import (
@@ -44,7 +45,6 @@ from tests.conftest import (
     public_pem,
     require_rabbitmq,
 )
-from tests.samples import draft
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKTESTS = "/api/v1/backtests"

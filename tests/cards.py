@@ -6,9 +6,9 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from gentrade.samples import DRAFT
 from gentrade.strategies.card import indicator_label
 from gentrade.strategies.draft import StrategyDraft, parse_draft
-from tests.samples import DRAFT
 
 CONDITION_FIELDS = ("entry_conditions", "exit_conditions", "entry_short_conditions", "exit_short_conditions")
 

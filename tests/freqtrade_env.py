@@ -13,8 +13,9 @@ from datetime import datetime
 from pathlib import Path
 
 from gentrade.freqtrade.exchange_config import command_overrides
-from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS, synthetic_frame
+from gentrade.freqtrade.synthetic import synthetic_frame
 from gentrade.freqtrade.userdir import backtest_config
+from gentrade.timeframes import TIMEFRAME_SECONDS
 
 FREQTRADE = [sys.executable, "-m", "freqtrade"]
 

@@ -15,7 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS, synthetic_ohlcv
+from gentrade.freqtrade.synthetic import synthetic_ohlcv
+from gentrade.timeframes import TIMEFRAME_SECONDS
 
 log = logging.getLogger(__name__)
 DEFAULT_LISTED = datetime(2020, 1, 1, tzinfo=UTC)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, date, datetime, timedelta
 
-from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS
+from gentrade.timeframes import TIMEFRAME_SECONDS
 
 
 def timeframe_delta(timeframe: str) -> timedelta:

@@ -14,8 +14,9 @@ import zlib
 import numpy as np
 import pandas as pd
 
+from gentrade.timeframes import TIMEFRAME_SECONDS
+
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
-TIMEFRAME_SECONDS = {"1m": 60, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "4h": 14400, "1d": 86400}
 # (period in days, amplitude of log-price): cycles from a day to four months.
 _CYCLES = tuple((1.0 * 1.7**k, 0.006 * (1.7**k) ** 0.5) for k in range(10))
 BRIDGE_CANDLES = 96

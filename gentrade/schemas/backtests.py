@@ -12,7 +12,7 @@ from marshmallow import validate
 from gentrade.models.backtest import BacktestStatus
 from gentrade.schemas.common import StrictSchema
 from gentrade.services.public_errors import public_error
-from gentrade.strategies.draft import TIMEFRAMES
+from gentrade.timeframes import TIMEFRAMES
 
 PAIR = validate.Regexp(r"^[A-Z0-9]{2,15}/[A-Z0-9]{2,15}$", error="Not a pair like BTC/USDT.")
 DATE_RANGE = re.compile(r"^(\d{8})-(\d{8})$")

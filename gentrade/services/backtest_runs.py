@@ -38,7 +38,6 @@ from gentrade.freqtrade.market_data import ExchangeUnavailable
 from gentrade.freqtrade.market_list import MarketListUnavailable, ensure_market_list
 from gentrade.freqtrade.results import ResultsInvalid, ResultsMissing, parse_results
 from gentrade.freqtrade.runners import DockerRunner
-from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS
 from gentrade.freqtrade.userdir import write_atomically
 from gentrade.freqtrade.verify import DataProblem, verify
 from gentrade.metrics import instruments
@@ -50,6 +49,7 @@ from gentrade.services.backtest_runners import configured_runner, market_cache
 from gentrade.strategies.loaded import informative_of, informative_ranges
 from gentrade.strategies.loaded import startup_candles as needed_startup_candles
 from gentrade.tasks.celery_app import publish_run
+from gentrade.timeframes import TIMEFRAME_SECONDS
 
 log = logging.getLogger(__name__)
 TRANSIENT_RETRIES = 4

@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 from gentrade.extensions import db
 from gentrade.freqtrade.limits import candles_per_pair, fits, too_big_message
 from gentrade.freqtrade.markets import listed_pairs
-from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS
 from gentrade.models import Backtest, BacktestArchive, BacktestStatus, Strategy, User
 from gentrade.models.backtest import ACTIVE_STATUSES, FINAL_STATUSES
 from gentrade.runtime import runtime
@@ -29,6 +28,7 @@ from gentrade.services.public_errors import public_error
 from gentrade.strategies.draft import DraftInvalid, parse_draft
 from gentrade.strategies.loaded import startup_candles
 from gentrade.tasks.celery_app import publish_run
+from gentrade.timeframes import TIMEFRAME_SECONDS
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ import re
 from typing import Any
 
 from gentrade.strategies.card import card_bool
-from gentrade.strategies.draft import NAME_PATTERN, RESERVED_NAMES, TIMEFRAMES
+from gentrade.strategies.draft import NAME_PATTERN, RESERVED_NAMES
+from gentrade.timeframes import TIMEFRAMES
 
 
 class Unreadable(ValueError):

@@ -20,8 +20,9 @@ from typing import Any
 
 from pandas import DataFrame
 
-from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS, synthetic_frame
+from gentrade.freqtrade.synthetic import synthetic_frame
 from gentrade.strategies.loaded import MAX_STARTUP_CANDLES
+from gentrade.timeframes import TIMEFRAME_SECONDS
 
 CHECK_CANDLES = 300  # beyond the strategy's start-up candles
 CHECK_END_SECONDS = 1_767_225_600  # the synthetic candles end at 2026-01-01 00:00 UTC

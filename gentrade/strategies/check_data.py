@@ -21,9 +21,9 @@ from freqtrade.data.dataprovider import DataProvider
 from freqtrade.enums import CandleType, MarginMode, RunMode, TradingMode
 from pandas import DataFrame
 
-from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS
 from gentrade.strategies.check import candles
 from gentrade.strategies.loaded import MAX_INFORMATIVE, SPOT_PAIR
+from gentrade.timeframes import TIMEFRAME_SECONDS
 
 OTHER_BASES = ("XRP", "LTC", "ADA")  # a whitelist disjoint from the checked pairs tells fixed pairs from per-pair
 

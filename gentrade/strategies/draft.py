@@ -26,9 +26,8 @@ from pydantic_core import PydanticCustomError
 
 from gentrade.strategies.catalogue import CATALOGUE, PRICE_COLUMNS, IndicatorSpec
 from gentrade.strategies.never_trades import never_breaks_out, never_changes
+from gentrade.timeframes import TIMEFRAME_MINUTES, TIMEFRAMES
 
-TIMEFRAME_MINUTES = {"1m": 1, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "4h": 240, "1d": 1440}
-TIMEFRAMES = tuple(TIMEFRAME_MINUTES)
 OPERATORS = ("<", "<=", ">", ">=", "crosses_above", "crosses_below")
 NAME_PATTERN = r"^[A-Z][A-Za-z0-9]{2,63}$"
 RESERVED_NAMES = frozenset({"True", "False", "None", "IStrategy", "DataFrame"})

@@ -16,8 +16,8 @@ from datetime import date, datetime
 from typing import Any
 
 from gentrade.freqtrade.candle_times import range_end, timeframe_delta
-from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS
 from gentrade.strategies.draft import MAX_STARTUP_CANDLES, DraftInvalid, parse_draft
+from gentrade.timeframes import TIMEFRAME_SECONDS
 
 MAX_INFORMATIVE = 20  # distinct (pair, timeframe) a strategy may read besides its own candles
 SPOT_PAIR = re.compile(r"^[A-Z0-9]{2,15}/[A-Z0-9]{2,15}$")

@@ -20,10 +20,10 @@ from flask.testing import FlaskClient
 from langchain_core.messages import AIMessage
 
 from gentrade.agents.schemas import RouteDecision
+from gentrade.samples import DRAFT
 from gentrade.strategies.draft import StrategyDraft
 from tests.conftest import Svix, Tokens, clerk_user_event
 from tests.integration.test_server import server  # noqa: F401 - the gunicorn fixture
-from tests.samples import DRAFT
 from tests.slow_models import SlowModel as ScriptedModel  # scripted structured outputs, no delay
 
 STREAM = "/api/v1/agent/stream"

@@ -22,9 +22,9 @@ from langchain_core.messages import AIMessage, HumanMessage
 from gentrade.agents.checkpoints import checkpointer
 from gentrade.agents.schemas import RouteDecision
 from gentrade.runtime import runtime
+from gentrade.samples import DRAFT
 from gentrade.strategies.draft import StrategyDraft
 from tests.conftest import Tokens
-from tests.samples import DRAFT
 from tests.servers import all_at_once
 from tests.slow_models import per_turn, slow_model
 

@@ -24,8 +24,9 @@ from sqlalchemy import select
 from gentrade import devkeys
 from gentrade.extensions import db
 from gentrade.models import DeletedUser, User
+from gentrade.samples import DRAFT
 from tests.conftest import Tokens, new_rsa_key
-from tests.samples import DRAFT, add_backtest_row
+from tests.samples import add_backtest_row
 
 PUBLIC_PREFIXES = ("/api/v1/webhooks/",)
 SAMPLE_BODIES = {"POST": {}, "PATCH": {"title": "t"}}

@@ -25,10 +25,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gentrade.freqtrade.results import RESULT_JSON
+from gentrade.samples import DRAFT
 from tests.backtest_stack import BACKTESTS, END, FINAL, deploy, start, wait_for
 from tests.cluster import WORKER_HOSTS, Cluster, require_namespaces, run_cluster
 from tests.conftest import Svix, Tokens, clerk_user_event, require_rabbitmq
-from tests.samples import DRAFT
 from tests.servers import wait_for as wait_until
 
 pytestmark = pytest.mark.postgres

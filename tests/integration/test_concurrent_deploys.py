@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 
 from gentrade.extensions import db
 from gentrade.models import Strategy, User
+from gentrade.samples import DRAFT
 from tests.conftest import Tokens
-from tests.samples import DRAFT
 from tests.servers import all_at_once, backends_waiting, wait_for
 
 STRATEGIES = "/api/v1/strategies"

@@ -23,8 +23,8 @@ from gentrade.database import closed_by_server
 from gentrade.extensions import db
 from gentrade.models import Strategy, User
 from gentrade.runtime import runtime
+from gentrade.samples import DRAFT
 from tests.conftest import Tokens, production_settings
-from tests.samples import DRAFT
 
 CHATS = "/api/v1/chats"
 

@@ -32,6 +32,7 @@ from gentrade.agents.wire_schema import strict_problems
 from gentrade.extensions import db
 from gentrade.freqtrade.results import summarise
 from gentrade.models import Backtest, BacktestStatus, Chat, Strategy
+from gentrade.samples import DRAFT, draft
 from gentrade.strategies.draft import StrategyDraft
 from tests.conftest import Tokens
 from tests.integration import test_hosted_models as hosted_models
@@ -39,7 +40,6 @@ from tests.integration.test_agent import new_chat
 from tests.integration.test_hosted_models import answer, both, last_user_text, openai, run, sent_schema
 from tests.integration.test_langserve import answer_text, draft_events, stream_turn
 from tests.llm_wire import WireServer, sent_text, text, wire_draft
-from tests.samples import DRAFT, draft
 
 hosted = hosted_models.hosted  # the fixture: the app's settings pointed at a scripted wire server
 

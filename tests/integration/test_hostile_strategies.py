@@ -27,6 +27,7 @@ from flask.testing import FlaskClient
 from pydantic import BaseModel
 
 from gentrade.freqtrade.runners.local import LocalRunner
+from gentrade.samples import DRAFT
 from gentrade.strategies import isolated_check
 from gentrade.strategies.catalogue import CATALOGUE
 from gentrade.strategies.compiler import compile_strategy
@@ -36,7 +37,6 @@ from tests.conftest import Tokens
 from tests.hostile import HOSTILE, RUNTIME_PROBES, marked_line, probe
 from tests.integration.test_llm_codegen_api import llm_app, use_model  # noqa: F401 - llm_app is a fixture
 from tests.integration.test_runner_local import Workspace, run, workspace  # noqa: F401 - workspace is a fixture
-from tests.samples import DRAFT
 from tests.spies import Calls, files_under, strategy_rows
 
 STRATEGIES = "/api/v1/strategies"

@@ -19,9 +19,9 @@ from sqlalchemy import select, update
 
 from gentrade.extensions import db
 from gentrade.models import Chat, DeletedUser, Strategy, User
+from gentrade.samples import DRAFT, draft
 from gentrade.services import json_reads
 from tests.conftest import Tokens
-from tests.samples import DRAFT, draft
 
 CHATS = "/api/v1/chats"
 # Whole seconds, microseconds with trailing zeros (Python keeps all six digits), the smallest fraction, a

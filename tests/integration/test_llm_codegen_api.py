@@ -12,10 +12,10 @@ from flask.testing import FlaskClient
 from langchain_core.messages import AIMessage
 
 from gentrade import create_app
+from gentrade.samples import DRAFT
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft
 from tests.conftest import Tokens, production_settings
-from tests.samples import DRAFT
 from tests.unit.test_llm_codegen import ScriptedModel
 
 GOOD = compile_strategy(parse_draft(DRAFT))

@@ -17,12 +17,12 @@ from flask.testing import FlaskClient
 from gentrade.blueprints.base import UNSTORABLE_MESSAGE
 from gentrade.extensions import db
 from gentrade.models import Strategy
+from gentrade.samples import DRAFT
 from gentrade.strategies.loaded import valid_loaded
 from tests.benign import BOTH_WAYS, LOGGING_RSI
 from tests.conftest import Tokens
 from tests.hostile import HOSTILE, RUNTIME_PROBES, marked_line, probe
 from tests.integration.test_strategies_api import STRATEGIES, new_chat, user_dir
-from tests.samples import DRAFT
 from tests.spies import Calls, files_under, strategy_rows
 
 BACKTESTS = "/api/v1/backtests"

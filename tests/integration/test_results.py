@@ -29,10 +29,10 @@ from gentrade.freqtrade.results import (
     ResultsMissing,
     parse_results,
 )
+from gentrade.samples import draft
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft
 from tests.freqtrade_env import FREQTRADE, download, write_configs
-from tests.samples import draft
 
 PAIRS = ["BTC/USDT", "ETH/USDT"]
 TRADES, NEVER = "DipTrader", "NeverTrades"

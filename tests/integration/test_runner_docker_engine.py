@@ -48,6 +48,7 @@ from gentrade.freqtrade.runners.docker import (
 )
 from gentrade.freqtrade.runners.docker_pool import ContainerPool, Slot
 from gentrade.freqtrade.userdir import USER_DATA_SUBDIRS
+from gentrade.samples import draft
 from gentrade.services.backtest_runners import runner_problem
 from gentrade.services.backtest_runs import failure_of
 from gentrade.settings import DEFAULT_FREQTRADE_IMAGE, Settings
@@ -55,7 +56,6 @@ from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft
 from tests.docker_engine import OFFICIAL_LAYOUT_IMAGE, require_docker
 from tests.freqtrade_env import download, write_configs
-from tests.samples import draft
 
 PAIRS = ["BTC/USDT", "ETH/USDT"]
 # The project image's worker user when we may act as it (root: CI); else our own uid, as a worker would run.

@@ -32,10 +32,10 @@ from gentrade.freqtrade.jobs import BacktestJob, RunOutcome
 from gentrade.freqtrade.limits import CGROUP_PREFIX, MIB, find_cgroup_place
 from gentrade.freqtrade.runners.local import BACKTEST_NICENESS, LOG_FILE, LocalRunner
 from gentrade.freqtrade.runners.warm import ForkServers, WarmRunner
+from gentrade.samples import draft
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft
 from tests.freqtrade_env import download, write_candles, write_configs
-from tests.samples import draft
 
 PAIRS = ["BTC/USDT", "ETH/USDT"]
 REPO = Path(__file__).resolve().parents[2]

@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 
 from gentrade.extensions import db
 from gentrade.models import Backtest, Strategy
+from gentrade.samples import DRAFT, draft, draft_message
 from tests.conftest import Tokens
-from tests.samples import DRAFT, add_backtest_row, draft, draft_message
+from tests.samples import add_backtest_row
 
 STRATEGIES = "/api/v1/strategies"
 CHATS = "/api/v1/chats"

@@ -24,6 +24,7 @@ from gentrade.agents.offline import (
     draft_for,
     draft_from_text,
 )
+from gentrade.samples import DRAFT
 from gentrade.strategies.card import (
     CARD_FIELDS,
     NO_EXIT_TEXT,
@@ -39,7 +40,6 @@ from gentrade.strategies.catalogue import CATALOGUE
 from gentrade.strategies.draft import StrategyDraft
 from gentrade.strategies.short_side import NoMirror, mirror_for_short
 from tests.cards import canonical, make, rule
-from tests.samples import DRAFT
 
 
 class NoModel(BaseChatModel):

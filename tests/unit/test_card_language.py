@@ -13,13 +13,13 @@ import pytest
 
 from gentrade.agents.card_edits import CardUnreadable, read_card_edits
 from gentrade.agents.offline import OfflineChatModel
+from gentrade.samples import DRAFT
 from gentrade.strategies.card import OUTPUT_WORDS, render_card
 from gentrade.strategies.card_reading import read_card
 from gentrade.strategies.catalogue import CATALOGUE
 from gentrade.strategies.draft import StrategyDraft
 from gentrade.strategies.short_side import NoMirror, mirror_for_short
 from tests.cards import canonical, make, rule
-from tests.samples import DRAFT
 
 RSI, EMA, MACD = DRAFT["indicators"]  # ids rsi, trend (EMA(50)), macd
 LANGUAGE = [

@@ -19,12 +19,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS, synthetic_frame
+from gentrade.freqtrade.synthetic import synthetic_frame
 from gentrade.strategies.catalogue import INDICATOR_TYPES
 from gentrade.strategies.check import CHECK_END_SECONDS, check_strategy, load_strategy
 from gentrade.strategies.compiler import TAG_MAX_LENGTH, compile_strategy, literal
 from gentrade.strategies.draft import DraftInvalid, StrategyDraft, parse_draft
 from gentrade.strategies.review import review
+from gentrade.timeframes import TIMEFRAME_SECONDS
 from tests.unit.test_draft import DESIGN_EXAMPLE
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from gentrade.samples import DRAFT
 from gentrade.strategies.catalogue import CATALOGUE, INDICATOR_TYPES
 from gentrade.strategies.draft import MAX_CONDITIONS, MAX_DEPTH, DraftInvalid, StrategyDraft, parse_draft
-from tests.samples import DRAFT
 
 DESIGN_EXAMPLE: dict[str, Any] = DRAFT
 RSI_BELOW_30 = {"left": "rsi", "op": "<", "right": 30}

@@ -14,6 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from gentrade.samples import DRAFT
 from gentrade.strategies.check import StrategyCheckFailed, check_strategy
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft
@@ -24,7 +25,6 @@ from gentrade.strategies.isolated_check import (
     child_environment,
 )
 from tests.benign import FOUR_HOUR_FILTER
-from tests.samples import DRAFT
 
 # Never reviewed: it goes to the check directly, as code that slipped past the review would.
 HOSTILE = """

@@ -19,6 +19,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.outputs import ChatResult
 from pydantic import Field
 
+from gentrade.samples import DRAFT, draft
 from gentrade.strategies.catalogue import CATALOGUE
 from gentrade.strategies.check import StrategyCheckFailed
 from gentrade.strategies.compiler import compile_strategy
@@ -33,7 +34,6 @@ from gentrade.strategies.llm_codegen import (
 )
 from gentrade.strategies.pipeline import CodeRejected
 from gentrade.strategies.review import ALLOWED_IMPORT_ROOTS
-from tests.samples import DRAFT, draft
 
 DRAFT_MODEL = parse_draft(DRAFT)
 GOOD = compile_strategy(DRAFT_MODEL)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gentrade.freqtrade.synthetic import TIMEFRAME_SECONDS, synthetic_frame, synthetic_ohlcv
+from gentrade.freqtrade.synthetic import synthetic_frame, synthetic_ohlcv
 from gentrade.strategies.check import CHECK_CANDLES, StrategyCheckFailed, check_strategy
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft
 from gentrade.strategies.loaded import valid_loaded
+from gentrade.timeframes import TIMEFRAME_SECONDS
 from tests.benign import BENIGN
 from tests.unit.test_draft import DESIGN_EXAMPLE
 

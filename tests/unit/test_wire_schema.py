@@ -11,9 +11,9 @@ from gentrade.agents import wire_schema
 from gentrade.agents.errors import error_code
 from gentrade.agents.schemas import RouteDecision
 from gentrade.agents.structured import DraftRejected
+from gentrade.samples import DRAFT, draft
 from gentrade.strategies.draft import StrategyDraft
 from tests.llm_wire import wire_draft
-from tests.samples import DRAFT, draft
 
 
 def test_pydantics_own_draft_schema_is_refused_by_the_strict_check() -> None:

@@ -35,7 +35,7 @@ from gentrade.agents.offline.text import normalize
 from gentrade.agents.offline.timeframes import supported_timeframe
 from gentrade.agents.offline.vocabulary import AVERAGES, Mention, unsupported
 from gentrade.strategies.card import LABELS
-from gentrade.strategies.draft import TIMEFRAME_MINUTES
+from gentrade.timeframes import TIMEFRAME_MINUTES
 
 
 class Reader(ConditionReader):

@@ -18,7 +18,8 @@ from pydantic import ValidationError
 
 from gentrade.strategies.card import indicator_label
 from gentrade.strategies.catalogue import CATALOGUE
-from gentrade.strategies.draft import TIMEFRAME_MINUTES, TIMEFRAMES, StrategyDraft
+from gentrade.strategies.draft import StrategyDraft
+from gentrade.timeframes import TIMEFRAME_MINUTES, TIMEFRAMES
 
 TIMEFRAME_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(r"\b(\d{1,2})\s*-?\s*(?:m|min|mins|minutes?)\b"), lambda m: f"{int(m.group(1))}m"),

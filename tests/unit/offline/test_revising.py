@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from gentrade.agents.offline import draft_from_text
+from gentrade.samples import DRAFT
 from gentrade.strategies.draft import StrategyDraft
-from tests.samples import DRAFT
 from tests.unit.offline.drafts import (
     RISING_FILTER,
     SUPERTREND_FLIP,

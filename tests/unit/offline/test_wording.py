@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from gentrade.agents.offline import describe_draft, draft_from_text
+from gentrade.samples import DRAFT
 from gentrade.strategies.draft import StrategyDraft
-from tests.samples import DRAFT
 
 
 def test_describe_draft_says_what_the_draft_does() -> None:
