@@ -26,7 +26,6 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -47,9 +46,12 @@ from gentrade import create_app
 from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
 from gentrade.freqtrade.userdir import UserDirectories
 from gentrade.tasks.celery_app import remove_queue
-from tests.backtest_stack import ROOT, Worker, settings_env, wait_for_log, worker_env
-from tests.conftest import _require, production_settings, reset_schema
-from tests.servers import gunicorn
+from tests.database import reset_schema
+from tests.services import require_service
+from tests.settings import production_settings
+from tests.stack.environment import settings_env
+from tests.stack.gunicorn import gunicorn
+from tests.stack.worker import Worker, start_beat, worker_env
 
 HOSTS = ("api", "w1", "w2")
 WORKER_HOSTS = ("w1", "w2")
@@ -78,7 +80,7 @@ def namespaces_unavailable_reason() -> str | None:
 
 def require_namespaces() -> None:
     """Skip without namespaces (fail under ``CI=true``, as the other services' checks do)."""
-    _require(namespaces_unavailable_reason(), "", "network namespace")
+    require_service(namespaces_unavailable_reason(), "", "network namespace")
 
 
 def _ip(*args: str) -> str:
@@ -230,7 +232,8 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 class Reply:
     """A ``requests`` response read like Flask's test response (``json`` a property), so the helpers of
-    ``tests/backtest_stack.py`` (``deploy``, ``start``, ``wait_for``) drive the API over HTTP unchanged."""
+    ``tests/backtests.py`` (``deploy_strategy``, ``start_backtest``, ``wait_for_backtest``) drive the API over
+    HTTP unchanged."""
 
     def __init__(self, response: requests.Response) -> None:
         self.status_code = response.status_code
@@ -296,16 +299,9 @@ class Cluster:
     def start_beat(self) -> None:
         """Celery beat on the api host: it schedules the reaper, which re-queues a dead worker's backtests."""
         host = self.hosts["api"]
-        log_path = self.logs / "api-beat.log"
-        with log_path.open("ab") as log:
-            process = subprocess.Popen(
-                [*host.prefix, sys.executable, "-m", "celery", "-A", "gentrade.tasks", "beat",
-                 "-s", str(host.private / "beat-schedule"), "--loglevel", "INFO"],
-                cwd=ROOT, env=worker_env(host.private, self.settings["api"]), stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-        host.processes.append(process)
-        wait_for_log(log_path, b"beat: Starting", process, what="celery beat")
+        env = worker_env(host.private, self.settings["api"])
+        beat = start_beat(env, self.logs / "api-beat.log", host.private / "beat-schedule", host.prefix)
+        host.processes.append(beat)
 
     def kill(self, name: str) -> None:
         self.hosts[name].kill()
@@ -435,7 +431,7 @@ def run_cluster(
 ) -> Iterator[Cluster]:
     """Build the cluster and start its processes; afterwards everything is killed and removed, even on failure.
 
-    ``settings`` add or override every host's ``GENTRADE_*`` variables (``tests.backtest_stack.settings_env``).
+    ``settings`` add or override every host's ``GENTRADE_*`` variables (``tests.stack.environment.settings_env``).
     """
     run = uuid.uuid4().hex[:6]
     schema, queue = f"gentrade_cluster_{run}", f"gentrade-cluster-{run}"

@@ -22,8 +22,7 @@ from langchain_core.messages import AIMessage
 from gentrade.agents.schemas import RouteDecision
 from gentrade.samples import DRAFT
 from gentrade.strategies.draft import StrategyDraft
-from tests.conftest import Svix, Tokens, clerk_user_event
-from tests.integration.test_server import server  # noqa: F401 - the gunicorn fixture
+from tests.clerk import Svix, Tokens, clerk_user_event
 from tests.slow_models import SlowModel as ScriptedModel  # scripted structured outputs, no delay
 
 STREAM = "/api/v1/agent/stream"
@@ -225,8 +224,8 @@ def test_provider_error_mid_stream_ends_with_an_error_event(
 # --- a real HTTP client against gunicorn (gevent workers) ------------------------------------------
 
 
-def test_stream_over_real_http_and_a_client_that_disconnects(server: tuple[str, Path], tokens: Tokens) -> None:  # noqa: F811
-    url, _ = server
+def test_stream_over_real_http_and_a_client_that_disconnects(own_server: tuple[str, Path], tokens: Tokens) -> None:
+    url, _ = own_server
     headers = tokens.headers("user_http")
     thread = requests.post(f"{url}/api/v1/chats", json={}, headers=headers, timeout=10).json()["thread_id"]
     started = time.perf_counter()

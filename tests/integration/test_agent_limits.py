@@ -20,9 +20,9 @@ from gentrade.extensions import db
 from gentrade.models import AgentTokenUsage
 from gentrade.runtime import runtime
 from gentrade.settings import LlmProvider
-from tests.conftest import Tokens
+from tests.clerk import Tokens
+from tests.concurrency import wait_until
 from tests.integration.test_agent_streams import STREAM, STREAM_EVENTS, new_chat, turn_request, with_settings
-from tests.servers import wait_for
 from tests.slow_models import per_turn, slow_model
 
 
@@ -79,7 +79,7 @@ def test_a_client_that_leaves_frees_the_thread_when_its_turn_ends(
     next(chunks)  # a keep-alive or an event from the running turn: the client leaves mid-turn
     mid_turn.close()
     assert status_of_turn(client, STREAM, thread, headers) == 409  # the turn runs on to its end ...
-    wait_for(lambda: len(client.get(f"/api/v1/chats/{thread}", headers=headers).json["messages"]) == 2)
+    wait_until(lambda: len(client.get(f"/api/v1/chats/{thread}", headers=headers).json["messages"]) == 2)
     assert status_of_turn(client, STREAM, thread, headers) == 200  # ... and then frees the thread
 
 

@@ -24,8 +24,8 @@ from gentrade.agents.schemas import RouteDecision
 from gentrade.runtime import runtime
 from gentrade.samples import DRAFT
 from gentrade.strategies.draft import StrategyDraft
-from tests.conftest import Tokens
-from tests.servers import all_at_once
+from tests.clerk import Tokens
+from tests.concurrency import all_at_once
 from tests.slow_models import per_turn, slow_model
 
 STREAM = "/api/v1/agent/stream"

@@ -25,8 +25,8 @@ from gentrade import devkeys
 from gentrade.extensions import db
 from gentrade.models import DeletedUser, User
 from gentrade.samples import DRAFT
-from tests.conftest import Tokens, new_rsa_key
-from tests.samples import add_backtest_row
+from tests.backtests import add_backtest_row
+from tests.clerk import Tokens, new_rsa_key
 
 PUBLIC_PREFIXES = ("/api/v1/webhooks/",)
 SAMPLE_BODIES = {"POST": {}, "PATCH": {"title": "t"}}

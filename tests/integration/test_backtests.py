@@ -23,41 +23,21 @@ from gentrade.exchange_sim import ExchangeSimulator
 from gentrade.extensions import db
 from gentrade.models import Backtest, User
 from gentrade.schemas.backtests import BacktestCreateSchema
-from tests import backtest_stack
-from tests.backtest_stack import (
-    BACKTESTS,
-    END,
-    FINAL,
-    ROOT,
-    STALE_SECONDS,
-    START,
-    TIMEOUT_SECONDS,
-    TODAY,
-    Worker,
-    deploy,
-    hand_written_strategy,
-    start,
-    wait_for,
-)
-from tests.conftest import Tokens, production_settings
-
-# The pipeline's fixtures, this module's own instances (its own exchange stand-in and worker).
-exchange, broker_url, backtest_app, worker_settings, worker, api = (
-    backtest_stack.exchange,
-    backtest_stack.broker_url,
-    backtest_stack.backtest_app,
-    backtest_stack.worker_settings,
-    backtest_stack.worker,
-    backtest_stack.api,
-)
+from tests.backtests import BACKTESTS, FINAL, deploy_strategy, hand_written_strategy, start_backtest, wait_for_backtest
+from tests.clerk import Tokens
+from tests.settings import production_settings
+from tests.stack import ROOT
+from tests.stack.environment import STALE_SECONDS, TIMEOUT_SECONDS
+from tests.stack.exchange import END, START, TODAY
+from tests.stack.worker import Worker
 
 
 def test_backtest_runs_to_a_finished_summary(
     api: FlaskClient, tokens: Tokens, data_dir: Path, exchange: ExchangeSimulator
 ) -> None:
-    strategy_id = deploy(api, tokens)
-    backtest = start(api, tokens, strategy_id)
-    done = wait_for(api, tokens, backtest["id"], FINAL)
+    strategy_id = deploy_strategy(api, tokens)
+    backtest = start_backtest(api, tokens, strategy_id)
+    done = wait_for_backtest(api, tokens, backtest["id"], FINAL)
     assert done["status"] == "finished", done["error"]
     summary = done["summary"]
     assert summary["total_trades"] > 0
@@ -71,16 +51,19 @@ def test_backtest_runs_to_a_finished_summary(
 
     # Data reuse: the same range again downloads nothing.
     before = exchange.requests["klines:BTCUSDT"]
-    again = wait_for(api, tokens, start(api, tokens, strategy_id)["id"], FINAL)
+    again = wait_for_backtest(api, tokens, start_backtest(api, tokens, strategy_id)["id"], FINAL)
     assert again["status"] == "finished"
     assert exchange.requests["klines:BTCUSDT"] == before
     assert again["summary"]["total_trades"] == summary["total_trades"]
 
 
 def test_concurrent_backtests_of_one_user_keep_their_own_results(api: FlaskClient, tokens: Tokens) -> None:
-    first, second = deploy(api, tokens, name="FirstOne"), deploy(api, tokens, name="SecondOne", timeframe="4h")
-    started = [start(api, tokens, first), start(api, tokens, second)]
-    results = [wait_for(api, tokens, b["id"], FINAL) for b in started]
+    first, second = (
+        deploy_strategy(api, tokens, name="FirstOne"),
+        deploy_strategy(api, tokens, name="SecondOne", timeframe="4h"),
+    )
+    started = [start_backtest(api, tokens, first), start_backtest(api, tokens, second)]
+    results = [wait_for_backtest(api, tokens, b["id"], FINAL) for b in started]
     assert [r["status"] for r in results] == ["finished", "finished"], [r["error"] for r in results]
     assert results[0]["result_path"] != results[1]["result_path"]
     assert results[0]["result_path"].split("/")[2] == started[0]["id"]
@@ -97,8 +80,10 @@ def test_concurrent_backtests_of_one_user_keep_their_own_results(api: FlaskClien
 def test_bad_market_data_fails_with_a_precise_error(
     api: FlaskClient, tokens: Tokens, pair: str, code: str, named: str
 ) -> None:
-    strategy_id = deploy(api, tokens)
-    done = wait_for(api, tokens, start(api, tokens, strategy_id, pairs=["BTC/USDT", pair])["id"], FINAL)
+    strategy_id = deploy_strategy(api, tokens)
+    done = wait_for_backtest(
+        api, tokens, start_backtest(api, tokens, strategy_id, pairs=["BTC/USDT", pair])["id"], FINAL
+    )
     assert done["status"] == "failed"
     assert done["error"]["code"] == code, done["error"]
     assert named in done["error"]["message"]
@@ -109,7 +94,7 @@ def test_a_strategy_that_raises_fails_with_strategy_error(
     api: FlaskClient, tokens: Tokens, backtest_app: Flask, data_dir: Path
 ) -> None:
     strategy_id = hand_written_strategy(backtest_app, "user_alice", "Raises", "raise ValueError('boom in populate')")
-    done = wait_for(api, tokens, start(api, tokens, strategy_id)["id"], FINAL)
+    done = wait_for_backtest(api, tokens, start_backtest(api, tokens, strategy_id)["id"], FINAL)
     assert done["status"] == "failed"
     assert done["error"]["code"] == "strategy_error"
     detail = done["error"]["detail"]
@@ -134,7 +119,7 @@ def test_a_backtest_over_the_memory_limit_fails_with_resource_limit(
 ) -> None:
     hog = "blobs = [bytearray(256 << 20) for _ in range(64)]  # 16 GiB, filled"
     strategy_id = hand_written_strategy(backtest_app, "user_alice", "MemoryHog", hog)
-    done = wait_for(api, tokens, start(api, tokens, strategy_id)["id"], FINAL)
+    done = wait_for_backtest(api, tokens, start_backtest(api, tokens, strategy_id)["id"], FINAL)
     assert done["status"] == "failed"
     assert done["error"]["code"] == "resource_limit", done["error"]
     message = done["error"]["message"]
@@ -147,7 +132,9 @@ def test_a_backtest_over_the_time_limit_fails_with_resource_limit(
     api: FlaskClient, tokens: Tokens, backtest_app: Flask
 ) -> None:
     strategy_id = hand_written_strategy(backtest_app, "user_alice", "Sleeper", "time.sleep(600)")
-    done = wait_for(api, tokens, start(api, tokens, strategy_id)["id"], FINAL, timeout=TIMEOUT_SECONDS + 90)
+    done = wait_for_backtest(
+        api, tokens, start_backtest(api, tokens, strategy_id)["id"], FINAL, timeout=TIMEOUT_SECONDS + 90
+    )
     assert done["status"] == "failed"
     assert done["error"]["code"] == "resource_limit"
     assert f"longer than the {TIMEOUT_SECONDS} s a backtest may take" in done["error"]["message"]
@@ -156,8 +143,8 @@ def test_a_backtest_over_the_time_limit_fails_with_resource_limit(
 
 def test_cancel_kills_a_running_backtest(api: FlaskClient, tokens: Tokens, backtest_app: Flask) -> None:
     strategy_id = hand_written_strategy(backtest_app, "user_alice", "Sleeper", "time.sleep(600)")
-    backtest = start(api, tokens, strategy_id)
-    wait_for(api, tokens, backtest["id"], {"running"})
+    backtest = start_backtest(api, tokens, strategy_id)
+    wait_for_backtest(api, tokens, backtest["id"], {"running"})
     response = api.post(f"{BACKTESTS}/{backtest['id']}/cancel", headers=tokens.headers())
     assert response.status_code == 200
     assert response.json["status"] == "cancelled"
@@ -170,9 +157,9 @@ def test_cancel_kills_a_running_backtest(api: FlaskClient, tokens: Tokens, backt
 
 
 def test_killed_worker_leaves_no_backtest_running(api: FlaskClient, tokens: Tokens, worker: Worker) -> None:
-    strategy_id = deploy(api, tokens)
-    backtest = start(api, tokens, strategy_id)
-    wait_for(api, tokens, backtest["id"], {"downloading_data", "running"}, timeout=60)
+    strategy_id = deploy_strategy(api, tokens)
+    backtest = start_backtest(api, tokens, strategy_id)
+    wait_for_backtest(api, tokens, backtest["id"], {"downloading_data", "running"}, timeout=60)
     worker.kill()
     time.sleep(1)
     assert api.get(f"{BACKTESTS}/{backtest['id']}", headers=tokens.headers()).json["status"] in {
@@ -180,7 +167,7 @@ def test_killed_worker_leaves_no_backtest_running(api: FlaskClient, tokens: Toke
         "running",
     }
     worker.start()  # RabbitMQ redelivers the unacknowledged task; the stale heartbeat lets the new worker claim it
-    done = wait_for(api, tokens, backtest["id"], FINAL, timeout=180)
+    done = wait_for_backtest(api, tokens, backtest["id"], FINAL, timeout=180)
     assert done["status"] == "finished", done["error"]
     assert done["attempts"] == 2
 
@@ -188,8 +175,8 @@ def test_killed_worker_leaves_no_backtest_running(api: FlaskClient, tokens: Toke
 def test_a_redelivered_task_for_a_finished_backtest_does_nothing(
     api: FlaskClient, tokens: Tokens, backtest_app: Flask
 ) -> None:
-    strategy_id = deploy(api, tokens)
-    done = wait_for(api, tokens, start(api, tokens, strategy_id)["id"], FINAL)
+    strategy_id = deploy_strategy(api, tokens)
+    done = wait_for_backtest(api, tokens, start_backtest(api, tokens, strategy_id)["id"], FINAL)
     assert done["status"] == "finished"
     with backtest_app.app_context():
         from gentrade.tasks.celery_app import publish_run
@@ -210,8 +197,8 @@ def status_events(response: Any) -> tuple[list[dict[str, Any]], list[str]]:
 
 
 def test_events_stream_every_status_until_the_end(api: FlaskClient, tokens: Tokens) -> None:
-    strategy_id = deploy(api, tokens)
-    backtest = start(api, tokens, strategy_id)
+    strategy_id = deploy_strategy(api, tokens)
+    backtest = start_backtest(api, tokens, strategy_id)
     snapshots, events = status_events(api.get(f"{BACKTESTS}/{backtest['id']}/events", headers=tokens.headers()))
     statuses = [snapshot["status"] for snapshot in snapshots]
     assert statuses[-1] == "finished"
@@ -254,7 +241,7 @@ def test_a_running_backtest_reports_its_progress(api: FlaskClient, tokens: Token
     """Freqtrade's own progress, from the warm runner's child to the row and the events: it moves while running."""
     pasted = api.post("/api/v1/strategies", json={"name": "SlowLoop", "code": SLOW_STRATEGY}, headers=tokens.headers())
     assert pasted.status_code == 201, pasted.json
-    backtest = start(api, tokens, pasted.json["id"], pairs=["BTC/USDT"])
+    backtest = start_backtest(api, tokens, pasted.json["id"], pairs=["BTC/USDT"])
     snapshots, _ = status_events(api.get(f"{BACKTESTS}/{backtest['id']}/events", headers=tokens.headers()))
 
     running = [snapshot["progress"] for snapshot in snapshots if snapshot["status"] == "running"]
@@ -267,7 +254,7 @@ def test_a_running_backtest_reports_its_progress(api: FlaskClient, tokens: Token
 
 
 def test_validation_ownership_and_limits(api: FlaskClient, tokens: Tokens, backtest_app: Flask) -> None:
-    strategy_id = deploy(api, tokens)
+    strategy_id = deploy_strategy(api, tokens)
     headers = tokens.headers()
 
     def post(**body: Any) -> Any:
@@ -305,7 +292,7 @@ def test_validation_ownership_and_limits(api: FlaskClient, tokens: Tokens, backt
     assert mallory.status_code == 403
 
     sleeper = hand_written_strategy(backtest_app, "user_alice", "Sleeper", "time.sleep(600)")
-    running = [start(api, tokens, sleeper) for _ in range(3)]
+    running = [start_backtest(api, tokens, sleeper) for _ in range(3)]
     too_many = api.post(
         BACKTESTS,
         json={"strategy_id": sleeper, "start_date": START.isoformat(), "end_date": END.isoformat()},
@@ -338,7 +325,7 @@ def test_queue_down_fails_the_backtest_at_once(
     broken = create_app(settings)
     try:
         api = broken.test_client()
-        strategy_id = deploy(api, tokens)
+        strategy_id = deploy_strategy(api, tokens)
         response = api.post(
             BACKTESTS,
             json={"strategy_id": strategy_id, "start_date": START.isoformat(), "end_date": END.isoformat()},
@@ -355,8 +342,8 @@ def test_queue_down_fails_the_backtest_at_once(
 
 
 def test_deleting_the_strategy_removes_its_backtests(api: FlaskClient, tokens: Tokens, backtest_app: Flask) -> None:
-    strategy_id = deploy(api, tokens)
-    done = wait_for(api, tokens, start(api, tokens, strategy_id)["id"], FINAL)
+    strategy_id = deploy_strategy(api, tokens)
+    done = wait_for_backtest(api, tokens, start_backtest(api, tokens, strategy_id)["id"], FINAL)
     assert api.delete(f"/api/v1/strategies/{strategy_id}", headers=tokens.headers()).status_code == 204
     assert api.get(f"{BACKTESTS}/{done['id']}", headers=tokens.headers()).status_code == 404
     with backtest_app.app_context():
@@ -367,7 +354,7 @@ def test_deleting_the_strategy_removes_its_backtests(api: FlaskClient, tokens: T
 
 def test_a_date_range_ending_today_is_backtested_up_to_the_last_closed_candle(api: FlaskClient, tokens: Tokens) -> None:
     """The web frontend's default: the last days, ending today, in its ``yyyyMMdd-yyyyMMdd`` form."""
-    strategy_id = deploy(api, tokens)
+    strategy_id = deploy_strategy(api, tokens)
     today = datetime.now(UTC).date()
     first = today - timedelta(days=3)
     before = datetime.now(UTC)
@@ -378,7 +365,7 @@ def test_a_date_range_ending_today_is_backtested_up_to_the_last_closed_candle(ap
     )
     assert response.status_code == 202, response.json
     assert (response.json["start_date"], response.json["end_date"]) == (first.isoformat(), today.isoformat())
-    done = wait_for(api, tokens, response.json["id"], FINAL)
+    done = wait_for_backtest(api, tokens, response.json["id"], FINAL)
     after = datetime.now(UTC)
     assert done["status"] == "finished", done["error"]
     assert (done["start_date"], done["end_date"]) == (first.isoformat(), today.isoformat())

@@ -6,8 +6,7 @@ leave no container behind.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -22,27 +21,12 @@ from gentrade.freqtrade.runners.docker import POOL_LABEL
 from gentrade.freqtrade.runners.docker_pool import POOL_DIR
 from gentrade.models import Backtest
 from gentrade.settings import DEFAULT_FREQTRADE_IMAGE
-from tests import backtest_stack
-from tests.backtest_stack import (
-    BACKTESTS,
-    FINAL,
-    Worker,
-    deploy,
-    hand_written_strategy,
-    settings_env,
-    start,
-    wait_for,
-    worker_env,
-)
-from tests.conftest import Svix, Tokens, clerk_user_event
+from tests.backtests import BACKTESTS, FINAL, deploy_strategy, hand_written_strategy, start_backtest, wait_for_backtest
+from tests.clerk import Svix, Tokens, clerk_user_event
+from tests.concurrency import wait_until
 from tests.docker_engine import require_docker
-
-exchange, broker_url, backtest_app, api = (
-    backtest_stack.exchange,
-    backtest_stack.broker_url,
-    backtest_stack.backtest_app,
-    backtest_stack.api,
-)
+from tests.stack.environment import settings_env
+from tests.stack.worker import Worker, running_worker
 
 
 @pytest.fixture(scope="module")
@@ -75,11 +59,8 @@ def worker(
     data_dir: Path,
 ) -> Iterator[Worker]:
     """The stack's worker; once it stopped, none of its pooled containers is left."""
-    home, logs = tmp_path_factory.mktemp("worker-home"), tmp_path_factory.mktemp("worker")
-    running = Worker(worker_env(home, worker_settings), logs / "worker.log")
-    running.start()
-    yield running
-    running.stop()
+    with running_worker(worker_settings, tmp_path_factory) as running:
+        yield running
     wait_until(lambda: pooled(engine, data_dir) == [], 30, "the stopped worker's pooled containers removed")
 
 
@@ -95,13 +76,6 @@ def pooled(engine: docker.DockerClient, data_dir: Path) -> list[str]:
     """The ids of this data folder's pooled containers, idle or running a backtest."""
     identity = str(data_dir.resolve() / POOL_DIR)
     return [c["Id"] for c in engine.api.containers(all=True, filters={"label": f"{POOL_LABEL}={identity}"})]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
-        time.sleep(0.2)
 
 
 @pytest.fixture(autouse=True)
@@ -122,12 +96,12 @@ def test_a_backtest_runs_in_a_pooled_container_to_a_finished_summary(
     then waits for the next."""
     wait_until(lambda: len(pooled(engine, data_dir)) >= 2, 60, "the pool processes' containers started")
     before = set(pooled(engine, data_dir))
-    backtest = start(api, tokens, deploy(api, tokens))
+    backtest = start_backtest(api, tokens, deploy_strategy(api, tokens))
     wait_until(lambda: containers_of(engine, backtest["id"]) != [], 90, "the Freqtrade container started")
     name = containers_of(engine, backtest["id"])[0]
     [running] = [c["Id"] for c in engine.api.containers(all=True, filters={"name": name})]
     assert running in before
-    done = wait_for(api, tokens, backtest["id"], FINAL)
+    done = wait_for_backtest(api, tokens, backtest["id"], FINAL)
     assert done["status"] == "finished", done["error"]
     assert done["summary"]["total_trades"] > 0
     assert "the docker runner uses the Docker engine at API" in worker.log_path.read_text()
@@ -141,7 +115,7 @@ def test_cancel_removes_the_container(
     api: FlaskClient, tokens: Tokens, backtest_app: Flask, engine: docker.DockerClient
 ) -> None:
     sleeper = hand_written_strategy(backtest_app, "user_alice", "Sleeper", "time.sleep(600)")
-    backtest = start(api, tokens, sleeper)
+    backtest = start_backtest(api, tokens, sleeper)
     wait_until(lambda: containers_of(engine, backtest["id"]) != [], 90, "the Freqtrade container started")
     assert api.post(f"{BACKTESTS}/{backtest['id']}/cancel", headers=tokens.headers()).status_code == 200
     wait_until(lambda: containers_of(engine, backtest["id"]) == [], 20, "the container removed")
@@ -152,7 +126,7 @@ def test_deleting_the_user_mid_run_removes_the_container_and_the_files(
 ) -> None:
     clerk_id = "user_leaving"
     sleeper = hand_written_strategy(backtest_app, clerk_id, "Sleeper", "time.sleep(600)")
-    backtest = start(api, tokens, sleeper, user=clerk_id)
+    backtest = start_backtest(api, tokens, sleeper, user=clerk_id)
     wait_until(lambda: containers_of(engine, backtest["id"]) != [], 90, "the Freqtrade container started")
     body = clerk_user_event("user.deleted", clerk_id)
     assert api.post("/api/v1/webhooks/clerk", data=body, headers=svix.headers(body)).status_code == 200
@@ -163,13 +137,13 @@ def test_deleting_the_user_mid_run_removes_the_container_and_the_files(
 def test_a_worker_killed_mid_run_leaves_no_container_once_it_is_back(
     api: FlaskClient, tokens: Tokens, worker: Worker, engine: docker.DockerClient, data_dir: Path
 ) -> None:
-    backtest = start(api, tokens, deploy(api, tokens))
+    backtest = start_backtest(api, tokens, deploy_strategy(api, tokens))
     wait_until(lambda: containers_of(engine, backtest["id"]) != [], 90, "the Freqtrade container started")
     worker.kill()
     orphans = set(pooled(engine, data_dir))  # the killed worker's, idle or running the backtest
     assert orphans
     worker.start()  # the redelivered task takes over once the heartbeat is stale; the leftover is replaced
-    done = wait_for(api, tokens, backtest["id"], FINAL, timeout=180)
+    done = wait_for_backtest(api, tokens, backtest["id"], FINAL, timeout=180)
     assert done["status"] == "finished", done["error"]
     assert done["attempts"] == 2
     # No lease of theirs is touched any more: the worker that is back sweeps them.

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import Tokens
+from tests.clerk import Tokens
 
 CHATS = "/api/v1/chats"
 

@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from gentrade.schemas.chats import MESSAGE_CONTENT_MAX, MESSAGES_MAX
-from tests.conftest import Tokens
+from tests.clerk import Tokens
 
 CHATS = "/api/v1/chats"
 

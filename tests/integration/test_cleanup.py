@@ -1,4 +1,4 @@
-"""The suite's own cleaning (``tests.conftest._clean``): a transaction still open on the test tables, even one
+"""The suite's own cleaning (``tests.database.clean_database``): a transaction still open on the test tables, even one
 taking their locks in the opposite order (a backtest, then its user, as the worker's ``_remove_orphans`` does),
 delays the ``TRUNCATE`` instead of deadlocking with it, and the warning names what held the tables."""
 
@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from flask import Flask
 
-from tests.conftest import CleanupContention, _clean
+from tests.database import CleanupContention, clean_database
 
 
 def truncate_waiting(postgres_url: str, timeout: float = 5) -> None:
@@ -49,7 +49,7 @@ def test_the_cleaning_gives_way_to_a_transaction_locking_child_then_parent_and_n
         other_side = threading.Thread(target=then_read_the_user)
         other_side.start()
         with pytest.warns(CleanupContention) as caught:
-            _clean(app, data_dir)
+            clean_database(app, data_dir)
         other_side.join(timeout=10)
     finally:
         holder.close()

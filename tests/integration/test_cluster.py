@@ -26,10 +26,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gentrade.freqtrade.results import RESULT_JSON
 from gentrade.samples import DRAFT
-from tests.backtest_stack import BACKTESTS, END, FINAL, deploy, start, wait_for
+from tests.backtests import BACKTESTS, FINAL, deploy_strategy, start_backtest, wait_for_backtest
+from tests.clerk import Svix, Tokens, clerk_user_event
 from tests.cluster import WORKER_HOSTS, Cluster, require_namespaces, run_cluster
-from tests.conftest import Svix, Tokens, clerk_user_event, require_rabbitmq
-from tests.servers import wait_for as wait_until
+from tests.concurrency import wait_until
+from tests.services import require_rabbitmq
+from tests.stack.exchange import END
 
 pytestmark = pytest.mark.postgres
 
@@ -63,8 +65,8 @@ def strategies(cluster: Cluster, tokens: Tokens) -> dict[str, str]:
     with cluster.explained():
         bob_entry = {"any": [{"left": "rsi", "op": "<", "right": 35}]}
         return {
-            ALICE: deploy(cluster.api, tokens, ALICE),
-            BOB: deploy(cluster.api, tokens, BOB, entry_conditions=bob_entry),
+            ALICE: deploy_strategy(cluster.api, tokens, ALICE),
+            BOB: deploy_strategy(cluster.api, tokens, BOB, entry_conditions=bob_entry),
         }
 
 
@@ -74,11 +76,14 @@ def first_round(cluster: Cluster, tokens: Tokens, strategies: dict[str, str]) ->
     go to both workers, so a strategy runs on both), waited for: (clerk id, final state) each."""
     with cluster.explained():
         started = [
-            (user, start(cluster.api, tokens, strategy_id, user)["id"])
+            (user, start_backtest(cluster.api, tokens, strategy_id, user)["id"])
             for user, strategy_id in strategies.items()
             for _ in range(FIRST_ROUND)
         ]
-        return [(user, wait_for(cluster.api, tokens, backtest_id, FINAL, 180, user)) for user, backtest_id in started]
+        return [
+            (user, wait_for_backtest(cluster.api, tokens, backtest_id, FINAL, 180, user))
+            for user, backtest_id in started
+        ]
 
 
 def test_backtests_spread_over_both_worker_hosts_with_the_same_results(
@@ -122,7 +127,7 @@ def test_a_dead_worker_hosts_backtests_finish_on_the_other(
 ) -> None:
     with cluster.explained():
         started = [
-            (user, start(cluster.api, tokens, strategy_id, user, **LONG)["id"])
+            (user, start_backtest(cluster.api, tokens, strategy_id, user, **LONG)["id"])
             for user, strategy_id in strategies.items()
             for _ in range(2)
         ]
@@ -130,7 +135,9 @@ def test_a_dead_worker_hosts_backtests_finish_on_the_other(
         cluster.kill("w2")
         owners = {id_: user for user, id_ in started}
         assert all(status(cluster, tokens, owners[id_], id_) == "running" for id_ in caught), "w2 finished first"
-        done = [(user, wait_for(cluster.api, tokens, id_, FINAL, TAKEOVER_SECONDS, user)) for user, id_ in started]
+        done = [
+            (user, wait_for_backtest(cluster.api, tokens, id_, FINAL, TAKEOVER_SECONDS, user)) for user, id_ in started
+        ]
         assert [body["status"] for _, body in done] == ["finished"] * len(done), done
         for user, body in done:
             assert list(cluster.results("w1", user, body["id"]).glob("*.zip")), f"{body['id']} not finished on w1"

@@ -10,25 +10,14 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from tests import backtest_stack
-from tests.backtest_stack import FINAL, start, wait_for
-from tests.conftest import Tokens
+from tests.backtests import FINAL, start_backtest, wait_for_backtest
+from tests.clerk import Tokens
 from tests.integration.test_agent import parse_sse
 from tests.integration.test_langserve import answer_text, draft_events, stream_turn
 
 STRATEGIES = "/api/v1/strategies"
 ASK = "Buy BTC and ETH when RSI(14) drops under 30 on the 1h chart, sell above 65, 3% stop loss"
 WINDOW = {"start_date": "2026-09-01", "end_date": "2026-10-31"}  # synthetic candles: the same figures every run
-
-# The pipeline's fixtures, this module's own instances (its own exchange stand-in and worker).
-exchange, broker_url, backtest_app, worker_settings, worker, api = (
-    backtest_stack.exchange,
-    backtest_stack.broker_url,
-    backtest_stack.backtest_app,
-    backtest_stack.worker_settings,
-    backtest_stack.worker,
-    backtest_stack.api,
-)
 
 
 def turn(api: FlaskClient, tokens: Tokens, thread: str, message: str) -> tuple[str, dict[str, Any] | None]:
@@ -47,7 +36,7 @@ def deploy_and_backtest(api: FlaskClient, tokens: Tokens, thread: str) -> tuple[
     """Deploy the chat's newest draft and backtest it over ``WINDOW`` to the end."""
     strategy = api.post(STRATEGIES, json={"thread_id": thread}, headers=tokens.headers())
     assert strategy.status_code == 201, strategy.json
-    done = wait_for(api, tokens, start(api, tokens, strategy.json["id"], **WINDOW)["id"], FINAL)
+    done = wait_for_backtest(api, tokens, start_backtest(api, tokens, strategy.json["id"], **WINDOW)["id"], FINAL)
     assert done["status"] == "finished", done["error"]
     return strategy.json, done["summary"]
 

@@ -22,8 +22,8 @@ from sqlalchemy import func, select
 from gentrade.extensions import db
 from gentrade.models import Strategy, User
 from gentrade.samples import DRAFT
-from tests.conftest import Tokens
-from tests.servers import all_at_once, backends_waiting, wait_for
+from tests.clerk import Tokens
+from tests.concurrency import all_at_once, backends_waiting, wait_until
 
 STRATEGIES = "/api/v1/strategies"
 FILE = f"{DRAFT['name']}.py"
@@ -115,7 +115,7 @@ def test_deploys_held_at_the_unique_constraint_settle_there(
         running = pool.submit(all_at_once, calls)
         at_the_constraint = partial(backends_waiting, postgres_url, "INSERT INTO strategies")
         at_the_user_lock = partial(backends_waiting, postgres_url, "SELECT pg_advisory_xact_lock")
-        wait_for(lambda: at_the_constraint() == 1 and at_the_user_lock() == per_user - 1)
+        wait_until(lambda: at_the_constraint() == 1 and at_the_user_lock() == per_user - 1)
         blocker.rollback() if blocker_ends == "rollback" else blocker.commit()
         responses = running.result(timeout=60)
 
@@ -140,7 +140,7 @@ def test_deploy_racing_the_deletion_of_its_chat_is_not_reported_as_a_name_clash(
     with psycopg.connect(postgres_url) as blocker, ThreadPoolExecutor(max_workers=1) as pool:
         blocker.execute("DELETE FROM chats")
         running = pool.submit(call)
-        wait_for(lambda: backends_waiting(postgres_url, "INSERT INTO strategies") == 1)
+        wait_until(lambda: backends_waiting(postgres_url, "INSERT INTO strategies") == 1)
         blocker.commit()
         response = running.result(timeout=60)
 

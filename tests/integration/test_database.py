@@ -24,7 +24,8 @@ from gentrade.extensions import db
 from gentrade.models import Strategy, User
 from gentrade.runtime import runtime
 from gentrade.samples import DRAFT
-from tests.conftest import Tokens, production_settings
+from tests.clerk import Tokens
+from tests.settings import production_settings
 
 CHATS = "/api/v1/chats"
 

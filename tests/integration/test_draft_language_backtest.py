@@ -14,20 +14,9 @@ from flask.testing import FlaskClient
 from gentrade.freqtrade.market_data import cache_root, candle_file
 from gentrade.strategies.draft import StrategyDraft
 from gentrade.strategies.trees import conditions
-from tests import backtest_stack
-from tests.backtest_stack import FINAL, start, wait_for
-from tests.conftest import Tokens
+from tests.backtests import FINAL, start_backtest, wait_for_backtest
+from tests.clerk import Tokens
 from tests.integration.test_agent import new_chat, turn
-
-# The pipeline's fixtures, this module's own instances (its own exchange stand-in and worker).
-exchange, broker_url, backtest_app, worker_settings, worker, api = (
-    backtest_stack.exchange,
-    backtest_stack.broker_url,
-    backtest_stack.backtest_app,
-    backtest_stack.worker_settings,
-    backtest_stack.worker,
-    backtest_stack.api,
-)
 
 
 def rules(node: Any) -> list[dict[str, Any]]:
@@ -102,8 +91,8 @@ def test_a_trader_asks_for_it_and_backtests_it(
     draft, strategy = ask_and_deploy(api, tokens, message)
     expected(draft)
 
-    backtest = start(api, tokens, strategy["id"])
-    done = wait_for(api, tokens, backtest["id"], FINAL, timeout=240)
+    backtest = start_backtest(api, tokens, strategy["id"])
+    done = wait_for_backtest(api, tokens, backtest["id"], FINAL, timeout=240)
 
     assert done["status"] == "finished", done["error"]
     assert {row["pair"] for row in done["summary"]["pairs"]} == set(draft.pairs)

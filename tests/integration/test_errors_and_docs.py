@@ -148,7 +148,7 @@ def test_dev_token_refuses_bad_ids(dev_app: Flask, clerk_id: str) -> None:
 
 
 def test_dev_token_refused_when_clerk_keys_are_configured(tmp_path: Path) -> None:
-    from tests.conftest import new_rsa_key, public_pem
+    from tests.clerk import new_rsa_key, public_pem
 
     app = create_app(Settings(_env_file=None, data_dir=tmp_path, clerk_jwt_key=public_pem(new_rsa_key())))
     result = app.test_cli_runner().invoke(args=["gentrade", "dev-token", "user_demo"])

@@ -29,30 +29,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gentrade.exchange_sim import ExchangeSimulator
-from tests import backtest_stack
-from tests.backtest_stack import (
-    BACKTESTS,
-    END,
-    FINAL,
-    Worker,
-    deploy,
-    hand_written_strategy,
-    settings_env,
-    start,
-    wait_for,
-)
-from tests.conftest import Svix, Tokens, clerk_user_event
+from tests.backtests import BACKTESTS, FINAL, deploy_strategy, hand_written_strategy, start_backtest, wait_for_backtest
+from tests.clerk import Svix, Tokens, clerk_user_event
+from tests.concurrency import wait_until
 from tests.integration.test_agent import checkpoint_rows, new_chat, turn
-from tests.servers import gunicorn
-
-# The pipeline's fixtures, this module's own instances (its own exchange stand-in and worker).
-exchange, broker_url, backtest_app, worker, api = (
-    backtest_stack.exchange,
-    backtest_stack.broker_url,
-    backtest_stack.backtest_app,
-    backtest_stack.worker,
-    backtest_stack.api,
-)
+from tests.stack.environment import settings_env
+from tests.stack.exchange import END
+from tests.stack.gunicorn import gunicorn
+from tests.stack.worker import Worker
 
 MAX_ATTEMPTS = 2
 DOWNLOAD_TIMEOUT_SECONDS = 12
@@ -127,14 +111,6 @@ def wait_for_retry(api: FlaskClient, tokens: Tokens, backtest_id: str, timeout: 
     )  # fmt: skip
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> float:
-    began = time.monotonic()
-    while not condition():
-        assert time.monotonic() - began < timeout, f"{what}: not within {timeout} s"
-        time.sleep(0.2)
-    return round(time.monotonic() - began, 2)
-
-
 # --- 1. the worker killed with -9 ----------------------------------------------------------------
 
 
@@ -144,7 +120,7 @@ def test_a_worker_killed_on_every_attempt_ends_failed_worker_lost(
     """Killed mid-run on each of its ``MAX_ATTEMPTS`` attempts: redelivered each time, then failed, never stuck.
     (test_backtests.py shows one kill ending ``finished`` on attempt 2.)"""
     sleeper = hand_written_strategy(backtest_app, "user_alice", "Sleeper", "time.sleep(600)")
-    backtest_id = start(api, tokens, sleeper, **CACHED)["id"]
+    backtest_id = start_backtest(api, tokens, sleeper, **CACHED)["id"]
     recoveries = []
     for attempt in range(1, MAX_ATTEMPTS + 1):
 
@@ -159,7 +135,7 @@ def test_a_worker_killed_on_every_attempt_ends_failed_worker_lost(
         orphan_seconds = wait_until(lambda: freqtrade_of(backtest_id) == "", 5, "Freqtrade died with the worker")
         worker.start()
         recoveries.append(answers_within(api, tokens, backtest_id))
-    done = wait_for(api, tokens, backtest_id, FINAL, timeout=60)
+    done = wait_for_backtest(api, tokens, backtest_id, FINAL, timeout=60)
     assert (done["status"], done["error"]["code"]) == ("failed", "worker_lost")
     assert done["attempts"] == MAX_ATTEMPTS + 1  # the delivery that found the attempts spent
     figures(
@@ -195,9 +171,9 @@ def test_backtests_queued_across_a_rabbitmq_restart_all_finish(
     api: FlaskClient, tokens: Tokens, worker: Worker
 ) -> None:
     require_rabbitmqctl()
-    alice, bob = deploy(api, tokens), deploy(api, tokens, user="user_bob")
+    alice, bob = deploy_strategy(api, tokens), deploy_strategy(api, tokens, user="user_bob")
     worker.stop()  # the messages wait in the queue, through the restart
-    queued = [start(api, tokens, alice, **CACHED)["id"] for _ in range(3)]
+    queued = [start_backtest(api, tokens, alice, **CACHED)["id"] for _ in range(3)]
     payload = {"strategy_id": bob, **CACHED}
     down_started = time.monotonic()
     try:
@@ -217,11 +193,11 @@ def test_backtests_queued_across_a_rabbitmq_restart_all_finish(
     assert publish_after < RECOVERY_LIMIT_SECONDS
 
     worker.start()
-    finished = [wait_for(api, tokens, backtest_id, FINAL, timeout=90) for backtest_id in queued]
+    finished = [wait_for_backtest(api, tokens, backtest_id, FINAL, timeout=90) for backtest_id in queued]
     assert [b["status"] for b in finished] == ["finished"] * 3, [b["error"] for b in finished]
-    bobs = wait_for(api, tokens, accepted.json["id"], FINAL, timeout=60, user="user_bob")
+    bobs = wait_for_backtest(api, tokens, accepted.json["id"], FINAL, timeout=60, user="user_bob")
     assert bobs["status"] == "finished", bobs["error"]
-    failed = wait_for(api, tokens, refused_id, FINAL, timeout=1, user="user_bob")
+    failed = wait_for_backtest(api, tokens, refused_id, FINAL, timeout=1, user="user_bob")
     assert (failed["status"], failed["error"]["code"]) == ("failed", "queue_unavailable")
     figures(
         "rabbitmq_restart",
@@ -286,10 +262,10 @@ def test_terminated_database_connections_leave_no_5xx_after_and_no_backtest_behi
     api: FlaskClient, tokens: Tokens, postgres_url: str, data_dir: Path, clerk_key: rsa.RSAPrivateKey,
     worker: Worker, tmp_path: Path,
 ) -> None:  # fmt: skip
-    strategy_id = deploy(api, tokens)
+    strategy_id = deploy_strategy(api, tokens)
     api.post("/api/v1/chats", json={"title": "under load"}, headers=tokens.headers())
     with gunicorn(postgres_url, data_dir, clerk_key, tmp_path / "gunicorn.log") as url:
-        backtest_id = start(api, tokens, strategy_id, **CACHED)["id"]
+        backtest_id = start_backtest(api, tokens, strategy_id, **CACHED)["id"]
         urls = [f"{url}{BACKTESTS}/{backtest_id}", f"{url}/api/v1/chats"]
         with Load(urls, tokens.headers()) as load:
             time.sleep(1)
@@ -309,7 +285,7 @@ def test_terminated_database_connections_leave_no_5xx_after_and_no_backtest_behi
     assert sum(count for status, count in after.items() if status >= 500 or status == 0) == 0, after
     assert first_ok < RECOVERY_LIMIT_SECONDS
     assert sum(during.values()) > 50  # the load really ran through the fault
-    done = wait_for(api, tokens, backtest_id, FINAL, timeout=90)
+    done = wait_for_backtest(api, tokens, backtest_id, FINAL, timeout=90)
     assert done["status"] == "finished", done["error"]
     figures(
         "postgres_terminate",
@@ -347,11 +323,11 @@ def exchange_fault(exchange: ExchangeSimulator, **changes: Any) -> Iterator[None
 def test_an_exchange_answering_500_for_every_pair_fails_data_unavailable(
     api: FlaskClient, tokens: Tokens, exchange: ExchangeSimulator
 ) -> None:
-    strategy_id = deploy(api, tokens)
+    strategy_id = deploy_strategy(api, tokens)
     body = uncached(days_back=100)
     began = time.monotonic()
     with exchange_fault(exchange, failing=set(body["pairs"])):
-        done = wait_for(api, tokens, start(api, tokens, strategy_id, **body)["id"], FINAL, timeout=90)
+        done = wait_for_backtest(api, tokens, start_backtest(api, tokens, strategy_id, **body)["id"], FINAL, timeout=90)
     assert (done["status"], done["error"]["code"]) == ("failed", "data_unavailable")
     assert "SOL/USDT" in done["error"]["message"] or "ADA/USDT" in done["error"]["message"]
     assert done["attempts"] == 1  # a bad answer is not retried: it is reported
@@ -367,10 +343,10 @@ def test_an_exchange_answering_500_for_every_pair_fails_data_unavailable(
 def test_an_unreachable_exchange_is_retried_and_the_backtest_finishes_once_it_is_back(
     api: FlaskClient, tokens: Tokens, exchange: ExchangeSimulator
 ) -> None:
-    strategy_id = deploy(api, tokens)
+    strategy_id = deploy_strategy(api, tokens)
     exchange.stop()  # connections refused
     try:
-        backtest_id = start(api, tokens, strategy_id, **uncached(days_back=200))["id"]
+        backtest_id = start_backtest(api, tokens, strategy_id, **uncached(days_back=200))["id"]
         retrying = wait_for_retry(api, tokens, backtest_id, timeout=60)
     finally:
         exchange.restart()
@@ -378,7 +354,7 @@ def test_an_unreachable_exchange_is_retried_and_the_backtest_finishes_once_it_is
     assert retrying["status"] == "queued", retrying
     assert retrying["error"]["code"] == "exchange_unavailable"
     recovery = answers_within(api, tokens, backtest_id)
-    done = wait_for(api, tokens, backtest_id, FINAL, timeout=90)
+    done = wait_for_backtest(api, tokens, backtest_id, FINAL, timeout=90)
     assert done["status"] == "finished", done["error"]
     assert done["attempts"] == 2
     figures(
@@ -395,16 +371,16 @@ def test_an_unreachable_exchange_is_retried_and_the_backtest_finishes_once_it_is
 def test_a_hanging_exchange_is_cut_off_by_the_download_timeout_then_retried(
     api: FlaskClient, tokens: Tokens, exchange: ExchangeSimulator
 ) -> None:
-    strategy_id = deploy(api, tokens)
+    strategy_id = deploy_strategy(api, tokens)
     began = time.monotonic()
     with exchange_fault(exchange, hang_seconds=600):  # klines never answer (ccxt gives up after 10 s, then retries)
-        backtest_id = start(api, tokens, strategy_id, **uncached(days_back=300))["id"]
+        backtest_id = start_backtest(api, tokens, strategy_id, **uncached(days_back=300))["id"]
         retrying = wait_for_retry(api, tokens, backtest_id, timeout=DOWNLOAD_TIMEOUT_SECONDS + 30)
     cut_off = round(time.monotonic() - began, 1)
     assert retrying["status"] == "queued", retrying
     assert retrying["error"]["code"] == "exchange_unavailable"
     assert "timed out" in retrying["error"]["detail"]
-    done = wait_for(api, tokens, backtest_id, FINAL, timeout=90)
+    done = wait_for_backtest(api, tokens, backtest_id, FINAL, timeout=90)
     assert done["status"] == "finished", done["error"]
     figures(
         "exchange_hang",
@@ -436,16 +412,18 @@ def tiny_disk(path: Path, size: str) -> Iterator[None]:
 def test_a_full_disk_fails_the_backtest_with_disk_full_and_leaves_no_partial_result(
     api: FlaskClient, tokens: Tokens, data_dir: Path
 ) -> None:
-    strategy_id = deploy(api, tokens)
+    strategy_id = deploy_strategy(api, tokens)
     results = data_dir / "ft_userdata" / "user_user_alice" / "user_data" / "backtest_results"
     with tiny_disk(results, "16k"):
-        done = wait_for(api, tokens, start(api, tokens, strategy_id, **CACHED)["id"], FINAL, timeout=60)
+        done = wait_for_backtest(
+            api, tokens, start_backtest(api, tokens, strategy_id, **CACHED)["id"], FINAL, timeout=60
+        )
         left = sorted(str(path.relative_to(results)) for path in results.rglob("*"))
     assert (done["status"], done["error"]["code"]) == ("failed", "disk_full"), done["error"]
     assert done["result_path"] is None
     assert done["summary"] is None
     assert left == []
-    again = wait_for(api, tokens, start(api, tokens, strategy_id, **CACHED)["id"], FINAL, timeout=60)
+    again = wait_for_backtest(api, tokens, start_backtest(api, tokens, strategy_id, **CACHED)["id"], FINAL, timeout=60)
     assert again["status"] == "finished", again["error"]  # room again: the same backtest runs
     figures(
         "disk_full", backtests=2, final=[done["error"]["code"], again["status"]], partial_files_left=len(left), lost=0
@@ -481,8 +459,8 @@ def test_deleting_a_user_while_their_backtest_runs_leaves_nothing_behind(
     turn(api, headers, thread, "an RSI strategy on BTC/USDT 1h with a 5% stop")  # writes agent checkpoints
     assert checkpoint_rows(postgres_url, thread) > 0
     sleeper = hand_written_strategy(backtest_app, clerk_id, "Sleeper", "time.sleep(600)")
-    backtest_id = start(api, tokens, sleeper, user=clerk_id, **CACHED)["id"]
-    wait_for(api, tokens, backtest_id, {"running"}, timeout=60, user=clerk_id)
+    backtest_id = start_backtest(api, tokens, sleeper, user=clerk_id, **CACHED)["id"]
+    wait_for_backtest(api, tokens, backtest_id, {"running"}, timeout=60, user=clerk_id)
     wait_until(lambda: freqtrade_of(backtest_id) != "", 10, "Freqtrade started")
     with psycopg.connect(postgres_url) as connection:
         user_id = str(connection.execute("SELECT id FROM users WHERE clerk_id = %s", (clerk_id,)).fetchone()[0])

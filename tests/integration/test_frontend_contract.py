@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from gentrade.demo import DemoFailed, start_stack, stop_stack
-from tests.servers import free_port
+from tests.stack.gunicorn import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = ROOT / "tests" / "contract"

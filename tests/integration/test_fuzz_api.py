@@ -36,8 +36,8 @@ from gentrade.freqtrade import markets
 from gentrade.models import Backtest, BacktestStatus, Chat, Strategy
 from gentrade.runtime import runtime
 from gentrade.samples import draft
-from tests.conftest import Svix, Tokens
-from tests.samples import add_backtest_row
+from tests.backtests import add_backtest_row
+from tests.clerk import Svix, Tokens
 
 FUZZ_EXAMPLES = int(os.environ.get("GENTRADE_FUZZ_EXAMPLES", "25"))  # 25: about 45 s on 2 cores
 ID_FIELDS = ("thread_id", "strategy_id", "backtest_id")

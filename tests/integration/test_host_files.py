@@ -28,23 +28,12 @@ from gentrade.runtime import runtime
 from gentrade.services import backtest_runs, host_files, users
 from gentrade.settings import Settings
 from gentrade.tasks.celery_app import publish_prune, publish_run
-from tests import backtest_stack
-from tests.backtest_stack import BACKTESTS, FINAL, deploy, start, wait_for
-from tests.conftest import Tokens
-from tests.samples import add_backtest_row
-from tests.servers import gunicorn
+from tests.backtests import BACKTESTS, FINAL, add_backtest_row, deploy_strategy, start_backtest, wait_for_backtest
+from tests.clerk import Tokens
+from tests.stack.gunicorn import gunicorn
 
 pytestmark = pytest.mark.postgres
 
-# The pipeline's fixtures, this module's own instances (its own exchange stand-in and worker).
-exchange, broker_url, backtest_app, worker_settings, worker, api = (
-    backtest_stack.exchange,
-    backtest_stack.broker_url,
-    backtest_stack.backtest_app,
-    backtest_stack.worker_settings,
-    backtest_stack.worker,
-    backtest_stack.api,
-)
 
 CODE = "# a strategy as stored\n"
 
@@ -175,17 +164,17 @@ def test_an_api_host_sweeps_its_folder_when_its_workers_start(
 def test_the_worker_runs_the_stored_code_whatever_its_folder_holds(
     api: FlaskClient, tokens: Tokens, data_dir: Path
 ) -> None:
-    strategy_id = deploy(api, tokens)
+    strategy_id = deploy_strategy(api, tokens)
     stored = api.get(f"/api/v1/strategies/{strategy_id}", headers=tokens.headers()).json
     folder = user_dir(data_dir)
     shutil.rmtree(folder)  # a worker host that has never seen this user
-    done = wait_for(api, tokens, start(api, tokens, strategy_id)["id"], FINAL)
+    done = wait_for_backtest(api, tokens, start_backtest(api, tokens, strategy_id)["id"], FINAL)
     assert done["status"] == "finished", done["error"]
     strategy_file = folder / stored["file_path"]
     assert strategy_file.read_text() == stored["code"]
 
     strategy_file.write_text(stored["code"].replace("class ", "class Stale", 1))  # an older copy on this host
-    again = wait_for(api, tokens, start(api, tokens, strategy_id)["id"], FINAL)
+    again = wait_for_backtest(api, tokens, start_backtest(api, tokens, strategy_id)["id"], FINAL)
     assert again["status"] == "finished", again["error"]
     assert strategy_file.read_text() == stored["code"]
     assert again["summary"]["total_trades"] == done["summary"]["total_trades"]
@@ -194,12 +183,12 @@ def test_the_worker_runs_the_stored_code_whatever_its_folder_holds(
 def test_the_result_archive_downloads_from_the_database(
     api: FlaskClient, tokens: Tokens, data_dir: Path, backtest_app: Flask
 ) -> None:
-    strategy_id = deploy(api, tokens)
-    running = start(api, tokens, strategy_id)
+    strategy_id = deploy_strategy(api, tokens)
+    running = start_backtest(api, tokens, strategy_id)
     early = api.get(f"{BACKTESTS}/{running['id']}/result", headers=tokens.headers())
     assert early.status_code == 409, early.json
     assert "only a finished backtest" in early.json["message"]
-    done = wait_for(api, tokens, running["id"], FINAL)
+    done = wait_for_backtest(api, tokens, running["id"], FINAL)
     assert done["status"] == "finished", done["error"]
     on_disk = user_dir(data_dir) / done["result_path"]
     expected = on_disk.read_bytes()
@@ -235,8 +224,8 @@ def test_a_deletion_reaches_the_worker_hosts(
 ) -> None:
     """The API removes what its own disk has; the broadcast has each worker host sweep the user against the
     database. Entries only the worker's sweep removes show that it ran."""
-    kept, deleted = deploy(api, tokens, name="KeptOne"), deploy(api, tokens, name="GoesAway")
-    done = wait_for(api, tokens, start(api, tokens, deleted)["id"], FINAL)
+    kept, deleted = deploy_strategy(api, tokens, name="KeptOne"), deploy_strategy(api, tokens, name="GoesAway")
+    done = wait_for_backtest(api, tokens, start_backtest(api, tokens, deleted)["id"], FINAL)
     assert done["status"] == "finished", done["error"]
     folder = user_dir(data_dir) / "user_data"
     ghost_file = folder / "strategies" / "DeletedElsewhere.py"

@@ -34,7 +34,7 @@ from gentrade.freqtrade.results import summarise
 from gentrade.models import Backtest, BacktestStatus, Chat, Strategy
 from gentrade.samples import DRAFT, draft
 from gentrade.strategies.draft import StrategyDraft
-from tests.conftest import Tokens
+from tests.clerk import Tokens
 from tests.integration import test_hosted_models as hosted_models
 from tests.integration.test_agent import new_chat
 from tests.integration.test_hosted_models import answer, both, last_user_text, openai, run, sent_schema

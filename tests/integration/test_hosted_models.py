@@ -21,9 +21,10 @@ from flask.testing import FlaskClient
 from gentrade.agents.wire_schema import strict_problems
 from gentrade.runtime import EXTENSION_KEY
 from gentrade.samples import DRAFT, draft
-from tests.conftest import Tokens, production_settings
+from tests.clerk import Tokens
 from tests.integration.test_agent import ASK, new_chat, parse_sse
 from tests.llm_wire import Failure, Reply, WireServer, structured_json, text, tool, wire_draft
+from tests.settings import production_settings
 
 STREAM = "/api/v1/agent/stream"
 STRATEGY = {"route": "strategy", "reason": "a strategy"}

@@ -33,7 +33,7 @@ from gentrade.strategies.catalogue import CATALOGUE
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import StrategyDraft, parse_draft
 from gentrade.strategies.review import ReviewRejected, review
-from tests.conftest import Tokens
+from tests.clerk import Tokens
 from tests.hostile import HOSTILE, RUNTIME_PROBES, marked_line, probe
 from tests.integration.test_llm_codegen_api import llm_app, use_model  # noqa: F401 - llm_app is a fixture
 from tests.integration.test_runner_local import Workspace, run, workspace  # noqa: F401 - workspace is a fixture

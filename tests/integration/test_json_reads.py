@@ -21,7 +21,7 @@ from gentrade.extensions import db
 from gentrade.models import Chat, DeletedUser, Strategy, User
 from gentrade.samples import DRAFT, draft
 from gentrade.services import json_reads
-from tests.conftest import Tokens
+from tests.clerk import Tokens
 
 CHATS = "/api/v1/chats"
 # Whole seconds, microseconds with trailing zeros (Python keeps all six digits), the smallest fraction, a

@@ -20,7 +20,7 @@ from gentrade.agents.checkpoints import checkpointer
 from gentrade.runtime import runtime
 from gentrade.strategies.card import CARD_FIELDS
 from gentrade.strategies.draft import StrategyDraft
-from tests.conftest import Tokens
+from tests.clerk import Tokens
 
 STREAM_EVENTS = "/chat/stream_events"
 ASK = "Buy BTC/USDT when RSI(14) drops under 30 on the 1h chart, sell above 70, 5% stop loss"

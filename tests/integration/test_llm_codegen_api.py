@@ -15,7 +15,8 @@ from gentrade import create_app
 from gentrade.samples import DRAFT
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft
-from tests.conftest import Tokens, production_settings
+from tests.clerk import Tokens
+from tests.settings import production_settings
 from tests.unit.test_llm_codegen import ScriptedModel
 
 GOOD = compile_strategy(parse_draft(DRAFT))

@@ -32,10 +32,11 @@ from gentrade.exchange_sim import ExchangeSimulator
 from gentrade.extensions import db
 from gentrade.models import Backtest, Strategy, User
 from gentrade.settings import Settings
-from tests import backtest_stack
-from tests.backtest_stack import FINAL, deploy, start, wait_for
-from tests.conftest import Tokens, production_settings
-from tests.servers import free_port, gunicorn
+from tests.backtests import FINAL, deploy_strategy, start_backtest, wait_for_backtest
+from tests.clerk import Tokens
+from tests.settings import production_settings
+from tests.stack.environment import settings_env
+from tests.stack.gunicorn import free_port, gunicorn
 
 TOKEN = "metrics-token-for-tests"
 AUTHORIZED = {"Authorization": f"Bearer {TOKEN}"}
@@ -43,13 +44,6 @@ ERROR_KEYS = {"code", "status", "message", "errors", "request_id"}
 STREAM = "/api/v1/agent/stream"
 
 # The backtest pipeline's fixtures, this module's own instances; ``worker_settings`` is this module's.
-exchange, broker_url, backtest_app, worker, api = (
-    backtest_stack.exchange,
-    backtest_stack.broker_url,
-    backtest_stack.backtest_app,
-    backtest_stack.worker,
-    backtest_stack.api,
-)
 
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -312,7 +306,7 @@ def worker_settings(
     worker_metrics_port: int,
 ) -> dict[str, str]:
     """As deployed: the port (and the token) and nothing else; the worker makes its own metrics directory."""
-    return backtest_stack.settings_env(
+    return settings_env(
         postgres_url,
         broker_url,
         data_dir,
@@ -331,7 +325,7 @@ def test_the_worker_serves_its_pools_backtest_metrics(
     assert refused.status_code == 401
     assert set(json.loads(refused.text)) == ERROR_KEYS
 
-    done = wait_for(api, tokens, start(api, tokens, deploy(api, tokens))["id"], FINAL)
+    done = wait_for_backtest(api, tokens, start_backtest(api, tokens, deploy_strategy(api, tokens))["id"], FINAL)
     assert done["status"] == "finished", done["error"]
 
     def worker_samples() -> Samples:

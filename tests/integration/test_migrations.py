@@ -16,7 +16,7 @@ from gentrade.extensions import db
 from gentrade.models import Chat, User
 from gentrade.models.base import include_in_migrations
 from gentrade.settings import Settings
-from tests.conftest import reset_schema
+from tests.database import reset_schema
 
 SCHEMA = "gentrade_migration_check"
 

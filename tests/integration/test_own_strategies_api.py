@@ -20,7 +20,7 @@ from gentrade.models import Strategy
 from gentrade.samples import DRAFT
 from gentrade.strategies.loaded import valid_loaded
 from tests.benign import BOTH_WAYS, LOGGING_RSI
-from tests.conftest import Tokens
+from tests.clerk import Tokens
 from tests.hostile import HOSTILE, RUNTIME_PROBES, marked_line, probe
 from tests.integration.test_strategies_api import STRATEGIES, new_chat, user_dir
 from tests.spies import Calls, files_under, strategy_rows

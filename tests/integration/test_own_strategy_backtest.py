@@ -13,22 +13,11 @@ import pytest
 from flask.testing import FlaskClient
 
 from gentrade.freqtrade.market_data import cache_root, candle_file
-from tests import backtest_stack
-from tests.backtest_stack import FINAL, start, wait_for
+from tests.backtests import FINAL, start_backtest, wait_for_backtest
 from tests.benign import BITCOIN_GUARD, FOUR_HOUR_FILTER, HOURLY_TREND
-from tests.conftest import Tokens
+from tests.clerk import Tokens
 
 STRATEGIES = "/api/v1/strategies"
-
-# The pipeline's fixtures, this module's own instances (its own exchange stand-in and worker).
-exchange, broker_url, backtest_app, worker_settings, worker, api = (
-    backtest_stack.exchange,
-    backtest_stack.broker_url,
-    backtest_stack.backtest_app,
-    backtest_stack.worker_settings,
-    backtest_stack.worker,
-    backtest_stack.api,
-)
 
 
 def paste(api: FlaskClient, tokens: Tokens, name: str, code: str) -> dict[str, Any]:
@@ -51,8 +40,8 @@ def test_a_pasted_strategy_backtests_to_finished_with_the_candles_it_reads(
 ) -> None:
     strategy = paste(api, tokens, name, code)
 
-    backtest = start(api, tokens, strategy["id"], pairs=pairs)
-    done = wait_for(api, tokens, backtest["id"], FINAL)
+    backtest = start_backtest(api, tokens, strategy["id"], pairs=pairs)
+    done = wait_for_backtest(api, tokens, backtest["id"], FINAL)
 
     assert done["status"] == "finished", done["error"]
     assert done["timeframe"] == strategy["timeframe"]

@@ -6,33 +6,18 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
 import requests
-from cryptography.hazmat.primitives.asymmetric import rsa
-from flask.testing import FlaskClient
 
-from tests.conftest import Tokens
-from tests.servers import gunicorn
+from tests.clerk import Tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def server(
-    client: FlaskClient, postgres_url: str, data_dir: Path, clerk_key: rsa.RSAPrivateKey, tmp_path: Path
-) -> Iterator[tuple[str, Path]]:
-    """gunicorn as deployed (production settings, 2 gevent workers) on the migrated test database."""
-    log_path = tmp_path / "gunicorn.log"
-    with gunicorn(postgres_url, data_dir, clerk_key, log_path) as url:
-        yield url, log_path
-
-
-def test_gunicorn_gevent_serves_the_api(server: tuple[str, Path], tokens: Tokens) -> None:
-    url, log_path = server
+def test_gunicorn_gevent_serves_the_api(own_server: tuple[str, Path], tokens: Tokens) -> None:
+    url, log_path = own_server
     headers = tokens.headers("user_served")
     assert requests.get(f"{url}/readyz", timeout=5).json() == {"status": "ready"}
     created = requests.post(f"{url}/api/v1/chats", json={"title": "over http"}, headers=headers, timeout=5)
@@ -48,8 +33,8 @@ def test_gunicorn_gevent_serves_the_api(server: tuple[str, Path], tokens: Tokens
     assert "MonkeyPatchWarning" not in log
 
 
-def test_concurrent_requests_on_gevent_workers(server: tuple[str, Path], tokens: Tokens) -> None:
-    url, _ = server
+def test_concurrent_requests_on_gevent_workers(own_server: tuple[str, Path], tokens: Tokens) -> None:
+    url, _ = own_server
     headers = tokens.headers("user_busy")
     requests.get(f"{url}/api/v1/chats", headers=headers, timeout=5)  # provision once
 

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from gentrade.extensions import db
 from gentrade.models import Backtest, Strategy
 from gentrade.samples import DRAFT, draft, draft_message
-from tests.conftest import Tokens
-from tests.samples import add_backtest_row
+from tests.backtests import add_backtest_row
+from tests.clerk import Tokens
 
 STRATEGIES = "/api/v1/strategies"
 CHATS = "/api/v1/chats"

@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 
 from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
 from gentrade.samples import DRAFT
-from tests.conftest import Tokens
+from tests.clerk import Tokens
 from tests.integration.test_strategies_api import STRATEGIES, new_chat, user_dir
 
 FREQTRADE = str(Path(sys.executable).with_name("freqtrade"))

@@ -24,8 +24,8 @@ from sqlalchemy import func, select
 
 from gentrade.extensions import db
 from gentrade.models import Chat, DeletedUser, User, WebhookEvent
-from tests.conftest import Svix, Tokens, clerk_user_event
-from tests.servers import all_at_once, backends_waiting, wait_for
+from tests.clerk import Svix, Tokens, clerk_user_event
+from tests.concurrency import all_at_once, backends_waiting, wait_until
 
 HOOK = "/api/v1/webhooks/clerk"
 REPLAYS = 50
@@ -251,9 +251,9 @@ def test_created_racing_a_delete_cannot_bring_the_user_back(
     with psycopg.connect(postgres_url) as blocker, ThreadPoolExecutor(max_workers=2) as pool:
         blocker.execute("INSERT INTO deleted_users (clerk_id, deleted_at) VALUES (%s, now())", (clerk_id,))
         delete_done = pool.submit(post, url, deleted, svix.headers(deleted))
-        wait_for(lambda: backends_waiting(postgres_url, "INSERT INTO deleted_users") == 1)
+        wait_until(lambda: backends_waiting(postgres_url, "INSERT INTO deleted_users") == 1)
         create_done = pool.submit(post, url, created, svix.headers(created))
-        wait_for(lambda: create_done.done() or backends_waiting(postgres_url, "SELECT pg_advisory_xact_lock") == 1)
+        wait_until(lambda: create_done.done() or backends_waiting(postgres_url, "SELECT pg_advisory_xact_lock") == 1)
         blocker.rollback()  # the delete goes on and commits its own tombstone
         results = [delete_done.result(timeout=30), create_done.result(timeout=30)]
 
@@ -274,9 +274,9 @@ def test_a_first_token_racing_a_delete_cannot_bring_the_user_back(
     with psycopg.connect(postgres_url) as blocker, ThreadPoolExecutor(max_workers=2) as pool:
         blocker.execute("INSERT INTO deleted_users (clerk_id, deleted_at) VALUES (%s, now())", (clerk_id,))
         delete_done = pool.submit(post, url, deleted, svix.headers(deleted))
-        wait_for(lambda: backends_waiting(postgres_url, "INSERT INTO deleted_users") == 1)
+        wait_until(lambda: backends_waiting(postgres_url, "INSERT INTO deleted_users") == 1)
         request_done = pool.submit(requests.get, url + "/api/v1/chats", headers=tokens.headers(clerk_id), timeout=60)
-        wait_for(lambda: request_done.done() or backends_waiting(postgres_url, "SELECT pg_advisory_xact_lock") == 1)
+        wait_until(lambda: request_done.done() or backends_waiting(postgres_url, "SELECT pg_advisory_xact_lock") == 1)
         blocker.rollback()  # the delete goes on and commits its own tombstone
         delivered, response = delete_done.result(timeout=30), request_done.result(timeout=30)
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from gentrade.extensions import db
 from gentrade.models import Chat, DeletedUser, User, WebhookEvent
-from tests.conftest import Svix, Tokens, clerk_user_event
+from tests.clerk import Svix, Tokens, clerk_user_event
 
 HOOK = "/api/v1/webhooks/clerk"
 

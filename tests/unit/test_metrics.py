@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from gentrade.agents.errors import error_kind
 from gentrade.metrics import exposition, instruments
-from tests.servers import free_port
+from tests.stack.gunicorn import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""A real gunicorn/gevent server for tests, a way to send many requests at the same instant, and lock probes.
+"""A real gunicorn/gevent server for tests, as deployed (``config/gunicorn.conf.py``).
 
 Races need real concurrency: separate processes and greenlets, each request on its own
 PostgreSQL connection, which one Flask test client in one thread never gives.
@@ -11,23 +11,18 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
 
-import psycopg
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.conftest import AUTHORIZED_PARTY, ISSUER, WEBHOOK_SECRET, public_pem
+from tests.stack import ROOT
+from tests.stack.environment import deployment_env
 
-ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
-T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -72,14 +67,7 @@ def gunicorn(
     port = port or free_port()
     environment = {
         "PATH": os.environ.get("PATH", ""),
-        "GENTRADE_ENV": "production",
-        "GENTRADE_DATA_DIR": str(data_dir),
-        "GENTRADE_DATABASE_URL": postgres_url,
-        "GENTRADE_BROKER_URL": "memory://",
-        "GENTRADE_CLERK_JWT_KEY": public_pem(clerk_key),
-        "GENTRADE_CLERK_ISSUER": ISSUER,
-        "GENTRADE_CLERK_AUTHORIZED_PARTIES": AUTHORIZED_PARTY,
-        "GENTRADE_CLERK_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        **deployment_env(postgres_url, "memory://", data_dir, clerk_key),
         "GUNICORN_WORKERS": "2",
         **env,
     }
@@ -98,31 +86,3 @@ def gunicorn(
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
-
-
-def all_at_once(calls: list[Callable[[], T]], timeout: float = 60) -> list[T]:
-    """Run each call in its own thread, all released by one barrier, so they really overlap; results in order."""
-    barrier = threading.Barrier(len(calls), timeout=timeout)
-
-    def run(call: Callable[[], T]) -> T:
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        futures = [pool.submit(run, call) for call in calls]
-        return [future.result(timeout=timeout) for future in futures]
-
-
-def backends_waiting(postgres_url: str, query_start: str) -> int:
-    """How many PostgreSQL backends are blocked on a lock while running a statement that starts so."""
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        sql = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s"
-        return conn.execute(sql, (query_start + "%",)).fetchone()[0]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
-    """Poll until ``condition`` holds; fail (never hang) when it does not in time."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the expected interleaving did not happen in time"
-        time.sleep(0.05)
