@@ -1,4 +1,5 @@
-"""Drafts and comparisons shared by the card's test modules (test_card, test_card_language)."""
+"""Drafts and comparisons shared by the draft's and the card's test modules (test_draft, test_draft_language,
+test_card, test_card_language)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,21 @@ from gentrade.strategies.card import indicator_label
 from gentrade.strategies.draft import StrategyDraft, parse_draft
 
 CONDITION_FIELDS = ("entry_conditions", "exit_conditions", "entry_short_conditions", "exit_short_conditions")
+
+RSI_BELOW_30 = {"left": "rsi", "op": "<", "right": 30}
+
+
+def minimal(**changes: Any) -> dict[str, Any]:
+    """The smallest valid draft: one RSI and one entry condition."""
+    draft = {
+        "name": "Minimal",
+        "timeframe": "5m",
+        "pairs": ["BTC/USDT"],
+        "indicators": [{"id": "rsi", "type": "rsi"}],
+        "entry_conditions": RSI_BELOW_30,
+        "stoploss": -0.1,
+    }
+    return {**draft, **copy.deepcopy(changes)}
 
 
 def make(**changes: Any) -> StrategyDraft:

@@ -9,6 +9,7 @@ the request asks, and records every request body so a test can assert what was s
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import threading
 import uuid
@@ -16,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import pytest
 
 PIECES = 3  # a streamed text or JSON argument arrives in this many deltas
 
@@ -273,3 +276,31 @@ def sent_text(body: dict[str, Any]) -> str:
     for message in body.get("messages", []):
         texts += parts(message.get("content"))
     return "\n".join(texts)
+
+
+# --- a scripted server's turn, and what the app sent it ------------------------------------------------
+
+# The app's settings pointed at a wire server of each provider (the ``hosted`` fixture, tests/integration/conftest.py).
+openai = pytest.mark.parametrize("hosted", ["openai"], indirect=True)
+anthropic = pytest.mark.parametrize("hosted", ["anthropic"], indirect=True)
+both = pytest.mark.parametrize("hosted", ["openai", "anthropic"], indirect=True)
+
+
+def answer(server: WireServer, name: str, value: Any, finish: str | None = None) -> Reply:
+    """A structured answer as this provider gives it by default: JSON content (OpenAI), a tool call (Anthropic)."""
+    if server.protocol == "openai":
+        return structured_json(value, finish)
+    return dataclasses.replace(tool(name, value), finish=finish)
+
+
+def sent_schema(body: dict[str, Any]) -> dict[str, Any]:
+    """The schema a request asked the model to fill (response_format, or the forced tool's parameters)."""
+    if "response_format" in body:
+        return body["response_format"]["json_schema"]["schema"]
+    first = body["tools"][0]
+    return first["function"]["parameters"] if "function" in first else first["input_schema"]
+
+
+def last_user_text(body: dict[str, Any]) -> str:
+    content = body["messages"][-1]["content"]
+    return content if isinstance(content, str) else " ".join(part.get("text", "") for part in content)

@@ -47,3 +47,8 @@ def files_under(folder: Path) -> dict[str, bytes]:
 def strategy_rows(app: Flask) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(Strategy))
+
+
+def user_dir(data_dir: Path, clerk_id: str = "user_alice") -> Path:
+    """A user's Freqtrade folder under the data folder."""
+    return data_dir / "ft_userdata" / f"user_{clerk_id}"

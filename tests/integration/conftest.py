@@ -10,6 +10,7 @@ worker's settings by overriding ``worker_settings``. The processes start through
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,9 +21,12 @@ from flask.testing import FlaskClient
 
 from gentrade import create_app
 from gentrade.exchange_sim import ExchangeSimulator
+from gentrade.runtime import EXTENSION_KEY
 from gentrade.tasks.celery_app import remove_queue
 from tests.backtests import settle
 from tests.clerk import AUTHORIZED_PARTY
+from tests.llm_wire import WireServer
+from tests.local_runner import LocalWorkspace, local_workspace_in
 from tests.services import require_rabbitmq
 from tests.settings import TASK_QUEUE, production_settings
 from tests.spies import Calls, spy_on_checks
@@ -171,3 +175,60 @@ def url(small_server: str, client: FlaskClient) -> str:
 def check_calls(monkeypatch: pytest.MonkeyPatch) -> Calls:
     """Counts the Freqtrade checks a test's requests run, in process and in a child (the real ones run)."""
     return spy_on_checks(monkeypatch)
+
+
+# --- hosted models ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hosted(
+    request: pytest.FixtureRequest,
+    app: Flask,
+    postgres_url: str,
+    data_dir: Path,
+    clerk_key: rsa.RSAPrivateKey,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[WireServer]:
+    """The app's settings pointed at a local wire server (``GENTRADE_LLM_PROVIDER``, ``_BASE_URL``, a dummy key)."""
+    provider, _, method = request.param.partition(":")
+    server = WireServer(provider)
+    settings = production_settings(
+        data_dir,
+        postgres_url,
+        clerk_key,
+        llm_provider=provider,
+        llm_base_url=server.url,
+        llm_structured_output=method or None,
+        **{f"{provider}_api_key": "sk-dummy"},
+    )
+    runtime = app.extensions[EXTENSION_KEY]
+    monkeypatch.setitem(app.extensions, EXTENSION_KEY, dataclasses.replace(runtime, settings=settings))
+    yield server
+    server.close()
+
+
+# --- the local runners' workspace ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def local_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWorkspace]:
+    with local_workspace_in(tmp_path_factory.mktemp("runner")) as workspace:
+        yield workspace
+
+
+# --- the LLM code path --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def llm_app(app: Flask, postgres_url: str, data_dir: Path, clerk_key: rsa.RSAPrivateKey) -> Flask:
+    """The app with ``GENTRADE_STRATEGY_CODEGEN=llm`` (one repair); a test scripts the model (``use_code_model``)."""
+    settings = production_settings(
+        data_dir,
+        postgres_url,
+        clerk_key,
+        llm_provider="openai",
+        openai_api_key="sk-test-not-used",
+        strategy_codegen="llm",
+        codegen_max_repairs=1,
+    )
+    return create_app(settings)

@@ -6,13 +6,11 @@ Two models drive it: the offline provider (the embedded default) and a scripted 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import requests
 from flask import Flask
@@ -21,38 +19,11 @@ from langchain_core.messages import AIMessage
 
 from gentrade.agents.schemas import RouteDecision
 from gentrade.samples import DRAFT
+from gentrade.sse_reader import parse
 from gentrade.strategies.draft import StrategyDraft
+from tests.chats import ASK, STREAM, agent_turn, checkpoint_rows, new_chat
 from tests.clerk import Svix, Tokens, clerk_user_event
 from tests.slow_models import SlowModel as ScriptedModel  # scripted structured outputs, no delay
-
-STREAM = "/api/v1/agent/stream"
-ASK = "an RSI strategy on BTC/USDT 1h with a 5% stop"
-
-
-def parse_sse(text: str) -> list[tuple[str, dict[str, Any]]]:
-    events = []
-    for block in text.split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
-        if "event" in lines:
-            events.append((lines["event"], json.loads(lines["data"])))
-    return events
-
-
-def new_chat(client: FlaskClient, headers: dict[str, str]) -> str:
-    return client.post("/api/v1/chats", json={}, headers=headers).json["thread_id"]
-
-
-def turn(client: FlaskClient, headers: dict[str, str], thread: str, message: str) -> list[tuple[str, dict[str, Any]]]:
-    response = client.post(STREAM, json={"thread_id": thread, "message": message}, headers=headers)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.mimetype == "text/event-stream"
-    return parse_sse(response.get_data(as_text=True))
-
-
-def checkpoint_rows(postgres_url: str, thread: str) -> int:
-    with psycopg.connect(postgres_url) as conn:
-        return conn.execute("SELECT count(*) FROM checkpoints WHERE thread_id = %s", (thread,)).fetchone()[0]
-
 
 # --- the offline provider ------------------------------------------------------------------------
 
@@ -60,7 +31,7 @@ def checkpoint_rows(postgres_url: str, thread: str) -> int:
 def test_offline_turn_drafts_streams_and_saves(client: FlaskClient, tokens: Tokens) -> None:
     headers = tokens.headers()
     thread = new_chat(client, headers)
-    events = turn(client, headers, thread, ASK)
+    events = agent_turn(client, headers, thread, ASK)
     kinds = [kind for kind, _ in events]
     assert kinds[-1] == "end"
     assert kinds[-2] == "message"
@@ -89,9 +60,9 @@ def test_feedback_revises_the_draft_in_the_same_thread_then_deploys(
 ) -> None:
     headers = tokens.headers()
     thread = new_chat(client, headers)
-    first = dict(turn(client, headers, thread, ASK))["tool_start"]["draft"]
+    first = dict(agent_turn(client, headers, thread, ASK))["tool_start"]["draft"]
     assert checkpoint_rows(postgres_url, thread) > 0  # persisted between requests
-    second = dict(turn(client, headers, thread, "use EMA 50 as a trend filter"))["tool_start"]["draft"]
+    second = dict(agent_turn(client, headers, thread, "use EMA 50 as a trend filter"))["tool_start"]["draft"]
     assert second["pairs"] == first["pairs"]
     assert second["stoploss"] == first["stoploss"]
     assert any(i["type"] == "ema" and i["params"]["period"] == 50 for i in second["indicators"])
@@ -106,7 +77,7 @@ def test_feedback_revises_the_draft_in_the_same_thread_then_deploys(
 
 def test_general_question_gets_an_answer_without_a_draft(client: FlaskClient, tokens: Tokens) -> None:
     headers = tokens.headers()
-    events = turn(client, headers, new_chat(client, headers), "What is RSI?")
+    events = agent_turn(client, headers, new_chat(client, headers), "What is RSI?")
     kinds = [kind for kind, _ in events]
     assert "tool_start" not in kinds
     assert kinds[-2:] == ["message", "end"]
@@ -117,7 +88,7 @@ def test_general_question_gets_an_answer_without_a_draft(client: FlaskClient, to
 def test_deleting_the_chat_deletes_its_checkpoints(client: FlaskClient, tokens: Tokens, postgres_url: str) -> None:
     headers = tokens.headers()
     thread = new_chat(client, headers)
-    turn(client, headers, thread, ASK)
+    agent_turn(client, headers, thread, ASK)
     assert checkpoint_rows(postgres_url, thread) > 0
     assert client.delete(f"/api/v1/chats/{thread}", headers=headers).status_code == 204
     assert checkpoint_rows(postgres_url, thread) == 0
@@ -129,7 +100,7 @@ def test_deleting_the_user_deletes_their_checkpoints(
     headers = tokens.headers("user_leaving")
     threads = [new_chat(client, headers) for _ in range(2)]
     for thread in threads:
-        turn(client, headers, thread, ASK)
+        agent_turn(client, headers, thread, ASK)
     body = clerk_user_event("user.deleted", "user_leaving")
     assert client.post("/api/v1/webhooks/clerk", data=body, headers=svix.headers(body)).status_code == 200
     assert [checkpoint_rows(postgres_url, thread) for thread in threads] == [0, 0]
@@ -165,7 +136,7 @@ def scripted(monkeypatch: pytest.MonkeyPatch, texts: list[str], structured: list
 def test_scripted_routing_to_general(client: FlaskClient, tokens: Tokens, monkeypatch: pytest.MonkeyPatch) -> None:
     scripted(monkeypatch, ["Drawdown is the fall from a peak."], [RouteDecision(route="general", reason="a question")])
     headers = tokens.headers()
-    events = turn(client, headers, new_chat(client, headers), "what is drawdown?")
+    events = agent_turn(client, headers, new_chat(client, headers), "what is drawdown?")
     assert dict(events)["message"]["content"] == "Drawdown is the fall from a peak."
     assert "tool_start" not in dict(events)
 
@@ -177,7 +148,7 @@ def test_scripted_routing_to_a_draft(client: FlaskClient, tokens: Tokens, monkey
         [RouteDecision(route="strategy"), StrategyDraft.model_validate(DRAFT)],
     )
     headers = tokens.headers()
-    events = turn(client, headers, new_chat(client, headers), "make me a strategy")
+    events = agent_turn(client, headers, new_chat(client, headers), "make me a strategy")
     assert dict(events)["tool_start"]["draft"]["name"] == "RsiDipBuyer"
     assert dict(events)["message"]["content"] == "Here is your RSI dip buyer."
     assert model.structured == []
@@ -192,7 +163,7 @@ def test_malformed_structured_output_is_retried(
         [RouteDecision(route="strategy"), ValueError("not JSON"), StrategyDraft.model_validate(DRAFT)],
     )
     headers = tokens.headers()
-    events = turn(client, headers, new_chat(client, headers), "make me a strategy")
+    events = agent_turn(client, headers, new_chat(client, headers), "make me a strategy")
     assert "tool_start" in dict(events)
     assert [kind for kind, _ in events][-1] == "end"
 
@@ -212,7 +183,7 @@ def test_provider_error_mid_stream_ends_with_an_error_event(
     monkeypatch.setattr("gentrade.services.agent.chat_model", lambda settings: model)
     headers = tokens.headers()
     thread = new_chat(client, headers)
-    events = turn(client, headers, thread, "what is a stop loss?")
+    events = agent_turn(client, headers, thread, "what is a stop loss?")
     kinds = [kind for kind, _ in events if kind != "status"]
     assert kinds[0] == "token"
     assert kinds[-2:] == ["error", "end"]
@@ -239,7 +210,7 @@ def test_stream_over_real_http_and_a_client_that_disconnects(own_server: tuple[s
         for chunk in response.iter_content(chunk_size=None, decode_unicode=True):
             first_byte = first_byte or time.perf_counter() - started
             body += chunk
-    events = parse_sse(body)
+    events = parse(body)
     assert [kind for kind, _ in events][-1] == "end"
     assert "tool_start" in dict(events)
 

@@ -20,9 +20,9 @@ from gentrade.extensions import db
 from gentrade.models import AgentTokenUsage
 from gentrade.runtime import runtime
 from gentrade.settings import LlmProvider
+from tests.chats import STREAM, STREAM_EVENTS, new_chat, turn_request, with_settings
 from tests.clerk import Tokens
 from tests.concurrency import wait_until
-from tests.integration.test_agent_streams import STREAM, STREAM_EVENTS, new_chat, turn_request, with_settings
 from tests.slow_models import per_turn, slow_model
 
 

@@ -8,7 +8,6 @@ the same slow model in real gevent workers (``tests.slow_agent_wsgi``).
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -24,36 +23,13 @@ from gentrade.agents.schemas import RouteDecision
 from gentrade.runtime import runtime
 from gentrade.samples import DRAFT
 from gentrade.strategies.draft import StrategyDraft
+from tests.chats import STREAM, STREAM_EVENTS, new_chat, turn_request, with_settings
 from tests.clerk import Tokens
 from tests.concurrency import all_at_once
 from tests.slow_models import per_turn, slow_model
 
-STREAM = "/api/v1/agent/stream"
-STREAM_EVENTS = "/chat/stream_events"
 FIRST_EVENT_SECONDS = 0.1
 KEEP_ALIVE = b": keep-alive\n\n"
-
-
-def with_settings(monkeypatch: pytest.MonkeyPatch, app: Flask, **changes: Any) -> None:
-    """Run the app with some settings changed for this test."""
-    current = app.extensions["gentrade"]
-    changed = dataclasses.replace(current, settings=current.settings.model_copy(update=changes))
-    monkeypatch.setitem(app.extensions, "gentrade", changed)
-
-
-def new_chat(client: FlaskClient, headers: dict[str, str]) -> str:
-    return client.post("/api/v1/chats", json={}, headers=headers).json["thread_id"]
-
-
-def turn_request(endpoint: str, thread: str, message: str) -> dict[str, Any]:
-    """The body each endpoint takes for one message in ``thread``."""
-    if endpoint == STREAM:
-        return {"thread_id": thread, "message": message}
-    return {
-        "input": {"messages": [{"role": "user", "content": message}]},
-        "config": {"configurable": {"thread_id": thread, "checkpoint_ns": "", "checkpoint_id": ""}},
-        "kwargs": {"version": "v2"},
-    }
 
 
 def first_chunk_then_rest(client: FlaskClient, endpoint: str, body: dict[str, Any], headers: dict[str, str]):

@@ -10,23 +10,25 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from gentrade.sse_reader import parse
 from tests.backtests import FINAL, start_backtest, wait_for_backtest
+from tests.chats import answer_text, draft_events, langserve_turn
 from tests.clerk import Tokens
-from tests.integration.test_agent import parse_sse
-from tests.integration.test_langserve import answer_text, draft_events, stream_turn
 
 STRATEGIES = "/api/v1/strategies"
 ASK = "Buy BTC and ETH when RSI(14) drops under 30 on the 1h chart, sell above 65, 3% stop loss"
 WINDOW = {"start_date": "2026-09-01", "end_date": "2026-10-31"}  # synthetic candles: the same figures every run
 
 
-def turn(api: FlaskClient, tokens: Tokens, thread: str, message: str) -> tuple[str, dict[str, Any] | None]:
+def turn_text_and_draft(
+    api: FlaskClient, tokens: Tokens, thread: str, message: str
+) -> tuple[str, dict[str, Any] | None]:
     """One turn on our own stream: the text it streamed and the draft it showed (None: none)."""
     response = api.post(
         "/api/v1/agent/stream", json={"thread_id": thread, "message": message}, headers=tokens.headers()
     )
     assert response.status_code == 200, response.get_data(as_text=True)
-    events = parse_sse(response.get_data(as_text=True))
+    events = parse(response.get_data(as_text=True))
     assert not [data for event, data in events if event == "error"]
     drafts = [data["draft"] for event, data in events if event == "tool_start"]
     return "".join(data["text"] for event, data in events if event == "token"), (drafts[-1] if drafts else None)
@@ -47,11 +49,11 @@ def stop_exits(summary: dict[str, Any]) -> int:
 
 def test_draft_backtest_ask_the_coach_revise_and_backtest_again(api: FlaskClient, tokens: Tokens) -> None:
     thread = api.post("/api/v1/chats", json={}, headers=tokens.headers()).json["thread_id"]
-    _, first_draft = turn(api, tokens, thread, ASK)
+    _, first_draft = turn_text_and_draft(api, tokens, thread, ASK)
     assert first_draft is not None
     first, before = deploy_and_backtest(api, tokens, thread)
 
-    answer, revised = turn(api, tokens, thread, "why did it lose?")
+    answer, revised = turn_text_and_draft(api, tokens, thread, "why did it lose?")
 
     stopped = stop_exits(before)
     assert f"made {before['total_trades']} trades" in answer  # grounded in this backtest's figures
@@ -75,10 +77,10 @@ def test_draft_backtest_ask_the_coach_revise_and_backtest_again(api: FlaskClient
 
 def test_the_coach_over_langserve_reads_the_chats_backtest(api: FlaskClient, tokens: Tokens) -> None:
     thread = api.post("/api/v1/chats", json={}, headers=tokens.headers()).json["thread_id"]
-    turn(api, tokens, thread, ASK)
+    turn_text_and_draft(api, tokens, thread, ASK)
     _, before = deploy_and_backtest(api, tokens, thread)
 
-    events = stream_turn(api, tokens.headers(), "what went wrong with ETH?", thread)
+    events = langserve_turn(api, tokens.headers(), "what went wrong with ETH?", thread)
 
     text = answer_text(events)
     eth = next(row for row in before["pairs"] if row["pair"] == "ETH/USDT")

@@ -15,8 +15,8 @@ from gentrade.freqtrade.market_data import cache_root, candle_file
 from gentrade.strategies.draft import StrategyDraft
 from gentrade.strategies.trees import conditions
 from tests.backtests import FINAL, start_backtest, wait_for_backtest
+from tests.chats import agent_turn, new_chat
 from tests.clerk import Tokens
-from tests.integration.test_agent import new_chat, turn
 
 
 def rules(node: Any) -> list[dict[str, Any]]:
@@ -76,7 +76,7 @@ def ask_and_deploy(api: FlaskClient, tokens: Tokens, message: str) -> tuple[Stra
     """One turn with the offline agent; the draft it showed, deployed from the chat."""
     headers = tokens.headers()
     thread = new_chat(api, headers)
-    events = dict(turn(api, headers, thread, message))
+    events = dict(agent_turn(api, headers, thread, message))
     assert "tool_start" in events, events
     draft = StrategyDraft.model_validate(events["tool_start"]["draft"])
     deployed = api.post("/api/v1/strategies", json={"thread_id": thread}, headers=headers)

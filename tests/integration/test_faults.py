@@ -30,9 +30,9 @@ from flask.testing import FlaskClient
 
 from gentrade.exchange_sim import ExchangeSimulator
 from tests.backtests import BACKTESTS, FINAL, deploy_strategy, hand_written_strategy, start_backtest, wait_for_backtest
+from tests.chats import agent_turn, checkpoint_rows, new_chat
 from tests.clerk import Svix, Tokens, clerk_user_event
 from tests.concurrency import wait_until
-from tests.integration.test_agent import checkpoint_rows, new_chat, turn
 from tests.stack.environment import settings_env
 from tests.stack.exchange import END
 from tests.stack.gunicorn import gunicorn
@@ -456,7 +456,7 @@ def test_deleting_a_user_while_their_backtest_runs_leaves_nothing_behind(
     clerk_id = "user_leaving"
     headers = tokens.headers(clerk_id)
     thread = new_chat(api, headers)
-    turn(api, headers, thread, "an RSI strategy on BTC/USDT 1h with a 5% stop")  # writes agent checkpoints
+    agent_turn(api, headers, thread, "an RSI strategy on BTC/USDT 1h with a 5% stop")  # writes agent checkpoints
     assert checkpoint_rows(postgres_url, thread) > 0
     sleeper = hand_written_strategy(backtest_app, clerk_id, "Sleeper", "time.sleep(600)")
     backtest_id = start_backtest(api, tokens, sleeper, user=clerk_id, **CACHED)["id"]

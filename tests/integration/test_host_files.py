@@ -30,16 +30,13 @@ from gentrade.settings import Settings
 from gentrade.tasks.celery_app import publish_prune, publish_run
 from tests.backtests import BACKTESTS, FINAL, add_backtest_row, deploy_strategy, start_backtest, wait_for_backtest
 from tests.clerk import Tokens
+from tests.spies import user_dir
 from tests.stack.gunicorn import gunicorn
 
 pytestmark = pytest.mark.postgres
 
 
 CODE = "# a strategy as stored\n"
-
-
-def user_dir(data_dir: Path, clerk_id: str = "user_alice") -> Path:
-    return data_dir / "ft_userdata" / f"user_{clerk_id}"
 
 
 def strategy_row(app: Flask, clerk_id: str, name: str, code: str = CODE) -> str:

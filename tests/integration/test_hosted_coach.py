@@ -34,14 +34,9 @@ from gentrade.freqtrade.results import summarise
 from gentrade.models import Backtest, BacktestStatus, Chat, Strategy
 from gentrade.samples import DRAFT, draft
 from gentrade.strategies.draft import StrategyDraft
+from tests.chats import answer_text, draft_events, hosted_turn, langserve_turn, new_chat
 from tests.clerk import Tokens
-from tests.integration import test_hosted_models as hosted_models
-from tests.integration.test_agent import new_chat
-from tests.integration.test_hosted_models import answer, both, last_user_text, openai, run, sent_schema
-from tests.integration.test_langserve import answer_text, draft_events, stream_turn
-from tests.llm_wire import WireServer, sent_text, text, wire_draft
-
-hosted = hosted_models.hosted  # the fixture: the app's settings pointed at a scripted wire server
+from tests.llm_wire import WireServer, answer, both, last_user_text, openai, sent_schema, sent_text, text, wire_draft
 
 WHY = "why did it lose?"
 COACH = {"route": "coach", "reason": "a question about the backtest"}
@@ -194,7 +189,7 @@ def test_why_did_it_lose_is_answered_from_the_figures_and_the_change_drafted_und
         answer(hosted, "StrategyDraft", wire_draft(REVISED)),
         text(ANNOUNCEMENT),
     )
-    _, turn = run(client, tokens, WHY, thread)
+    _, turn = hosted_turn(client, tokens, WHY, thread)
 
     route, coach, revision, drafting, announce = hosted.requests
     # What the model was asked, and with what.
@@ -268,7 +263,7 @@ def test_no_change_recommended_ends_the_turn_with_the_coachs_answer(
         text(NO_CHANGE),
         answer(hosted, "CoachRevision", {"revise": False, "change": None}),  # strict mode fills every field
     )
-    _, turn = run(client, tokens, WHY, thread)
+    _, turn = hosted_turn(client, tokens, WHY, thread)
     assert "tool_start" not in turn
     assert turn["message"]["type"] == "text"
     assert turn["message"]["content"] == NO_CHANGE
@@ -288,7 +283,7 @@ def test_without_a_finished_backtest_the_coach_is_told_so_and_no_change_is_asked
     if status is not None:
         deploy_with_backtest(app, thread, status)
     hosted.queue(answer(hosted, "RouteDecision", COACH), text("There is no finished backtest yet: run one first."))
-    _, turn = run(client, tokens, WHY, thread)
+    _, turn = hosted_turn(client, tokens, WHY, thread)
     assert turn["message"]["type"] == "text"
     assert turn["message"]["content"] == "There is no finished backtest yet: run one first."
     assert "tool_start" not in turn
@@ -313,7 +308,7 @@ def test_a_malformed_coach_revision_is_retried_with_feedback(
         answer(hosted, "StrategyDraft", wire_draft(REVISED)),
         text(ANNOUNCEMENT),
     )
-    _, turn = run(client, tokens, WHY, thread)
+    _, turn = hosted_turn(client, tokens, WHY, thread)
     assert turn["tool_start"]["draft"]["stoploss"] == -0.08
     first, retry = hosted.requests[2], hosted.requests[3]
     feedback = last_user_text(retry)
@@ -339,7 +334,7 @@ def test_the_coach_through_langserve_streams_the_answer_and_the_revised_draft(
         answer(hosted, "StrategyDraft", wire_draft(REVISED)),
         text(ANNOUNCEMENT),
     )
-    events = stream_turn(client, tokens.headers(), WHY, thread)
+    events = langserve_turn(client, tokens.headers(), WHY, thread)
     assert answer_text(events) == f"{COACH_ANSWER}\n\n{ANNOUNCEMENT}"  # no structured output streams as text
     start, end = draft_events(events)
     assert start["data"]["input"]["draft"]["name"] == "RsiDipBuyerV2"

@@ -6,91 +6,35 @@ client saw. Each docstring names the finding of issue 15 it covers.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import warnings
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
-from flask import Flask
 from flask.testing import FlaskClient
 
 from gentrade.agents.wire_schema import strict_problems
-from gentrade.runtime import EXTENSION_KEY
 from gentrade.samples import DRAFT, draft
+from tests.chats import ASK, hosted_turn
 from tests.clerk import Tokens
-from tests.integration.test_agent import ASK, new_chat, parse_sse
-from tests.llm_wire import Failure, Reply, WireServer, structured_json, text, tool, wire_draft
-from tests.settings import production_settings
+from tests.llm_wire import (
+    Failure,
+    Reply,
+    WireServer,
+    answer,
+    anthropic,
+    both,
+    last_user_text,
+    openai,
+    sent_schema,
+    structured_json,
+    text,
+    tool,
+    wire_draft,
+)
 
-STREAM = "/api/v1/agent/stream"
 STRATEGY = {"route": "strategy", "reason": "a strategy"}
 GENERAL = {"route": "general", "reason": "a question"}
 PROVIDER_SECRET = "org-4711 quota exceeded for key sk-live-abc"  # the provider's words: never shown to the client
-
-
-@pytest.fixture
-def hosted(
-    request: pytest.FixtureRequest,
-    app: Flask,
-    postgres_url: str,
-    data_dir: Path,
-    clerk_key: rsa.RSAPrivateKey,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[WireServer]:
-    """The app's settings pointed at a local wire server (``GENTRADE_LLM_PROVIDER``, ``_BASE_URL``, a dummy key)."""
-    provider, _, method = request.param.partition(":")
-    server = WireServer(provider)
-    settings = production_settings(
-        data_dir,
-        postgres_url,
-        clerk_key,
-        llm_provider=provider,
-        llm_base_url=server.url,
-        llm_structured_output=method or None,
-        **{f"{provider}_api_key": "sk-dummy"},
-    )
-    runtime = app.extensions[EXTENSION_KEY]
-    monkeypatch.setitem(app.extensions, EXTENSION_KEY, dataclasses.replace(runtime, settings=settings))
-    yield server
-    server.close()
-
-
-openai = pytest.mark.parametrize("hosted", ["openai"], indirect=True)
-anthropic = pytest.mark.parametrize("hosted", ["anthropic"], indirect=True)
-both = pytest.mark.parametrize("hosted", ["openai", "anthropic"], indirect=True)
-
-
-def answer(server: WireServer, name: str, value: Any, finish: str | None = None) -> Reply:
-    """A structured answer as this provider gives it by default: JSON content (OpenAI), a tool call (Anthropic)."""
-    if server.protocol == "openai":
-        return structured_json(value, finish)
-    return dataclasses.replace(tool(name, value), finish=finish)
-
-
-def run(client: FlaskClient, tokens: Tokens, message: str, thread: str | None = None) -> tuple[Any, dict[str, Any]]:
-    headers = tokens.headers()
-    thread = thread or new_chat(client, headers)
-    response = client.post(STREAM, json={"thread_id": thread, "message": message}, headers=headers)
-    assert response.status_code == 200
-    events = parse_sse(response.get_data(as_text=True))
-    return response, {"events": events, "thread": thread, **dict(events)}
-
-
-def sent_schema(body: dict[str, Any]) -> dict[str, Any]:
-    """The schema a request asked the model to fill (response_format, or the forced tool's parameters)."""
-    if "response_format" in body:
-        return body["response_format"]["json_schema"]["schema"]
-    first = body["tools"][0]
-    return first["function"]["parameters"] if "function" in first else first["input_schema"]
-
-
-def last_user_text(body: dict[str, Any]) -> str:
-    content = body["messages"][-1]["content"]
-    return content if isinstance(content, str) else " ".join(part.get("text", "") for part in content)
 
 
 # --- turns that work ----------------------------------------------------------------------------------------
@@ -110,7 +54,7 @@ def test_a_draft_turn_sends_schemas_the_provider_accepts_and_shows_the_draft(
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        _, turn = run(client, tokens, ASK)
+        _, turn = hosted_turn(client, tokens, ASK)
     assert turn["tool_start"]["draft"]["name"] == "RsiDipBuyer"
     assert turn["tool_start"]["draft"]["minimal_roi"] == DRAFT["minimal_roi"]
     assert turn["message"]["content"] == "Here is your RSI dip buyer."
@@ -128,7 +72,7 @@ def test_a_general_question_streams_an_answer_without_a_draft(
     client: FlaskClient, tokens: Tokens, hosted: WireServer
 ) -> None:
     hosted.queue(answer(hosted, "RouteDecision", GENERAL), text("Drawdown is the fall from a peak."))
-    _, turn = run(client, tokens, "what is drawdown?")
+    _, turn = hosted_turn(client, tokens, "what is drawdown?")
     assert "tool_start" not in turn
     assert [kind for kind, _ in turn["events"]].count("token") > 1
     assert turn["message"]["content"] == "Drawdown is the fall from a peak."
@@ -149,8 +93,8 @@ def test_a_revision_sends_the_previous_draft_and_shows_the_revised_one(
         answer(hosted, "StrategyDraft", wire_draft(revised)),
         text("Tightened the stop."),
     )
-    _, first = run(client, tokens, ASK)
-    _, second = run(client, tokens, "tighten the stop to 3%", first["thread"])
+    _, first = hosted_turn(client, tokens, ASK)
+    _, second = hosted_turn(client, tokens, "tighten the stop to 3%", first["thread"])
     assert second["tool_start"]["draft"]["stoploss"] == -0.03
     prompt = json.dumps([hosted.requests[4]["messages"], hosted.requests[4].get("system")])
     assert DRAFT["description"] in prompt  # the previous draft, in full
@@ -160,7 +104,7 @@ def test_a_revision_sends_the_previous_draft_and_shows_the_revised_one(
 def test_the_structured_output_method_is_a_setting(client: FlaskClient, tokens: Tokens, hosted: WireServer) -> None:
     """Finding: the router and the draft always sent response_format json_schema, whatever the server."""
     hosted.queue(structured_json(STRATEGY), structured_json(wire_draft(DRAFT)), text("Here it is."))
-    _, turn = run(client, tokens, ASK)
+    _, turn = hosted_turn(client, tokens, ASK)
     assert turn["tool_start"]["draft"]["name"] == "RsiDipBuyer"
     route = hosted.requests[0]
     if hosted.protocol == "openai":
@@ -186,7 +130,7 @@ def test_a_server_refusing_json_schema_is_asked_by_function_calling(
         tool("StrategyDraft", wire_draft(DRAFT)),
         text("Here it is."),
     )
-    _, turn = run(client, tokens, ASK)
+    _, turn = hosted_turn(client, tokens, ASK)
     assert turn["tool_start"]["draft"]["name"] == "RsiDipBuyer"
     assert "response_format" in hosted.requests[0]
     for body in hosted.requests[1:3]:  # the fallback sticks for this server: the draft is not asked twice
@@ -205,7 +149,7 @@ def test_a_cut_off_answer_is_retried_with_feedback(client: FlaskClient, tokens: 
         answer(hosted, "StrategyDraft", wire_draft(DRAFT)),
         text("Here it is."),
     )
-    _, turn = run(client, tokens, ASK)
+    _, turn = hosted_turn(client, tokens, ASK)
     assert turn["tool_start"]["draft"]["name"] == "RsiDipBuyer"
     assert "cut off" in last_user_text(hosted.requests[2])
 
@@ -217,7 +161,7 @@ def test_a_refusal_is_retried_with_feedback_then_reported_as_a_code(
     """Finding: a refusal was not retried, and the error event showed the provider's text."""
     refusal = Reply(refusal="I'm sorry, I cannot help with that.")
     hosted.queue(answer(hosted, "RouteDecision", STRATEGY), refusal, refusal, refusal)
-    response, turn = run(client, tokens, ASK)
+    response, turn = hosted_turn(client, tokens, ASK)
     assert turn["error"]["code"] == "llm_bad_output"
     assert "declined" in last_user_text(hosted.requests[2])
     assert "cannot help" not in response.get_data(as_text=True)
@@ -230,7 +174,7 @@ def test_a_rate_limit_is_reported_as_llm_rate_limited_without_the_providers_word
     """Finding: the error event showed the exception class and the provider's raw message."""
     kind = "rate_limit_exceeded" if hosted.protocol == "openai" else "rate_limit_error"
     hosted.queue(*[Failure(429, kind, PROVIDER_SECRET)] * 3)  # the client's own two retries, then the failure
-    response, turn = run(client, tokens, ASK)
+    response, turn = hosted_turn(client, tokens, ASK)
     assert turn["error"] == {
         "message": "the assistant failed to answer",
         "code": "llm_rate_limited",
@@ -247,7 +191,7 @@ def test_a_rejected_key_is_reported_as_llm_auth(client: FlaskClient, tokens: Tok
     """Finding: the error event showed the exception class and the provider's raw message."""
     kind = "invalid_api_key" if hosted.protocol == "openai" else "authentication_error"
     hosted.queue(Failure(401, kind, "Incorrect API key provided: sk-dummy"))
-    response, turn = run(client, tokens, "what is RSI?")
+    response, turn = hosted_turn(client, tokens, "what is RSI?")
     assert turn["error"]["code"] == "llm_auth"
     assert "Incorrect API key" not in response.get_data(as_text=True)
     chat = client.get(f"/api/v1/chats/{turn['thread']}", headers=tokens.headers()).json
@@ -267,7 +211,7 @@ def test_a_malformed_anthropic_tool_input_is_retried_with_the_error_in_the_next_
         tool("StrategyDraft", wire_draft(DRAFT)),
         text("Here it is."),
     )
-    _, turn = run(client, tokens, ASK)
+    _, turn = hosted_turn(client, tokens, ASK)
     assert turn["tool_start"]["draft"]["stoploss"] == -0.05
     assert "stoploss" in last_user_text(hosted.requests[2])
     assert "not valid" in last_user_text(hosted.requests[3])

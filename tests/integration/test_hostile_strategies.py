@@ -34,9 +34,9 @@ from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import StrategyDraft, parse_draft
 from gentrade.strategies.review import ReviewRejected, review
 from tests.clerk import Tokens
+from tests.code_models import use_code_model
 from tests.hostile import HOSTILE, RUNTIME_PROBES, marked_line, probe
-from tests.integration.test_llm_codegen_api import llm_app, use_model  # noqa: F401 - llm_app is a fixture
-from tests.integration.test_runner_local import Workspace, run, workspace  # noqa: F401 - workspace is a fixture
+from tests.local_runner import LocalWorkspace, run_locally
 from tests.spies import Calls, files_under, strategy_rows
 
 STRATEGIES = "/api/v1/strategies"
@@ -353,7 +353,7 @@ def test_the_whole_corpus_is_rejected_by_the_review_quickly() -> None:
 
 
 def test_the_corpus_through_the_llm_code_path_is_a_422_with_nothing_written_or_run(
-    llm_app: Flask,  # noqa: F811 - the fixture imported above
+    llm_app: Flask,
     client: FlaskClient,
     app: Flask,
     tokens: Tokens,
@@ -373,7 +373,7 @@ def test_the_corpus_through_the_llm_code_path_is_a_422_with_nothing_written_or_r
         assert time.monotonic() < deadline, f"stopped at {param.id}: over {DEADLINE_SECONDS} s"
         top, body, rule = param.values
         code = probe(top=top, body=body, name=DRAFT["name"])
-        model = use_model(monkeypatch, [code, code])
+        model = use_code_model(monkeypatch, [code, code])
         response = api.post(STRATEGIES, json={"thread_id": thread, "draft": DRAFT}, headers=headers)
         FIGURES.add("llm corpus requests")
         reasons = response.json.get("errors", {}).get("code", {}).get("review", []) if response.is_json else []
@@ -466,19 +466,21 @@ class EnvDumper(IStrategy):
 
 
 @pytest.fixture(scope="module")
-def runner_dump(workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:  # noqa: F811
+def runner_dump(local_workspace: LocalWorkspace, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """What the dumper saw in a real backtest, run by the worker-side runner with secrets in its environment."""
     api_folder = tmp_path_factory.mktemp("api")  # the worker's working directory, with the app's .env
     (api_folder / ".env").write_text(f"GENTRADE_CLERK_WEBHOOK_SECRET={DOTENV_SECRET}\n")
-    results = workspace.user_data / "backtest_results" / "env-dumper"
+    results = local_workspace.user_data / "backtest_results" / "env-dumper"
     dump = results / "seen.json"
     code = ENV_DUMPER.replace("open(DUMP,", f"open({str(dump)!r},")
-    (workspace.user_data / "strategies" / "EnvDumper.py").write_text(code)
+    (local_workspace.user_data / "strategies" / "EnvDumper.py").write_text(code)
     with pytest.MonkeyPatch.context() as patch:
         for name, value in SECRETS.items():
             patch.setenv(name, value)
         patch.chdir(api_folder)
-        outcome = run(LocalRunner(), workspace.job("env-dumper", strategy="EnvDumper", results_dir=results))
+        outcome = run_locally(
+            LocalRunner(), local_workspace.job("env-dumper", strategy="EnvDumper", results_dir=results)
+        )
     assert outcome.succeeded, outcome.log_tail
     return json.loads(dump.read_text())
 

@@ -18,59 +18,13 @@ from flask.testing import FlaskClient
 
 from gentrade.agents.checkpoints import checkpointer
 from gentrade.runtime import runtime
+from gentrade.sse_reader import parse
 from gentrade.strategies.card import CARD_FIELDS
 from gentrade.strategies.draft import StrategyDraft
+from tests.chats import STREAM_EVENTS, answer_text, draft_events, langserve_request, langserve_turn
 from tests.clerk import Tokens
 
-STREAM_EVENTS = "/chat/stream_events"
 ASK = "Buy BTC/USDT when RSI(14) drops under 30 on the 1h chart, sell above 70, 5% stop loss"
-
-
-def request_body(message: str, thread: str | None = "new", **extra: Any) -> dict[str, Any]:
-    """What RemoteRunnable.streamEvents sends (LangChain JS 0.3), the frontend's options included."""
-    return {
-        "input": {"messages": [{"role": "user", "content": message}]},
-        "config": {
-            "tags": [],
-            "metadata": {"from": "the frontend"},
-            "recursionLimit": 25,
-            "configurable": {"thread_id": thread, "checkpoint_ns": "", "checkpoint_id": ""},
-        },
-        "kwargs": {"version": "v2"},
-        "diff": False,
-        **extra,
-    }
-
-
-def parse_langserve(text: str) -> list[tuple[str, Any]]:
-    """SSE blocks as LangChain's client reads them: (event, parsed data or None)."""
-    events = []
-    for block in text.split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
-        if "event" in fields:
-            events.append((fields["event"], json.loads(fields["data"]) if "data" in fields else None))
-    return events
-
-
-def stream_turn(client: FlaskClient, headers: dict[str, str], message: str, thread: str | None = "new") -> list[Any]:
-    response = client.post(STREAM_EVENTS, json=request_body(message, thread), headers=headers)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.mimetype == "text/event-stream"
-    events = parse_langserve(response.get_data(as_text=True))
-    assert events[-1] == ("end", None)
-    assert all(kind == "data" for kind, _ in events[:-1])
-    return [data for _, data in events[:-1]]
-
-
-def draft_events(events: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
-    starts = [e for e in events if e["event"] == "on_tool_start"]
-    ends = [e for e in events if e["event"] == "on_tool_end"]
-    assert len(starts) == len(ends) == 1
-    return starts[0], ends[0]
-
-
-def answer_text(events: list[dict[str, Any]]) -> str:
-    return "".join(e["data"]["chunk"]["content"] for e in events if e["event"] == "on_chat_model_stream")
 
 
 def ui_messages(question: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -91,7 +45,7 @@ def ui_messages(question: str, events: list[dict[str, Any]]) -> list[dict[str, A
 
 
 def test_a_new_turn_streams_v2_events_with_the_draft_card(client: FlaskClient, tokens: Tokens) -> None:
-    events = stream_turn(client, tokens.headers(), ASK)
+    events = langserve_turn(client, tokens.headers(), ASK)
     assert events[0]["event"] == "on_chain_start"
     assert events[-1]["event"] == "on_chain_end"
     for event in events:
@@ -127,7 +81,7 @@ def test_a_new_turn_streams_v2_events_with_the_draft_card(client: FlaskClient, t
 def test_the_thread_header_is_read_when_the_config_has_none(client: FlaskClient, tokens: Tokens) -> None:
     headers = tokens.headers()
     chat = client.post("/api/v1/chats", json={}, headers=headers).json
-    body = request_body(ASK, None)
+    body = langserve_request(ASK, None)
     del body["config"]
     response = client.post(STREAM_EVENTS, json=body, headers=headers | {"ThreadId": chat["thread_id"]})
     assert response.status_code == 200
@@ -141,7 +95,7 @@ def test_a_saved_chat_takes_over_the_new_thread_and_the_next_turn_revises_its_dr
     client: FlaskClient, tokens: Tokens
 ) -> None:
     headers = tokens.headers()
-    first = stream_turn(client, headers, ASK)
+    first = langserve_turn(client, headers, ASK)
     thread = str(uuid.uuid4())
     messages = ui_messages(ASK, first)
     saved = client.post(
@@ -151,7 +105,7 @@ def test_a_saved_chat_takes_over_the_new_thread_and_the_next_turn_revises_its_dr
     assert saved.json["thread_id"] == thread
     assert client.get(f"/api/v1/chats/{thread}", headers=headers).json["messages"] == messages
 
-    second = stream_turn(client, headers, "make it the 4h chart", thread)
+    second = langserve_turn(client, headers, "make it the 4h chart", thread)
     start, end = draft_events(second)
     revised = StrategyDraft.model_validate(start["data"]["input"]["draft"])
     before = StrategyDraft.model_validate(draft_events(first)[0]["data"]["input"]["draft"])
@@ -166,7 +120,7 @@ def test_a_saved_chat_takes_over_the_new_thread_and_the_next_turn_revises_its_dr
 
 def test_another_users_new_turn_never_reaches_a_chat(app: Flask, client: FlaskClient, tokens: Tokens) -> None:
     alice, bob = tokens.headers("user_alice"), tokens.headers("user_bob")
-    alice_turn = stream_turn(client, alice, ASK)
+    alice_turn = langserve_turn(client, alice, ASK)
     # Bob saves a chat whose opening is the same words as Alice's: he must not get her thread.
     bob_thread = str(uuid.uuid4())
     messages = [{"id": "m1", "role": "user", "content": ASK}]
@@ -207,7 +161,7 @@ def test_another_users_new_turn_never_reaches_a_chat(app: Flask, client: FlaskCl
 def test_malformed_requests_are_422_naming_the_field(
     client: FlaskClient, tokens: Tokens, change: Any, where: str
 ) -> None:
-    body = request_body(ASK)
+    body = langserve_request(ASK)
     change(body)
     response = client.post(STREAM_EVENTS, json=body, headers=tokens.headers())
     assert response.status_code == 422, response.get_data(as_text=True)
@@ -218,19 +172,19 @@ def test_threads_are_owner_checked(client: FlaskClient, tokens: Tokens) -> None:
     alice = tokens.headers("user_alice")
     thread = client.post("/api/v1/chats", json={}, headers=alice).json["thread_id"]
     assert (
-        client.post(STREAM_EVENTS, json=request_body(ASK, thread), headers=tokens.headers("user_bob")).status_code
+        client.post(STREAM_EVENTS, json=langserve_request(ASK, thread), headers=tokens.headers("user_bob")).status_code
         == 403
     )
-    assert client.post(STREAM_EVENTS, json=request_body(ASK, str(uuid.uuid4())), headers=alice).status_code == 404
-    assert client.post(STREAM_EVENTS, json=request_body(ASK)).status_code == 401
+    assert client.post(STREAM_EVENTS, json=langserve_request(ASK, str(uuid.uuid4())), headers=alice).status_code == 404
+    assert client.post(STREAM_EVENTS, json=langserve_request(ASK)).status_code == 401
 
 
 def test_content_as_parts_and_langchain_message_shapes_are_read(client: FlaskClient, tokens: Tokens) -> None:
-    body = request_body(ASK)
+    body = langserve_request(ASK)
     body["input"]["messages"] = [{"type": "human", "content": [{"type": "text", "text": ASK}], "additional_kwargs": {}}]
     response = client.post(STREAM_EVENTS, json=body, headers=tokens.headers())
     assert response.status_code == 200
-    assert any(kind == "data" and data["event"] == "on_tool_start" for kind, data in parse_langserve(response.text))
+    assert any(kind == "data" and data["event"] == "on_tool_start" for kind, data in parse(response.text))
 
 
 # --- saving a draft card -------------------------------------------------------------------------------------
@@ -238,7 +192,7 @@ def test_content_as_parts_and_langchain_message_shapes_are_read(client: FlaskCli
 
 def saved_turn(client: FlaskClient, headers: dict[str, str]) -> tuple[dict[str, Any], str, dict[str, Any]]:
     """A first turn saved as the frontend saves it: the card, the tool call id and the chat."""
-    events = stream_turn(client, headers, ASK)
+    events = langserve_turn(client, headers, ASK)
     start, end = draft_events(events)
     chat = client.post(
         "/api/v1/chats",

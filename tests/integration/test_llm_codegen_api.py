@@ -6,41 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 from flask.testing import FlaskClient
-from langchain_core.messages import AIMessage
 
-from gentrade import create_app
 from gentrade.samples import DRAFT
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft
 from tests.clerk import Tokens
-from tests.settings import production_settings
-from tests.unit.test_llm_codegen import ScriptedModel
+from tests.code_models import use_code_model
 
 GOOD = compile_strategy(parse_draft(DRAFT))
 BROKEN = "import os\n" + GOOD
-
-
-@pytest.fixture(scope="module")
-def llm_app(app: Flask, postgres_url: str, data_dir: Path, clerk_key: rsa.RSAPrivateKey) -> Flask:
-    settings = production_settings(
-        data_dir,
-        postgres_url,
-        clerk_key,
-        llm_provider="openai",
-        openai_api_key="sk-test-not-used",
-        strategy_codegen="llm",
-        codegen_max_repairs=1,
-    )
-    return create_app(settings)
-
-
-def use_model(monkeypatch: pytest.MonkeyPatch, answers: list[str]) -> ScriptedModel:
-    model = ScriptedModel(messages=iter([AIMessage(content=f"```python\n{answer}```") for answer in answers]))
-    monkeypatch.setattr("gentrade.services.strategies.chat_model", lambda settings: model)
-    return model
 
 
 def deploy(api: FlaskClient, tokens: Tokens) -> object:
@@ -52,7 +28,7 @@ def deploy(api: FlaskClient, tokens: Tokens) -> object:
 def test_a_broken_first_answer_is_repaired(
     llm_app: Flask, client: FlaskClient, tokens: Tokens, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_model(monkeypatch, [BROKEN, GOOD])
+    use_code_model(monkeypatch, [BROKEN, GOOD])
     response = deploy(llm_app.test_client(), tokens)
     assert response.status_code == 201, response.json
     assert response.json["code"] == GOOD
@@ -61,7 +37,7 @@ def test_a_broken_first_answer_is_repaired(
 def test_giving_up_after_the_repairs_is_a_422_that_says_why(
     llm_app: Flask, client: FlaskClient, tokens: Tokens, monkeypatch: pytest.MonkeyPatch, data_dir: Path
 ) -> None:
-    use_model(monkeypatch, [BROKEN, BROKEN])
+    use_code_model(monkeypatch, [BROKEN, BROKEN])
     response = deploy(llm_app.test_client(), tokens)
     assert response.status_code == 422
     assert "after 1 repair" in response.json["message"]

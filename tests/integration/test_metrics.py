@@ -26,7 +26,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
-from gentrade import create_app
+from gentrade import create_app, sse_reader
 from gentrade.agents.schemas import RouteDecision
 from gentrade.exchange_sim import ExchangeSimulator
 from gentrade.extensions import db
@@ -176,19 +176,17 @@ def test_backtests_by_state_are_counted_from_the_database(metrics_app: Flask, me
 # --- agent turns and LLM errors ------------------------------------------------------------------------------
 
 
-def turn(client: FlaskClient, tokens: Tokens, message: str) -> list[str]:
+def turn_event_kinds(client: FlaskClient, tokens: Tokens, message: str) -> list[str]:
     headers = tokens.headers()
     thread = client.post("/api/v1/chats", json={}, headers=headers).json["thread_id"]
     response = client.post(STREAM, json={"thread_id": thread, "message": message}, headers=headers)
     assert response.status_code == 200
-    return [
-        line.removeprefix("event: ") for line in response.get_data(as_text=True).splitlines() if line[:6] == "event:"
-    ]
+    return [event for event, _ in sse_reader.parse(response.get_data(as_text=True))]
 
 
 def test_an_offline_turn_is_counted_as_completed(metrics_client: FlaskClient, tokens: Tokens) -> None:
     before = scrape(metrics_client)
-    assert turn(metrics_client, tokens, "an RSI strategy on BTC/USDT 1h")[-2:] == ["message", "end"]
+    assert turn_event_kinds(metrics_client, tokens, "an RSI strategy on BTC/USDT 1h")[-2:] == ["message", "end"]
     after = scrape(metrics_client)
     completed = value(after, "gentrade_agent_turns_total", outcome="completed")
     assert completed - value(before, "gentrade_agent_turns_total", outcome="completed") == 1
@@ -213,7 +211,7 @@ def test_a_provider_failure_counts_an_llm_error_and_a_failed_turn(
     model = TimingOutModel(messages=iter([]))
     monkeypatch.setattr("gentrade.services.agent.chat_model", lambda settings: model)
     before = scrape(metrics_client)
-    assert turn(metrics_client, tokens, "what is a stop loss?")[-2:] == ["error", "end"]
+    assert turn_event_kinds(metrics_client, tokens, "what is a stop loss?")[-2:] == ["error", "end"]
     after = scrape(metrics_client)
 
     def grew(name: str, **labels: str) -> float:

@@ -20,10 +20,12 @@ from gentrade.models import Strategy
 from gentrade.samples import DRAFT
 from gentrade.strategies.loaded import valid_loaded
 from tests.benign import BOTH_WAYS, LOGGING_RSI
+from tests.chats import new_chat
 from tests.clerk import Tokens
 from tests.hostile import HOSTILE, RUNTIME_PROBES, marked_line, probe
-from tests.integration.test_strategies_api import STRATEGIES, new_chat, user_dir
-from tests.spies import Calls, files_under, strategy_rows
+from tests.spies import Calls, files_under, strategy_rows, user_dir
+
+STRATEGIES = "/api/v1/strategies"
 
 BACKTESTS = "/api/v1/backtests"
 RANGE = {"start_date": "2026-01-01", "end_date": "2026-01-15"}

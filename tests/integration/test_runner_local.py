@@ -18,8 +18,6 @@ import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,37 +33,11 @@ from gentrade.freqtrade.runners.warm import ForkServers, WarmRunner
 from gentrade.samples import draft
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft
-from tests.freqtrade_env import download, write_candles, write_configs
+from tests.freqtrade_env import write_candles, write_configs
+from tests.local_runner import Heartbeats, LocalWorkspace, run_locally
 
-PAIRS = ["BTC/USDT", "ETH/USDT"]
 REPO = Path(__file__).resolve().parents[2]
 ALLOWED_ENV = {"PATH", "HOME", "LANG", "LC_ALL", "PYTHONDONTWRITEBYTECODE", "TZ"}
-BROKEN_STRATEGY = """
-from freqtrade.strategy import IStrategy
-from pandas import DataFrame
-
-
-class BrokenStrategy(IStrategy):
-    INTERFACE_VERSION = 3
-    timeframe = "1h"
-    minimal_roi = {"0": 0.1}
-    stoploss = -0.05
-
-    def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
-        raise ValueError("boom from populate_indicators")
-
-    def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
-        return dataframe
-
-    def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
-        return dataframe
-"""
-
-# Freqtrade itself, held up in the strategy: a warm run of the two months takes under a second on an idle machine,
-# too little for a 1 s timeout to be sure to catch it running.
-SLOW_STRATEGY = BROKEN_STRATEGY.replace("BrokenStrategy", "SlowStrategy").replace(
-    'raise ValueError("boom from populate_indicators")', "import time\n        time.sleep(60)\n        return dataframe"
-)
 
 
 RUNNERS: dict[str, type[LocalRunner]] = {"cold": LocalRunner, "warm": WarmRunner}
@@ -75,68 +47,6 @@ RUNNERS: dict[str, type[LocalRunner]] = {"cold": LocalRunner, "warm": WarmRunner
 def make_runner(request: pytest.FixtureRequest) -> type[LocalRunner]:
     """Each test runs once per runner: the isolation guarantees are the same."""
     return RUNNERS[request.param]
-
-
-@dataclass
-class Workspace:
-    """One user directory with two strategies, its configs, and the shared market data."""
-
-    user_data: Path
-    datadir: Path
-    configs: tuple[Path, ...]
-    api_url: str
-
-    def job(self, name: str, *, strategy: str = "RsiDipBuyer", **changes: Any) -> BacktestJob:
-        values: dict[str, Any] = {
-            "backtest_id": uuid.uuid4(),
-            "strategy_name": strategy,
-            "user_data_dir": self.user_data,
-            "config_files": self.configs,
-            "datadir": self.datadir,
-            "results_dir": self.user_data / "backtest_results" / f"{name}-{uuid.uuid4().hex[:8]}",
-            "timerange": "20260701-20260901",
-            "timeframe": "1h",
-            "pairs": tuple(PAIRS),
-            "timeout_seconds": 120,
-        }
-        values.update(changes)
-        return BacktestJob(**values)
-
-
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    root = tmp_path_factory.mktemp("runner")
-    config = SimulatorConfig(pairs=tuple(PAIRS), now=datetime(2026, 11, 1, tzinfo=UTC))
-    with ExchangeSimulator(config) as exchange:  # backtesting also asks it for the markets
-        datadir = root / "market" / "binance"
-        download(datadir, PAIRS, "1h", "20260601-20260901", exchange.api_url, root / "work")
-        user_data = root / "ft_userdata" / "user_test" / "user_data"
-        strategies = user_data / "strategies"
-        strategies.mkdir(parents=True)
-        # RSI below 30 alone, so the synthetic candles give trades in two months.
-        rsi_only = draft(entry_conditions={"all": [{"left": "rsi", "op": "<", "right": 30}]})
-        (strategies / "RsiDipBuyer.py").write_text(compile_strategy(parse_draft(rsi_only)))
-        (strategies / "BrokenStrategy.py").write_text(BROKEN_STRATEGY)
-        (strategies / "SlowStrategy.py").write_text(SLOW_STRATEGY)
-        configs = tuple(write_configs(user_data, PAIRS, exchange.api_url))
-        yield Workspace(user_data, datadir, configs, exchange.api_url)
-
-
-@dataclass
-class Calls:
-    heartbeats: list[float] = field(default_factory=list)
-    cancel_after: int | None = None
-
-    def heartbeat(self) -> None:
-        self.heartbeats.append(time.monotonic())
-
-    def should_cancel(self) -> bool:
-        return self.cancel_after is not None and len(self.heartbeats) >= self.cancel_after
-
-
-def run(runner: LocalRunner, job: BacktestJob, calls: Calls | None = None, poll: float = 0.5) -> RunOutcome:
-    calls = calls or Calls()
-    return runner.run(job, should_cancel=calls.should_cancel, heartbeat=calls.heartbeat, poll_seconds=poll)
 
 
 def leftovers(marker: Path) -> list[psutil.Process]:
@@ -163,10 +73,10 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in files}
 
 
-def test_successful_backtest(make_runner: type[LocalRunner], workspace: Workspace) -> None:
-    job = workspace.job("success")
-    calls = Calls()
-    outcome = run(make_runner(), job, calls, poll=0.05)  # a warm run on an idle machine is a few hundred ms
+def test_successful_backtest(make_runner: type[LocalRunner], local_workspace: LocalWorkspace) -> None:
+    job = local_workspace.job("success")
+    calls = Heartbeats()
+    outcome = run_locally(make_runner(), job, calls, poll=0.05)  # a warm run on an idle machine is a few hundred ms
 
     assert outcome.succeeded, outcome.log_tail
     assert outcome.exit_code == 0
@@ -180,10 +90,10 @@ def test_successful_backtest(make_runner: type[LocalRunner], workspace: Workspac
     assert len(outcome.log_tail.splitlines()) <= 60
 
 
-def test_timeout_kills_the_run(make_runner: type[LocalRunner], workspace: Workspace) -> None:
-    job = workspace.job("timeout", strategy="SlowStrategy", timeout_seconds=1)
+def test_timeout_kills_the_run(make_runner: type[LocalRunner], local_workspace: LocalWorkspace) -> None:
+    job = local_workspace.job("timeout", strategy="SlowStrategy", timeout_seconds=1)
     started = time.monotonic()
-    outcome = run(make_runner(kill_grace_seconds=2), job, poll=0.2)
+    outcome = run_locally(make_runner(kill_grace_seconds=2), job, poll=0.2)
 
     assert time.monotonic() - started < 5
     assert outcome.timed_out
@@ -195,10 +105,10 @@ def test_timeout_kills_the_run(make_runner: type[LocalRunner], workspace: Worksp
     assert list(job.results_dir.glob("*.zip")) == []
 
 
-def test_cancel_after_the_first_heartbeat(make_runner: type[LocalRunner], workspace: Workspace) -> None:
-    job = workspace.job("cancel", strategy="SlowStrategy")
-    calls = Calls(cancel_after=1)
-    outcome = run(make_runner(kill_grace_seconds=2), job, calls, poll=0.3)
+def test_cancel_after_the_first_heartbeat(make_runner: type[LocalRunner], local_workspace: LocalWorkspace) -> None:
+    job = local_workspace.job("cancel", strategy="SlowStrategy")
+    calls = Heartbeats(cancel_after=1)
+    outcome = run_locally(make_runner(kill_grace_seconds=2), job, calls, poll=0.3)
 
     assert outcome.cancelled
     assert not outcome.timed_out
@@ -209,9 +119,11 @@ def test_cancel_after_the_first_heartbeat(make_runner: type[LocalRunner], worksp
     assert leftovers(job.results_dir) == []
 
 
-def test_strategy_error_gives_exit_code_and_traceback(make_runner: type[LocalRunner], workspace: Workspace) -> None:
-    job = workspace.job("broken", strategy="BrokenStrategy")
-    outcome = run(make_runner(), job)
+def test_strategy_error_gives_exit_code_and_traceback(
+    make_runner: type[LocalRunner], local_workspace: LocalWorkspace
+) -> None:
+    job = local_workspace.job("broken", strategy="BrokenStrategy")
+    outcome = run_locally(make_runner(), job)
 
     assert outcome.exit_code not in (0, None)
     assert not outcome.succeeded
@@ -220,13 +132,15 @@ def test_strategy_error_gives_exit_code_and_traceback(make_runner: type[LocalRun
     assert "boom from populate_indicators" in outcome.log_tail
 
 
-def test_concurrent_runs_write_only_their_own_results(make_runner: type[LocalRunner], workspace: Workspace) -> None:
-    jobs = [workspace.job("concurrent-a"), workspace.job("concurrent-b")]
-    before = snapshot(workspace.user_data)
+def test_concurrent_runs_write_only_their_own_results(
+    make_runner: type[LocalRunner], local_workspace: LocalWorkspace
+) -> None:
+    jobs = [local_workspace.job("concurrent-a"), local_workspace.job("concurrent-b")]
+    before = snapshot(local_workspace.user_data)
     outcomes: dict[str, RunOutcome] = {}
 
     def work(job: BacktestJob) -> None:
-        outcomes[job.results_dir.name] = run(make_runner(), job)
+        outcomes[job.results_dir.name] = run_locally(make_runner(), job)
 
     threads = [threading.Thread(target=work, args=(job,)) for job in jobs]
     for thread in threads:
@@ -235,7 +149,7 @@ def test_concurrent_runs_write_only_their_own_results(make_runner: type[LocalRun
         thread.join(timeout=90)
 
     assert all(outcome.succeeded for outcome in outcomes.values()), outcomes
-    after = snapshot(workspace.user_data)
+    after = snapshot(local_workspace.user_data)
     changed = {name for name in after if before.get(name) != after[name]}
     assert changed, "the runs wrote nothing"
     own = {f"backtest_results/{job.results_dir.name}" for job in jobs}
@@ -246,16 +160,16 @@ def test_concurrent_runs_write_only_their_own_results(make_runner: type[LocalRun
 
 
 def test_child_environment_has_no_secrets(
-    make_runner: type[LocalRunner], workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_runner: type[LocalRunner], local_workspace: LocalWorkspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GENTRADE_CLERK_WEBHOOK_SECRET", "whsec_must-not-leak")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-must-not-leak")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-must-not-leak")
     monkeypatch.setenv("GENTRADE_DATABASE_URL", "postgresql://user:password@db/gentrade")
     dump_env = [sys.executable, "-c", "import json, os; print(json.dumps(dict(os.environ)))"]
-    job = workspace.job("environment", results_dir=tmp_path / "results")
+    job = local_workspace.job("environment", results_dir=tmp_path / "results")
 
-    outcome = run(make_runner(dump_env), job, poll=0.1)
+    outcome = run_locally(make_runner(dump_env), job, poll=0.1)
 
     assert outcome.succeeded, outcome.log_tail
     env = json.loads((job.results_dir / LOG_FILE).read_text())
@@ -282,13 +196,13 @@ def memory_cgroup(request: pytest.FixtureRequest) -> str:
 
 
 def test_memory_limit_stops_a_runaway_allocation(
-    make_runner: type[LocalRunner], memory_cgroup: str, workspace: Workspace, tmp_path: Path
+    make_runner: type[LocalRunner], memory_cgroup: str, local_workspace: LocalWorkspace, tmp_path: Path
 ) -> None:
     # Allocates (and fills) 64 MiB after 64 MiB without end, 16 GiB in all: far past any limit of a 256 MiB run.
     runaway = "blobs = []\nfor _ in range(256):\n    blobs.append(bytearray(64 << 20))\nprint('allocated')"
-    job = workspace.job("memory", results_dir=tmp_path / "results", memory_mb=256)
+    job = local_workspace.job("memory", results_dir=tmp_path / "results", memory_mb=256)
 
-    outcome = run(make_runner([sys.executable, "-c", runaway], memory_cgroup=memory_cgroup), job, poll=0.1)
+    outcome = run_locally(make_runner([sys.executable, "-c", runaway], memory_cgroup=memory_cgroup), job, poll=0.1)
 
     assert outcome.exit_code not in (0, None)
     assert outcome.out_of_memory
@@ -304,7 +218,7 @@ def test_memory_limit_stops_a_runaway_allocation(
 
 
 def test_memory_reserved_but_never_used_does_not_count(
-    make_runner: type[LocalRunner], memory_cgroup: str, workspace: Workspace, tmp_path: Path
+    make_runner: type[LocalRunner], memory_cgroup: str, local_workspace: LocalWorkspace, tmp_path: Path
 ) -> None:
     """What pyarrow's allocator does when a backtest reads its candles: a 1 GiB writable reservation it never
     touches. Only the 64 MiB really used count against a 256 MiB limit (a plain RLIMIT_DATA of 256 MiB failed)."""
@@ -314,9 +228,9 @@ def test_memory_reserved_but_never_used_does_not_count(
         "used = bytearray(64 << 20)\n"
         "print('within the limit')"
     )
-    job = workspace.job("reserved", results_dir=tmp_path / "results", memory_mb=256)
+    job = local_workspace.job("reserved", results_dir=tmp_path / "results", memory_mb=256)
 
-    outcome = run(make_runner([sys.executable, "-c", reserve], memory_cgroup=memory_cgroup), job, poll=0.1)
+    outcome = run_locally(make_runner([sys.executable, "-c", reserve], memory_cgroup=memory_cgroup), job, poll=0.1)
 
     assert outcome.succeeded, outcome.log_tail
     assert "within the limit" in outcome.log_tail
@@ -324,16 +238,16 @@ def test_memory_reserved_but_never_used_does_not_count(
 
 
 def test_each_run_has_a_memory_cgroup_of_its_own_removed_after_it(
-    make_runner: type[LocalRunner], workspace: Workspace, tmp_path: Path
+    make_runner: type[LocalRunner], local_workspace: LocalWorkspace, tmp_path: Path
 ) -> None:
     place = find_cgroup_place()
     if place is None:
         pytest.skip("no writable memory cgroup here (not root, or none delegated): RLIMIT_DATA only")
     before = set(place.parent.glob(f"{CGROUP_PREFIX}*"))
     show = [sys.executable, "-c", "print(open('/proc/self/cgroup').read())"]
-    job = workspace.job("cgroup", results_dir=tmp_path / "results", memory_mb=300)
+    job = local_workspace.job("cgroup", results_dir=tmp_path / "results", memory_mb=300)
 
-    outcome = run(make_runner(show), job, poll=0.1)
+    outcome = run_locally(make_runner(show), job, poll=0.1)
 
     assert outcome.succeeded, outcome.log_tail
     controller = "memory" if place.version == 1 else ""
@@ -345,19 +259,19 @@ def test_each_run_has_a_memory_cgroup_of_its_own_removed_after_it(
 
 
 def test_backtests_run_below_the_workers_priority(
-    make_runner: type[LocalRunner], workspace: Workspace, tmp_path: Path
+    make_runner: type[LocalRunner], local_workspace: LocalWorkspace, tmp_path: Path
 ) -> None:
     """A backtest is batch work: on a shared host the API's requests and the worker come first."""
     report = [sys.executable, "-c", "import os; print('niceness', os.nice(0))"]
-    job = workspace.job("nice", results_dir=tmp_path / "results")
+    job = local_workspace.job("nice", results_dir=tmp_path / "results")
 
-    outcome = run(make_runner(report), job, poll=0.1)
+    outcome = run_locally(make_runner(report), job, poll=0.1)
 
     assert f"niceness {os.nice(0) + BACKTEST_NICENESS}" in outcome.log_tail
 
 
 def test_timeout_kills_the_whole_group_even_a_child_ignoring_sigterm(
-    make_runner: type[LocalRunner], workspace: Workspace, tmp_path: Path
+    make_runner: type[LocalRunner], local_workspace: LocalWorkspace, tmp_path: Path
 ) -> None:
     # The "freqtrade" here starts a child that ignores SIGTERM, then sleeps: both must die.
     script = (
@@ -367,10 +281,10 @@ def test_timeout_kills_the_whole_group_even_a_child_ignoring_sigterm(
         "print('started', flush=True)\n"
         "time.sleep(60)\n"
     )
-    job = workspace.job("group", results_dir=tmp_path / "results", timeout_seconds=1)
+    job = local_workspace.job("group", results_dir=tmp_path / "results", timeout_seconds=1)
     started = time.monotonic()
 
-    outcome = run(make_runner([sys.executable, "-c", script], kill_grace_seconds=0.5), job, poll=0.1)
+    outcome = run_locally(make_runner([sys.executable, "-c", script], kill_grace_seconds=0.5), job, poll=0.1)
 
     assert outcome.timed_out
     assert outcome.exit_code is None
@@ -433,7 +347,7 @@ print(json.dumps(report))
 
 
 def test_works_in_a_gevent_monkey_patched_process(
-    make_runner: type[LocalRunner], workspace: Workspace, tmp_path: Path
+    make_runner: type[LocalRunner], local_workspace: LocalWorkspace, tmp_path: Path
 ) -> None:
     sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
     cases = [
@@ -443,12 +357,12 @@ def test_works_in_a_gevent_monkey_patched_process(
     ]
     for case in cases:
         case["results_dir"] = str(
-            workspace.user_data / "backtest_results" / f"gevent-{case['name']}-{uuid.uuid4().hex}"
+            local_workspace.user_data / "backtest_results" / f"gevent-{case['name']}-{uuid.uuid4().hex}"
         )
     spec = {
-        "user_data": str(workspace.user_data),
-        "configs": [str(c) for c in workspace.configs],
-        "datadir": str(workspace.datadir),
+        "user_data": str(local_workspace.user_data),
+        "configs": [str(c) for c in local_workspace.configs],
+        "datadir": str(local_workspace.datadir),
         "cases": cases,
         "runner": make_runner.__name__,
     }
@@ -485,12 +399,14 @@ def test_works_in_a_gevent_monkey_patched_process(
         assert leftovers(Path(case["results_dir"])) == []
 
 
-def test_sigxcpu_counts_as_a_timeout(make_runner: type[LocalRunner], workspace: Workspace, tmp_path: Path) -> None:
+def test_sigxcpu_counts_as_a_timeout(
+    make_runner: type[LocalRunner], local_workspace: LocalWorkspace, tmp_path: Path
+) -> None:
     # A child killed by RLIMIT_CPU (SIGXCPU) is reported as timed out, not as an exit code.
     suicide = [sys.executable, "-c", f"import os; os.kill(os.getpid(), {int(signal.SIGXCPU)})"]
-    job = workspace.job("sigxcpu", results_dir=tmp_path / "results", timeout_seconds=5)
+    job = local_workspace.job("sigxcpu", results_dir=tmp_path / "results", timeout_seconds=5)
 
-    outcome = run(make_runner(suicide), job, poll=0.1)
+    outcome = run_locally(make_runner(suicide), job, poll=0.1)
 
     assert outcome.timed_out
     assert outcome.exit_code is None
@@ -500,8 +416,8 @@ def test_sigxcpu_counts_as_a_timeout(make_runner: type[LocalRunner], workspace: 
 # --- the warm runner alone -----------------------------------------------------------------------------------
 
 
-def test_the_warm_runner_reports_freqtrades_progress(workspace: Workspace) -> None:
-    job = workspace.job("progress")
+def test_the_warm_runner_reports_freqtrades_progress(local_workspace: LocalWorkspace) -> None:
+    job = local_workspace.job("progress")
     seen: list[float] = []
 
     outcome = WarmRunner().run(
@@ -514,13 +430,13 @@ def test_the_warm_runner_reports_freqtrades_progress(workspace: Workspace) -> No
     assert any(0 < value < 1 for value in seen)
 
 
-def test_a_warm_backtest_gives_the_stock_clis_result(workspace: Workspace, tmp_path: Path) -> None:
+def test_a_warm_backtest_gives_the_stock_clis_result(local_workspace: LocalWorkspace, tmp_path: Path) -> None:
     """Same strategy, data, range and configs: the forked backtest and ``freqtrade backtesting`` in a new
     interpreter trade alike, to the last figure."""
-    warm = workspace.job("warm-vs-cli")
+    warm = local_workspace.job("warm-vs-cli")
     outcome = WarmRunner().run(warm, should_cancel=lambda: False, heartbeat=lambda: None, poll_seconds=0.1)
     assert outcome.succeeded, outcome.log_tail
-    stock = workspace.job("cli-vs-warm")
+    stock = local_workspace.job("cli-vs-warm")
     stock.results_dir.mkdir(parents=True)
     subprocess.run(
         [sys.executable, "-m", "freqtrade", *stock.freqtrade_args()],
@@ -547,15 +463,15 @@ PROBE = (
 
 
 def test_a_forked_backtest_leaves_nothing_for_the_next_and_cannot_inspect_anything(
-    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    local_workspace: LocalWorkspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-must-not-leak")
     servers = ForkServers()
     runner = WarmRunner([sys.executable, "-c", PROBE], servers=servers)
     reports = []
     for name in ("first", "second"):
-        job = workspace.job(name, results_dir=tmp_path / name)
-        outcome = run(runner, job, poll=0.1)
+        job = local_workspace.job(name, results_dir=tmp_path / name)
+        outcome = run_locally(runner, job, poll=0.1)
         assert outcome.succeeded, outcome.log_tail
         reports.append(json.loads((job.results_dir / LOG_FILE).read_text()))
     [server] = servers._servers
@@ -603,7 +519,7 @@ def test_a_one_year_8_pair_5m_backtest_finishes_under_the_default_limits(
             pairs=tuple(BIG_PAIRS),
         )
         assert (job.memory_mb, job.timeout_seconds) == (2048, 900)  # the defaults of the settings
-        outcome = run(WarmRunner(), job, poll=0.5)
+        outcome = run_locally(WarmRunner(), job, poll=0.5)
 
     assert outcome.succeeded, outcome.log_tail
     assert not outcome.out_of_memory

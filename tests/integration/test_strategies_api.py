@@ -15,20 +15,11 @@ from gentrade.extensions import db
 from gentrade.models import Backtest, Strategy
 from gentrade.samples import DRAFT, draft, draft_message
 from tests.backtests import add_backtest_row
+from tests.chats import CHATS, new_chat
 from tests.clerk import Tokens
+from tests.spies import user_dir
 
 STRATEGIES = "/api/v1/strategies"
-CHATS = "/api/v1/chats"
-
-
-def new_chat(client: FlaskClient, headers: dict[str, str], messages: list[dict] | None = None) -> str:
-    response = client.post(CHATS, json={"messages": messages or []}, headers=headers)
-    assert response.status_code == 201
-    return response.json["thread_id"]
-
-
-def user_dir(data_dir: Path, clerk_id: str = "user_alice") -> Path:
-    return data_dir / "ft_userdata" / f"user_{clerk_id}"
 
 
 def test_deploy_with_explicit_draft(client: FlaskClient, tokens: Tokens, data_dir: Path) -> None:

@@ -17,8 +17,11 @@ from flask.testing import FlaskClient
 
 from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
 from gentrade.samples import DRAFT
+from tests.chats import new_chat
 from tests.clerk import Tokens
-from tests.integration.test_strategies_api import STRATEGIES, new_chat, user_dir
+from tests.spies import user_dir
+
+STRATEGIES = "/api/v1/strategies"
 
 FREQTRADE = str(Path(sys.executable).with_name("freqtrade"))
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from gentrade.extensions import db
 from gentrade.models import Chat, DeletedUser, User, WebhookEvent
 from tests.clerk import Svix, Tokens, clerk_user_event
+from tests.spies import user_dir
 
 HOOK = "/api/v1/webhooks/clerk"
 
@@ -25,10 +26,6 @@ def deliver(client: FlaskClient, svix: Svix, body: str, **header_options: object
 def count(app: Flask, model: type, *where: object) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-
-
-def user_dir(data_dir: Path, clerk_id: str) -> Path:
-    return data_dir / "ft_userdata" / f"user_{clerk_id}"
 
 
 def test_user_created_creates_user_and_directory(client: FlaskClient, svix: Svix, app: Flask, data_dir: Path) -> None:

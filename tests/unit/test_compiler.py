@@ -20,13 +20,13 @@ import pandas as pd
 import pytest
 
 from gentrade.freqtrade.synthetic import synthetic_frame
+from gentrade.samples import DRAFT
 from gentrade.strategies.catalogue import INDICATOR_TYPES
 from gentrade.strategies.check import CHECK_END_SECONDS, check_strategy, load_strategy
 from gentrade.strategies.compiler import TAG_MAX_LENGTH, compile_strategy, literal
 from gentrade.strategies.draft import DraftInvalid, StrategyDraft, parse_draft
 from gentrade.strategies.review import review
 from gentrade.timeframes import TIMEFRAME_SECONDS
-from tests.unit.test_draft import DESIGN_EXAMPLE
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE_GOLDEN = os.environ.get("GENTRADE_UPDATE_GOLDEN") == "1"
@@ -185,7 +185,7 @@ OPERATOR_CASES: dict[str, dict[str, Any]] = {
     "op_number_left": draft_data("GoldNumberLeft", [RSI], cond(25.5, "<", "rsi")),
 }
 OTHER_CASES: dict[str, dict[str, Any]] = {
-    "design_example": DESIGN_EXAMPLE,
+    "design_example": DRAFT,
     "nested_groups": draft_data(
         "GoldNested",
         [RSI, SMA],
@@ -553,8 +553,8 @@ def test_literal_refuses_what_is_not_a_literal(value: Any) -> None:
 
 @pytest.mark.parametrize("text", HOSTILE_TEXT)
 def test_hostile_description_stays_a_string(text: str) -> None:
-    benign = compile_strategy(parse_draft({**DESIGN_EXAMPLE, "description": BENIGN_TEXT}))
-    draft = parse_draft({**DESIGN_EXAMPLE, "description": text})
+    benign = compile_strategy(parse_draft({**DRAFT, "description": BENIGN_TEXT}))
+    draft = parse_draft({**DRAFT, "description": text})
 
     code = compile_strategy(draft)
 
@@ -568,7 +568,7 @@ def test_hostile_description_stays_a_string(text: str) -> None:
 @pytest.mark.parametrize("text", [*HOSTILE_TEXT, LONE_SURROGATE])
 @pytest.mark.parametrize("place", ["name", "pair", "indicator id", "operand", "timeframe", "roi key"])
 def test_hostile_strings_in_code_bearing_fields_are_refused(text: str, place: str) -> None:
-    data = {**DESIGN_EXAMPLE, "indicators": [dict(i) for i in DESIGN_EXAMPLE["indicators"]]}
+    data = {**DRAFT, "indicators": [dict(i) for i in DRAFT["indicators"]]}
     if place == "name":
         data["name"] = "Rsi" + text
     elif place == "pair":

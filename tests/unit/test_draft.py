@@ -13,27 +13,14 @@ import pytest
 from gentrade.samples import DRAFT
 from gentrade.strategies.catalogue import CATALOGUE, INDICATOR_TYPES
 from gentrade.strategies.draft import MAX_CONDITIONS, MAX_DEPTH, DraftInvalid, StrategyDraft, parse_draft
+from tests.cards import RSI_BELOW_30, minimal
 
 DESIGN_EXAMPLE: dict[str, Any] = DRAFT
-RSI_BELOW_30 = {"left": "rsi", "op": "<", "right": 30}
 
 
 def design_example(**changes: Any) -> dict[str, Any]:
     """A fresh copy of the DESIGN.md §6 example, with top-level fields replaced."""
     return {**copy.deepcopy(DESIGN_EXAMPLE), **copy.deepcopy(changes)}
-
-
-def minimal(**changes: Any) -> dict[str, Any]:
-    """The smallest valid draft: one RSI and one entry condition."""
-    draft = {
-        "name": "Minimal",
-        "timeframe": "5m",
-        "pairs": ["BTC/USDT"],
-        "indicators": [{"id": "rsi", "type": "rsi"}],
-        "entry_conditions": RSI_BELOW_30,
-        "stoploss": -0.1,
-    }
-    return {**draft, **copy.deepcopy(changes)}
 
 
 def nested(levels: int) -> dict[str, Any]:

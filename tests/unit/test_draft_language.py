@@ -9,7 +9,7 @@ import pytest
 
 from gentrade.strategies.catalogue import CATALOGUE
 from gentrade.strategies.draft import MAX_STARTUP_CANDLES, DraftInvalid, Series, StrategyDraft, parse_draft
-from tests.unit.test_draft import minimal
+from tests.cards import minimal
 
 EMA = {"id": "ema50", "type": "ema", "params": {"period": 50}}
 VOL = {"id": "vol_avg", "type": "volume_sma"}

@@ -14,10 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from langchain_core.outputs import ChatResult
-from pydantic import Field
 
 from gentrade.samples import DRAFT, draft
 from gentrade.strategies.catalogue import CATALOGUE
@@ -34,6 +31,7 @@ from gentrade.strategies.llm_codegen import (
 )
 from gentrade.strategies.pipeline import CodeRejected
 from gentrade.strategies.review import ALLOWED_IMPORT_ROOTS
+from tests.code_models import RecordingToolModel, recording_model
 
 DRAFT_MODEL = parse_draft(DRAFT)
 GOOD = compile_strategy(DRAFT_MODEL)
@@ -45,30 +43,8 @@ MISSING_COLUMN = GOOD.replace(
 IMPORTS_OS = "import os\n" + GOOD
 
 
-class ScriptedModel(GenericFakeChatModel):
-    """Answers from a script and keeps every prompt it was sent. No tool calling: plain text."""
-
-    prompts: list[list[BaseMessage]] = Field(default_factory=list)
-
-    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
-        self.prompts.append(list(messages))
-        return super()._generate(messages, *args, **kwargs)
-
-
-class ScriptedToolModel(ScriptedModel):
-    """The same, able to bind tools, so LangChain's ``with_structured_output`` works with it."""
-
-    def bind_tools(self, tools: Any, **kwargs: Any) -> ScriptedToolModel:
-        return self
-
-
 def tool_answer(code: str) -> AIMessage:
     return AIMessage("", tool_calls=[{"name": "StrategyCode", "args": {"code": code}, "id": "call_1"}])
-
-
-def scripted(*answers: AIMessage | str, tools: bool = True) -> ScriptedModel:
-    model_class = ScriptedToolModel if tools else ScriptedModel
-    return model_class(messages=iter(answers))
 
 
 class Spy:
@@ -95,7 +71,7 @@ def last_human(prompt: list[BaseMessage]) -> str:
 
 
 def test_a_correct_first_answer_is_accepted() -> None:
-    model = scripted(tool_answer(GOOD))
+    model = recording_model(tool_answer(GOOD))
     check = Spy()
     codegen = LlmCodegen(model, check=check)
 
@@ -112,7 +88,7 @@ def test_a_correct_first_answer_is_accepted() -> None:
 
 
 def test_a_review_rejection_is_fed_back_and_repaired_in_plain_text_mode() -> None:
-    model = scripted(
+    model = recording_model(
         f"```python\n{IMPORTS_OS}```",
         f"Sorry, here is the corrected module:\n\n```python\n{GOOD}```\nIt no longer imports os.",
         tools=False,
@@ -132,7 +108,7 @@ def test_a_review_rejection_is_fed_back_and_repaired_in_plain_text_mode() -> Non
 
 
 def test_a_freqtrade_check_failure_is_fed_back_and_repaired() -> None:
-    model = scripted(tool_answer(MISSING_COLUMN), tool_answer(GOOD))
+    model = recording_model(tool_answer(MISSING_COLUMN), tool_answer(GOOD))
     check = Spy()
 
     assert LlmCodegen(model, check=check).generate(DRAFT_MODEL) == GOOD
@@ -146,7 +122,7 @@ def test_a_freqtrade_check_failure_is_fed_back_and_repaired() -> None:
 @pytest.mark.parametrize("max_repairs", [0, 2])
 def test_always_broken_answers_give_up_after_max_repairs(max_repairs: int, caplog: pytest.LogCaptureFixture) -> None:
     broken = GOOD.replace("import talib.abstract as ta", "import subprocess\nimport talib.abstract as ta")
-    model = scripted(*[tool_answer(broken)] * (max_repairs + 1))  # one more call would exhaust the script
+    model = recording_model(*[tool_answer(broken)] * (max_repairs + 1))  # one more call would exhaust the script
     check = Spy(real=False)
     caplog.set_level(logging.INFO, logger="gentrade.strategies.llm_codegen")
 
@@ -169,7 +145,7 @@ def test_giving_up_on_the_check_reports_its_message() -> None:
     def failing_check(code: str, name: str, pairs: list[str], stake_currency: str) -> dict[str, Any]:
         raise StrategyCheckFailed("the strategy failed on BTC/USDT candles: populate_indicators raised KeyError")
 
-    model = scripted(tool_answer(GOOD), tool_answer(GOOD))
+    model = recording_model(tool_answer(GOOD), tool_answer(GOOD))
     with pytest.raises(CodeRejected) as caught:
         LlmCodegen(model, max_repairs=1, check=failing_check).generate(DRAFT_MODEL)
 
@@ -181,7 +157,7 @@ def test_giving_up_on_the_check_reports_its_message() -> None:
 
 
 def test_an_answer_without_code_counts_as_a_failed_attempt() -> None:
-    model = scripted(AIMessage("I would rather explain RSI first."), tool_answer(IMPORTS_OS))
+    model = recording_model(AIMessage("I would rather explain RSI first."), tool_answer(IMPORTS_OS))
     with pytest.raises(CodeRejected) as caught:
         LlmCodegen(model, max_repairs=1, check=Spy(real=False)).generate(DRAFT_MODEL)
 
@@ -212,7 +188,7 @@ def test_hostile_code_is_rejected_by_the_review_and_never_checked(snippet: str) 
     check = Spy(real=False)
 
     with pytest.raises(CodeRejected) as caught:
-        LlmCodegen(scripted(tool_answer(hostile)), max_repairs=0, check=check).generate(DRAFT_MODEL)
+        LlmCodegen(recording_model(tool_answer(hostile)), max_repairs=0, check=check).generate(DRAFT_MODEL)
 
     assert caught.value.stage == "review"
     assert check.calls == []  # the isolated check (the only place code runs) was never called
@@ -231,12 +207,12 @@ def test_provider_errors_propagate_unchanged() -> None:
         yield AIMessage("")  # pragma: no cover
 
     with pytest.raises(ProviderTimeout, match="request timed out"):
-        LlmCodegen(ScriptedToolModel(messages=failing()), check=Spy(real=False)).generate(DRAFT_MODEL)
+        LlmCodegen(RecordingToolModel(messages=failing()), check=Spy(real=False)).generate(DRAFT_MODEL)
 
 
 def test_max_repairs_cannot_be_negative() -> None:
     with pytest.raises(ValueError, match="max_repairs"):
-        LlmCodegen(scripted(), max_repairs=-1)
+        LlmCodegen(recording_model(), max_repairs=-1)
 
 
 def test_draft_text_cannot_close_the_data_block() -> None:

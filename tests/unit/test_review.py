@@ -12,11 +12,11 @@ import re
 
 import pytest
 
+from gentrade.samples import DRAFT
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft
 from gentrade.strategies.review import STRATEGY_API_NAMES, ReviewRejected, Violation, review
 from tests.hostile import HOSTILE, marked_line, probe
-from tests.unit.test_draft import DESIGN_EXAMPLE
 
 
 def violations_of(code: str, name: str = "Probe") -> list[Violation]:
@@ -145,7 +145,7 @@ def test_module_docstring_and_future_import_are_allowed() -> None:
 
 
 def test_compiled_design_example_passes() -> None:
-    draft = parse_draft(DESIGN_EXAMPLE)
+    draft = parse_draft(DRAFT)
     review(compile_strategy(draft), draft.name)
 
 

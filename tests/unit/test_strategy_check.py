@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from gentrade.freqtrade.synthetic import synthetic_frame, synthetic_ohlcv
+from gentrade.samples import DRAFT
 from gentrade.strategies.check import CHECK_CANDLES, StrategyCheckFailed, check_strategy
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft
 from gentrade.strategies.loaded import valid_loaded
 from gentrade.timeframes import TIMEFRAME_SECONDS
 from tests.benign import BENIGN
-from tests.unit.test_draft import DESIGN_EXAMPLE
 
 PROBE = """
 from freqtrade.strategy import IStrategy
@@ -46,7 +46,7 @@ def probe(indicators: str = "return dataframe", timeframe: str = "5m", startup: 
 
 
 def test_compiled_draft_passes_and_signals_are_counted() -> None:
-    draft = parse_draft(DESIGN_EXAMPLE)
+    draft = parse_draft(DRAFT)
 
     result = check_strategy(compile_strategy(draft), draft.name, list(draft.pairs), draft.stake_currency)
 
@@ -71,7 +71,7 @@ def test_signal_counts_add_up_over_pairs() -> None:
 def test_can_short_strategy_loads() -> None:
     draft = parse_draft(
         {
-            **DESIGN_EXAMPLE,
+            **DRAFT,
             "can_short": True,
             "entry_short_conditions": {"left": "rsi", "op": ">", "right": 70},
             "exit_short_conditions": {"left": "rsi", "op": "<", "right": 40},

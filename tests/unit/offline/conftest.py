@@ -6,7 +6,7 @@ import pytest
 
 from gentrade.agents.offline import draft_from_text
 from gentrade.strategies.draft import StrategyDraft
-from tests.unit.offline.drafts import DESIGN_MESSAGE
+from tests.offline_drafts import DESIGN_MESSAGE
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from gentrade.agents.offline import FALLBACK_ANSWER, classify, draft_from_text, general_answer
-from tests.unit.offline.drafts import GENERAL_MESSAGES
+from tests.offline_drafts import GENERAL_MESSAGES
 
 
 @pytest.mark.parametrize("text", GENERAL_MESSAGES)

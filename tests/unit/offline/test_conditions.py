@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from gentrade.agents.offline import classify
-from tests.unit.offline.drafts import RISING_FILTER, SUPERTREND_FLIP, ago, anyof, draft, every, ind, rule, times
+from tests.offline_drafts import RISING_FILTER, SUPERTREND_FLIP, ago, anyof, draft, every, ind, rule, times
 
 DONCHIAN_BREAKOUT = (rule("close", ">", ago("donchian.upper")), rule("close", "<", ago("donchian.lower")))
 

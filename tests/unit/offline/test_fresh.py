@@ -10,7 +10,7 @@ import pytest
 
 from gentrade.agents.offline import describe_draft, draft_from_text
 from gentrade.strategies.draft import StrategyDraft
-from tests.unit.offline.drafts import DESIGN_MESSAGE, anyof, conditions, draft, every, indicator, rule, times
+from tests.offline_drafts import DESIGN_MESSAGE, anyof, conditions, draft, every, indicator, rule, times
 
 
 def test_design_example_message() -> None:

@@ -24,7 +24,7 @@ from gentrade.agents.offline import (
 )
 from gentrade.agents.schemas import DRAFT_TOOL_NAME, RouteDecision, StrategyCode
 from gentrade.strategies.draft import StrategyDraft
-from tests.unit.offline.drafts import DESIGN_MESSAGE
+from tests.offline_drafts import DESIGN_MESSAGE
 
 
 @pytest.fixture

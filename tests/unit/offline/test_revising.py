@@ -9,7 +9,7 @@ import pytest
 from gentrade.agents.offline import draft_from_text
 from gentrade.samples import DRAFT
 from gentrade.strategies.draft import StrategyDraft
-from tests.unit.offline.drafts import (
+from tests.offline_drafts import (
     RISING_FILTER,
     SUPERTREND_FLIP,
     ago,

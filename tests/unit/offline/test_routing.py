@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gentrade.agents.offline import classify
-from tests.unit.offline.drafts import DESIGN_MESSAGE, GENERAL_MESSAGES
+from tests.offline_drafts import DESIGN_MESSAGE, GENERAL_MESSAGES
 
 STRATEGY_MESSAGES = [
     DESIGN_MESSAGE,

@@ -10,7 +10,7 @@ from gentrade.agents.offline.message import Reading, take_timeframe
 from gentrade.agents.offline.text import normalize
 from gentrade.agents.offline.timeframes import supported_timeframe
 from gentrade.strategies.draft import StrategyDraft
-from tests.unit.offline.drafts import draft, every, ind, rule
+from tests.offline_drafts import draft, every, ind, rule
 
 
 def test_a_higher_timeframe_needing_more_history_than_freqtrade_loads_is_said_not_hidden() -> None:

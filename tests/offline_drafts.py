@@ -1,7 +1,7 @@
 """Shared helpers and phrases for the offline model's tests: draft a message and check it validates, and
 build the rules and indicators a draft is compared with.
 
-Not a test module: test modules import from here, never from each other.
+Not a test module: the offline tests (tests/unit/offline) import from here, never from each other.
 """
 
 from __future__ import annotations
