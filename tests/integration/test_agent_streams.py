@@ -22,6 +22,7 @@ from gentrade.agents.checkpoints import checkpointer
 from gentrade.agents.schemas import RouteDecision
 from gentrade.runtime import runtime
 from gentrade.samples import DRAFT
+from gentrade.sse_reader import parse
 from gentrade.strategies.draft import StrategyDraft
 from tests.chats import STREAM, STREAM_EVENTS, new_chat, turn_request, with_settings
 from tests.clerk import Tokens
@@ -96,7 +97,7 @@ DRAFT_ASK = "an RSI strategy on BTC/USDT 1h with a 5% stop"
 
 
 def steps(text: str) -> list[str]:
-    return [block.split('"step": "')[1].split('"')[0] for block in text.split("\n\n") if "event: status" in block]
+    return [data["step"] for event, data in parse(text) if event == "status"]
 
 
 # --- a failed turn -----------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from gentrade.exchange_sim import ExchangeSimulator
 from gentrade.extensions import db
 from gentrade.models import Backtest, User
 from gentrade.schemas.backtests import BacktestCreateSchema
+from gentrade.sse_reader import parse
 from tests.backtests import BACKTESTS, FINAL, deploy_strategy, hand_written_strategy, start_backtest, wait_for_backtest
 from tests.clerk import Tokens
 from tests.settings import production_settings
@@ -191,8 +192,9 @@ def status_events(response: Any) -> tuple[list[dict[str, Any]], list[str]]:
     """The ``status`` events' data, and every event block, of a backtest's event stream."""
     assert response.status_code == 200
     assert response.mimetype == "text/event-stream"
-    events = [block for block in response.get_data(as_text=True).split("\n\n") if block.startswith("event:")]
-    data = [json.loads(block.split("data: ", 1)[1]) for block in events if block.startswith("event: status")]
+    text = response.get_data(as_text=True)
+    events = [block for block in text.split("\n\n") if block.startswith("event:")]
+    data = [value for event, value in parse(text) if event == "status"]
     return data, events
 
 
