@@ -230,7 +230,7 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         writer.transport.abort()
 
 
-class Reply:
+class HttpReply:
     """A ``requests`` response read like Flask's test response (``json`` a property), so the helpers of
     ``tests/backtests.py`` (``deploy_strategy``, ``start_backtest``, ``wait_for_backtest``) drive the API over
     HTTP unchanged."""
@@ -252,16 +252,16 @@ class HttpApi:
 
     url: str
 
-    def get(self, path: str, **kwargs: Any) -> Reply:
+    def get(self, path: str, **kwargs: Any) -> HttpReply:
         return self._request("GET", path, **kwargs)
 
-    def post(self, path: str, **kwargs: Any) -> Reply:
+    def post(self, path: str, **kwargs: Any) -> HttpReply:
         return self._request("POST", path, **kwargs)
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> Reply:
+    def _request(self, method: str, path: str, **kwargs: Any) -> HttpReply:
         with requests.Session() as session:
             session.trust_env = False
-            return Reply(session.request(method, self.url + path, timeout=HTTP_TIMEOUT, **kwargs))
+            return HttpReply(session.request(method, self.url + path, timeout=HTTP_TIMEOUT, **kwargs))
 
 
 @dataclass

@@ -286,7 +286,7 @@ anthropic = pytest.mark.parametrize("hosted", ["anthropic"], indirect=True)
 both = pytest.mark.parametrize("hosted", ["openai", "anthropic"], indirect=True)
 
 
-def answer(server: WireServer, name: str, value: Any, finish: str | None = None) -> Reply:
+def structured_answer(server: WireServer, name: str, value: Any, finish: str | None = None) -> Reply:
     """A structured answer as this provider gives it by default: JSON content (OpenAI), a tool call (Anthropic)."""
     if server.protocol == "openai":
         return structured_json(value, finish)

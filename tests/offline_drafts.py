@@ -11,6 +11,7 @@ from typing import Any
 from gentrade.agents.offline import draft_from_text
 from gentrade.strategies.catalogue import CATALOGUE
 from gentrade.strategies.draft import StrategyDraft, parse_draft
+from tests.cards import rule
 
 DESIGN_MESSAGE = "buy BTC and ETH when RSI(14) drops under 30 on the 1h chart, sell above 70, 5% stop loss"
 
@@ -32,10 +33,6 @@ def conditions(node: dict[str, Any] | None) -> list[dict[str, Any]]:
         if key in node:
             return [c for child in node[key] for c in conditions(child)]
     return [node]
-
-
-def rule(left: str, op: str, right: Any) -> dict[str, Any]:
-    return {"left": left, "op": op, "right": right}
 
 
 def indicator(data: dict[str, Any], ident: str) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.cards import rule
+
 Rule = dict[str, Any]
 
 
@@ -33,10 +35,6 @@ class Case:
     gap: str | None = None  # why the agent cannot read it yet
     backtest: dict[str, Any] | None = None  # figures of the chat's finished backtest, known to the last turn
     taken: tuple[str, ...] = ()  # names the trader's strategies already have
-
-
-def rule(left: Any, op: str, right: Any) -> Rule:
-    return {"left": left, "op": op, "right": right}
 
 
 DEPLOYED = "Buy BTC and ETH when RSI(14) is below 30 on 1h, sell above 70, 4% stop loss"

@@ -22,7 +22,7 @@ from tests.agent_eval.cases import CASES, Case
 RESULTS: dict[str, list[str]] = {}  # case id -> what was wrong (empty: right)
 
 
-def run(case: Case) -> tuple[dict[str, Any] | None, str]:
+def converse(case: Case) -> tuple[dict[str, Any] | None, str]:
     """The draft shown by the last turn (None when it answered without one) and everything the agent said."""
     graph = build_graph(OfflineChatModel(), InMemorySaver())
     config = {"configurable": {"thread_id": str(uuid.uuid4())}}
@@ -114,7 +114,7 @@ def test_the_set_is_large_and_varied() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_case(case: Case) -> None:
-    draft, said = run(case)
+    draft, said = converse(case)
     wrong = problems(case, draft, said)
     RESULTS[case.id] = wrong
     if case.gap:

@@ -99,7 +99,7 @@ BAD_AUTHORIZATION: dict[str, Callable[[Tokens, Path], str | None]] = {
 
 
 @pytest.fixture
-def alice(client: FlaskClient, tokens: Tokens, app: Flask) -> dict[str, str]:
+def alices_resources(client: FlaskClient, tokens: Tokens, app: Flask) -> dict[str, str]:
     """One of each of alice's resources, by path parameter name."""
     headers = tokens.headers("user_alice")
     chat = client.post("/api/v1/chats", json={"title": "alice's"}, headers=headers)
@@ -120,12 +120,12 @@ def test_every_protected_route_is_in_the_matrix(app: Flask) -> None:
 
 @pytest.mark.parametrize("case", sorted(BAD_AUTHORIZATION))
 def test_bad_tokens_get_401_on_every_route(
-    client: FlaskClient, tokens: Tokens, app: Flask, data_dir: Path, alice: dict[str, str], case: str
+    client: FlaskClient, tokens: Tokens, app: Flask, data_dir: Path, alices_resources: dict[str, str], case: str
 ) -> None:
     authorization = BAD_AUTHORIZATION[case](tokens, data_dir)
     headers = {"Authorization": authorization} if authorization is not None else {}
     for method, rule in protected_routes(app):
-        response = request(client, method, fill(rule, alice), headers)
+        response = request(client, method, fill(rule, alices_resources), headers)
         assert response.status_code == 401, (case, method, rule, response.json)
         assert response.json["code"] == 401
         assert response.json["message"]
@@ -135,13 +135,13 @@ def test_bad_tokens_get_401_on_every_route(
 
 
 def test_tombstoned_user_gets_401_everywhere(
-    client: FlaskClient, tokens: Tokens, app: Flask, alice: dict[str, str]
+    client: FlaskClient, tokens: Tokens, app: Flask, alices_resources: dict[str, str]
 ) -> None:
     with app.app_context():
         db.session.add(DeletedUser(clerk_id="user_zombie"))
         db.session.commit()
     for method, rule in protected_routes(app):
-        response = request(client, method, fill(rule, alice), tokens.headers("user_zombie"))
+        response = request(client, method, fill(rule, alices_resources), tokens.headers("user_zombie"))
         assert response.status_code == 401, (method, rule)
         assert "deleted" in response.json["message"]
     with app.app_context():
@@ -149,20 +149,24 @@ def test_tombstoned_user_gets_401_everywhere(
 
 
 def test_other_users_resources_are_403_on_every_route(
-    client: FlaskClient, tokens: Tokens, app: Flask, alice: dict[str, str]
+    client: FlaskClient, tokens: Tokens, app: Flask, alices_resources: dict[str, str]
 ) -> None:
     mallory = tokens.headers("user_mallory")
     owned_routes = [(m, r) for m, r in protected_routes(app) if "<uuid:" in r]
     assert len(owned_routes) >= 5
     for method, rule in owned_routes:
-        response = request(client, method, fill(rule, alice), mallory)
+        response = request(client, method, fill(rule, alices_resources), mallory)
         assert response.status_code == 403, (method, rule)
         assert response.json["code"] == 403
-    body_form = client.patch("/api/v1/chats", json={"thread_id": alice["thread_id"], "title": "pwned"}, headers=mallory)
+    body_form = client.patch(
+        "/api/v1/chats", json={"thread_id": alices_resources["thread_id"], "title": "pwned"}, headers=mallory
+    )
     assert body_form.status_code == 403
-    deploy = client.post("/api/v1/strategies", json={"thread_id": alice["thread_id"], "draft": DRAFT}, headers=mallory)
+    deploy = client.post(
+        "/api/v1/strategies", json={"thread_id": alices_resources["thread_id"], "draft": DRAFT}, headers=mallory
+    )
     assert deploy.status_code == 403
-    alice_view = client.get(f"/api/v1/chats/{alice['thread_id']}", headers=tokens.headers("user_alice"))
+    alice_view = client.get(f"/api/v1/chats/{alices_resources['thread_id']}", headers=tokens.headers("user_alice"))
     assert alice_view.json["title"] == "alice's"
 
 

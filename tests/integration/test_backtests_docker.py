@@ -79,7 +79,7 @@ def pooled(engine: docker.DockerClient, data_dir: Path) -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def no_container_left(engine: docker.DockerClient, backtest_app: Flask, api: FlaskClient) -> Iterator[None]:
+def no_container_of_this_run_left(engine: docker.DockerClient, backtest_app: Flask, api: FlaskClient) -> Iterator[None]:
     """None of this run's backtests (in its own database, read before ``api`` cleans it) has a container left;
     another run may share the engine."""
     yield

@@ -35,7 +35,7 @@ def strategy_files(data_dir: Path, clerk_id: str) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
-def strategy_rows(app: Flask, clerk_id: str) -> int:
+def strategy_rows_of(app: Flask, clerk_id: str) -> int:
     with app.app_context():
         query = select(func.count()).select_from(Strategy).join(User).where(User.clerk_id == clerk_id)
         return db.session.scalar(query) or 0
@@ -64,7 +64,7 @@ def assert_conflict(response: requests.Response) -> None:
     assert body["request_id"] == response.headers["X-Request-ID"]
 
 
-def figures(scenario: str, statuses: list[int]) -> None:
+def print_deploy_figures(scenario: str, statuses: list[int]) -> None:
     """The numbers docs/reliability.md quotes (shown with ``pytest -s``)."""
     fives = sum(1 for s in statuses if s >= 500)
     print(f"\n[figures] {scenario}: sent={len(statuses)} {dict(Counter(statuses))} 5xx={fives}")
@@ -87,12 +87,12 @@ def test_concurrent_deploys_of_one_name_give_one_201_per_user(
     for n, clerk_id in enumerate(clerk_ids):
         mine = statuses[n * per_user : (n + 1) * per_user]
         assert Counter(mine) == Counter({201: 1, 409: per_user - 1}), clerk_id
-        assert strategy_rows(app, clerk_id) == 1
+        assert strategy_rows_of(app, clerk_id) == 1
         assert strategy_files(data_dir, clerk_id) == [FILE]  # one file, no temporary leftovers
     for conflict in (r for r in responses if r.status_code == 409):
         assert_conflict(conflict)
     assert len({r.json()["id"] for r in responses if r.status_code == 201}) == users
-    figures(f"deploys {users} user(s) x{per_user}", statuses)
+    print_deploy_figures(f"deploys {users} user(s) x{per_user}", statuses)
 
 
 @pytest.mark.parametrize("blocker_ends", ["rollback", "commit"])
@@ -124,9 +124,9 @@ def test_deploys_held_at_the_unique_constraint_settle_there(
     assert Counter(statuses) == Counter({201: winners, 409: per_user - winners})
     for conflict in (r for r in responses if r.status_code == 409):
         assert_conflict(conflict)
-    assert strategy_rows(app, clerk_id) == 1
+    assert strategy_rows_of(app, clerk_id) == 1
     assert strategy_files(data_dir, clerk_id) == [FILE] * winners
-    figures(f"deploys held at the constraint, blocker {blocker_ends}s", statuses)
+    print_deploy_figures(f"deploys held at the constraint, blocker {blocker_ends}s", statuses)
 
 
 def test_deploy_racing_the_deletion_of_its_chat_is_not_reported_as_a_name_clash(
@@ -146,5 +146,5 @@ def test_deploy_racing_the_deletion_of_its_chat_is_not_reported_as_a_name_clash(
 
     assert response.status_code == 404, response.text
     assert response.json()["message"] == "chat not found"
-    assert strategy_rows(app, clerk_id) == 0
+    assert strategy_rows_of(app, clerk_id) == 0
     assert strategy_files(data_dir, clerk_id) == []

@@ -21,12 +21,12 @@ def make_app(tmp_path: Path, **settings: Any) -> Flask:
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Flask:
+def cors_app(tmp_path: Path) -> Flask:
     return make_app(tmp_path)
 
 
-def preflight(app: Flask, path: str, origin: str, method: str = "GET") -> Any:
-    return app.test_client().options(
+def preflight(cors_app: Flask, path: str, origin: str, method: str = "GET") -> Any:
+    return cors_app.test_client().options(
         path,
         headers={
             "Origin": origin,
@@ -44,8 +44,8 @@ def cors_headers(response: Any) -> dict[str, str]:
     ("path", "method"),
     [("/api/v1/chats", "GET"), ("/api/v1/backtests", "POST"), ("/chat/stream_events", "POST")],
 )
-def test_a_preflight_from_the_frontend_is_allowed_without_a_token(app: Flask, path: str, method: str) -> None:
-    response = preflight(app, path, FRONTEND, method)
+def test_a_preflight_from_the_frontend_is_allowed_without_a_token(cors_app: Flask, path: str, method: str) -> None:
+    response = preflight(cors_app, path, FRONTEND, method)
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == FRONTEND
     assert method in response.headers["Access-Control-Allow-Methods"]
@@ -53,25 +53,25 @@ def test_a_preflight_from_the_frontend_is_allowed_without_a_token(app: Flask, pa
     assert allowed == {"authorization", "content-type", "threadid", "x-request-id"}
 
 
-def test_an_error_for_the_frontend_carries_cors_headers_so_the_page_can_read_it(app: Flask) -> None:
-    response = app.test_client().get("/api/v1/chats", headers={"Origin": FRONTEND})
+def test_an_error_for_the_frontend_carries_cors_headers_so_the_page_can_read_it(cors_app: Flask) -> None:
+    response = cors_app.test_client().get("/api/v1/chats", headers={"Origin": FRONTEND})
     assert response.status_code == 401
     assert response.headers["Access-Control-Allow-Origin"] == FRONTEND
     exposed = {name.strip() for name in response.headers["Access-Control-Expose-Headers"].split(",")}
     assert exposed == {"X-Pagination", "X-Request-ID"}
 
 
-def test_another_origin_gets_no_cors_headers(app: Flask) -> None:
-    assert cors_headers(preflight(app, "/api/v1/chats", "https://evil.example")) == {}
-    assert cors_headers(app.test_client().get("/api/v1/chats", headers={"Origin": "https://evil.example"})) == {}
+def test_another_origin_gets_no_cors_headers(cors_app: Flask) -> None:
+    assert cors_headers(preflight(cors_app, "/api/v1/chats", "https://evil.example")) == {}
+    assert cors_headers(cors_app.test_client().get("/api/v1/chats", headers={"Origin": "https://evil.example"})) == {}
 
 
-def test_routes_outside_the_api_get_no_cors_headers(app: Flask) -> None:
-    assert cors_headers(app.test_client().get("/healthz", headers={"Origin": FRONTEND})) == {}
+def test_routes_outside_the_api_get_no_cors_headers(cors_app: Flask) -> None:
+    assert cors_headers(cors_app.test_client().get("/healthz", headers={"Origin": FRONTEND})) == {}
 
 
 def test_the_allowed_origins_come_from_the_setting(tmp_path: Path) -> None:
-    app = make_app(tmp_path, cors_origins=["https://app.gentrade.example"])
-    allowed = preflight(app, "/api/v1/chats", "https://app.gentrade.example")
+    cors_app = make_app(tmp_path, cors_origins=["https://app.gentrade.example"])
+    allowed = preflight(cors_app, "/api/v1/chats", "https://app.gentrade.example")
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.gentrade.example"
-    assert cors_headers(preflight(app, "/api/v1/chats", FRONTEND)) == {}
+    assert cors_headers(preflight(cors_app, "/api/v1/chats", FRONTEND)) == {}

@@ -106,7 +106,7 @@ def protocol_trace(application: Flask) -> Iterator[list[str]]:
             lines.extend(trace.read().decode().splitlines())
 
 
-def add_strategy(application: Flask, clerk_id: str = "user_alice") -> uuid.UUID:
+def add_strategy_row(application: Flask, clerk_id: str = "user_alice") -> uuid.UUID:
     with application.app_context():
         try:
             user_id = db.session.scalar(select(User.id).where(User.clerk_id == clerk_id))
@@ -125,7 +125,7 @@ def test_a_hot_read_costs_one_round_trip(one_connection_app: Flask, tokens: Toke
     client = one_connection_app.test_client()
     headers = tokens.headers()
     client.get(CHATS, headers=headers)  # provisions the user
-    path = CHATS if read == "chats" else f"/api/v1/strategies/{add_strategy(one_connection_app)}"
+    path = CHATS if read == "chats" else f"/api/v1/strategies/{add_strategy_row(one_connection_app)}"
 
     with protocol_trace(one_connection_app) as trace:
         assert client.get(path, headers=headers).status_code == 200

@@ -53,7 +53,7 @@ def uncached(days_back: int) -> dict[str, Any]:
             "end_date": end.isoformat()}  # fmt: skip
 
 
-def figures(scenario: str, **values: Any) -> None:
+def print_fault_figures(scenario: str, **values: Any) -> None:
     """The measurements the reliability report quotes (``pytest -rP`` shows them)."""
     print(f"FIGURES {json.dumps({'scenario': scenario, **values})}")
 
@@ -138,7 +138,7 @@ def test_a_worker_killed_on_every_attempt_ends_failed_worker_lost(
     done = wait_for_backtest(api, tokens, backtest_id, FINAL, timeout=60)
     assert (done["status"], done["error"]["code"]) == ("failed", "worker_lost")
     assert done["attempts"] == MAX_ATTEMPTS + 1  # the delivery that found the attempts spent
-    figures(
+    print_fault_figures(
         "worker_kill",
         backtests=1,
         kills=MAX_ATTEMPTS,
@@ -199,7 +199,7 @@ def test_backtests_queued_across_a_rabbitmq_restart_all_finish(
     assert bobs["status"] == "finished", bobs["error"]
     failed = wait_for_backtest(api, tokens, refused_id, FINAL, timeout=1, user="user_bob")
     assert (failed["status"], failed["error"]["code"]) == ("failed", "queue_unavailable")
-    figures(
+    print_fault_figures(
         "rabbitmq_restart",
         backtests=5,
         queued_through_restart=3,
@@ -287,7 +287,7 @@ def test_terminated_database_connections_leave_no_5xx_after_and_no_backtest_behi
     assert sum(during.values()) > 50  # the load really ran through the fault
     done = wait_for_backtest(api, tokens, backtest_id, FINAL, timeout=90)
     assert done["status"] == "finished", done["error"]
-    figures(
+    print_fault_figures(
         "postgres_terminate",
         requests_during=sum(during.values()),
         statuses_during=dict(during),
@@ -331,7 +331,7 @@ def test_an_exchange_answering_500_for_every_pair_fails_data_unavailable(
     assert (done["status"], done["error"]["code"]) == ("failed", "data_unavailable")
     assert "SOL/USDT" in done["error"]["message"] or "ADA/USDT" in done["error"]["message"]
     assert done["attempts"] == 1  # a bad answer is not retried: it is reported
-    figures(
+    print_fault_figures(
         "exchange_http_500",
         backtests=1,
         final=done["error"]["code"],
@@ -357,7 +357,7 @@ def test_an_unreachable_exchange_is_retried_and_the_backtest_finishes_once_it_is
     done = wait_for_backtest(api, tokens, backtest_id, FINAL, timeout=90)
     assert done["status"] == "finished", done["error"]
     assert done["attempts"] == 2
-    figures(
+    print_fault_figures(
         "exchange_unreachable",
         backtests=1,
         final=done["status"],
@@ -382,7 +382,7 @@ def test_a_hanging_exchange_is_cut_off_by_the_download_timeout_then_retried(
     assert "timed out" in retrying["error"]["detail"]
     done = wait_for_backtest(api, tokens, backtest_id, FINAL, timeout=90)
     assert done["status"] == "finished", done["error"]
-    figures(
+    print_fault_figures(
         "exchange_hang",
         backtests=1,
         download_cut_off_after_seconds=cut_off,
@@ -425,7 +425,7 @@ def test_a_full_disk_fails_the_backtest_with_disk_full_and_leaves_no_partial_res
     assert left == []
     again = wait_for_backtest(api, tokens, start_backtest(api, tokens, strategy_id, **CACHED)["id"], FINAL, timeout=60)
     assert again["status"] == "finished", again["error"]  # room again: the same backtest runs
-    figures(
+    print_fault_figures(
         "disk_full", backtests=2, final=[done["error"]["code"], again["status"]], partial_files_left=len(left), lost=0
     )
 
@@ -480,7 +480,7 @@ def test_deleting_a_user_while_their_backtest_runs_leaves_nothing_behind(
         assert freqtrade_of(backtest_id) == ""
         time.sleep(2)
     assert api.get(f"{BACKTESTS}/{backtest_id}", headers=headers).status_code in (401, 403, 404)
-    figures(
+    print_fault_figures(
         "user_deleted_mid_run",
         backtests=1,
         freqtrade_killed_after_seconds=killed_after,

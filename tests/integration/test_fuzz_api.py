@@ -94,7 +94,7 @@ class Resources:
     secrets: tuple[str, ...]
 
 
-def _add_backtest(app: Flask, strategy_id: str, status: BacktestStatus) -> str:
+def add_backtest_of_status(app: Flask, strategy_id: str, status: BacktestStatus) -> str:
     return add_backtest_row(app, strategy_id, status=status)
 
 
@@ -111,8 +111,8 @@ def seed(client: FlaskClient, app: Flask, headers: dict[str, str], tag: str) -> 
     )
     assert strategy.status_code == 201, strategy.json
     strategy_id = strategy.json["id"]
-    finished = _add_backtest(app, strategy_id, BacktestStatus.FINISHED)
-    queued = _add_backtest(app, strategy_id, BacktestStatus.QUEUED)
+    finished = add_backtest_of_status(app, strategy_id, BacktestStatus.FINISHED)
+    queued = add_backtest_of_status(app, strategy_id, BacktestStatus.QUEUED)
     ids = (thread_id, chat.json["id"], strategy_id, finished, queued)
     return Resources(thread_id, strategy_id, finished, queued, (*ids, title, note, name))
 
@@ -150,7 +150,7 @@ class World:
             self.alice = seed(self.client, self.app, self.tokens.headers("user_alice"), f"alice{self.remade}")
         elif queued_status != BacktestStatus.QUEUED:
             self.remade += 1
-            queued_id = _add_backtest(self.app, self.alice.strategy_id, BacktestStatus.QUEUED)
+            queued_id = add_backtest_of_status(self.app, self.alice.strategy_id, BacktestStatus.QUEUED)
             self.alice = replace(self.alice, queued_id=queued_id)
         return self.alice
 

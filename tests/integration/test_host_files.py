@@ -9,10 +9,8 @@ import io
 import os
 import shutil
 import socket
-import time
 import uuid
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,6 +28,7 @@ from gentrade.settings import Settings
 from gentrade.tasks.celery_app import publish_prune, publish_run
 from tests.backtests import BACKTESTS, FINAL, add_backtest_row, deploy_strategy, start_backtest, wait_for_backtest
 from tests.clerk import Tokens
+from tests.concurrency import wait_until
 from tests.spies import user_dir
 from tests.stack.gunicorn import gunicorn
 
@@ -50,13 +49,6 @@ def strategy_row(app: Flask, clerk_id: str, name: str, code: str = CODE) -> str:
         db.session.add(strategy)
         db.session.commit()
         return str(strategy.id)
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "did not happen in time"
-        time.sleep(0.2)
 
 
 # --- one host's copies, against the database ----------------------------------------------------------
@@ -151,7 +143,7 @@ def test_an_api_host_sweeps_its_folder_when_its_workers_start(
     deleted_elsewhere = user_dir(data_dir, "user_deletedelsewhere") / "user_data"
     deleted_elsewhere.mkdir(parents=True)
     with gunicorn(postgres_url, data_dir, clerk_key, tmp_path / "gunicorn.log"):
-        eventually(lambda: not deleted_elsewhere.parent.exists())
+        wait_until(lambda: not deleted_elsewhere.parent.exists())
     assert user_dir(data_dir, "user_stillhere").is_dir()
 
 
@@ -231,7 +223,7 @@ def test_a_deletion_reaches_the_worker_hosts(
     ghost_results.mkdir()
 
     assert api.delete(f"/api/v1/strategies/{deleted}", headers=tokens.headers()).status_code == 204
-    eventually(lambda: not ghost_file.exists() and not ghost_results.exists())
+    wait_until(lambda: not ghost_file.exists() and not ghost_results.exists())
     assert (folder / "strategies" / "KeptOne.py").is_file()
     assert api.get(f"/api/v1/strategies/{kept}", headers=tokens.headers()).status_code == 200
     with backtest_app.app_context():

@@ -36,7 +36,17 @@ from gentrade.samples import DRAFT, draft
 from gentrade.strategies.draft import StrategyDraft
 from tests.chats import answer_text, draft_events, hosted_turn, langserve_turn, new_chat
 from tests.clerk import Tokens
-from tests.llm_wire import WireServer, answer, both, last_user_text, openai, sent_schema, sent_text, text, wire_draft
+from tests.llm_wire import (
+    WireServer,
+    both,
+    last_user_text,
+    openai,
+    sent_schema,
+    sent_text,
+    structured_answer,
+    text,
+    wire_draft,
+)
 
 WHY = "why did it lose?"
 COACH = {"route": "coach", "reason": "a question about the backtest"}
@@ -183,10 +193,10 @@ def test_why_did_it_lose_is_answered_from_the_figures_and_the_change_drafted_und
 ) -> None:
     thread = coach_chat(app, client, tokens)
     hosted.queue(
-        answer(hosted, "RouteDecision", COACH),
+        structured_answer(hosted, "RouteDecision", COACH),
         text(COACH_ANSWER),
-        answer(hosted, "CoachRevision", {"revise": True, "change": CHANGE}),
-        answer(hosted, "StrategyDraft", wire_draft(REVISED)),
+        structured_answer(hosted, "CoachRevision", {"revise": True, "change": CHANGE}),
+        structured_answer(hosted, "StrategyDraft", wire_draft(REVISED)),
         text(ANNOUNCEMENT),
     )
     _, turn = hosted_turn(client, tokens, WHY, thread)
@@ -259,9 +269,9 @@ def test_no_change_recommended_ends_the_turn_with_the_coachs_answer(
 ) -> None:
     thread = coach_chat(app, client, tokens)
     hosted.queue(
-        answer(hosted, "RouteDecision", COACH),
+        structured_answer(hosted, "RouteDecision", COACH),
         text(NO_CHANGE),
-        answer(hosted, "CoachRevision", {"revise": False, "change": None}),  # strict mode fills every field
+        structured_answer(hosted, "CoachRevision", {"revise": False, "change": None}),  # strict mode fills every field
     )
     _, turn = hosted_turn(client, tokens, WHY, thread)
     assert "tool_start" not in turn
@@ -282,7 +292,9 @@ def test_without_a_finished_backtest_the_coach_is_told_so_and_no_change_is_asked
     thread = new_chat(client, tokens.headers())
     if status is not None:
         deploy_with_backtest(app, thread, status)
-    hosted.queue(answer(hosted, "RouteDecision", COACH), text("There is no finished backtest yet: run one first."))
+    hosted.queue(
+        structured_answer(hosted, "RouteDecision", COACH), text("There is no finished backtest yet: run one first.")
+    )
     _, turn = hosted_turn(client, tokens, WHY, thread)
     assert turn["message"]["type"] == "text"
     assert turn["message"]["content"] == "There is no finished backtest yet: run one first."
@@ -301,11 +313,13 @@ def test_a_malformed_coach_revision_is_retried_with_feedback(
 ) -> None:
     thread = coach_chat(app, client, tokens)
     hosted.queue(
-        answer(hosted, "RouteDecision", COACH),
+        structured_answer(hosted, "RouteDecision", COACH),
         text(COACH_ANSWER),
-        answer(hosted, "CoachRevision", {"revise": "perhaps", "change": CHANGE}),  # parses, does not validate
-        answer(hosted, "CoachRevision", {"revise": True, "change": CHANGE}),
-        answer(hosted, "StrategyDraft", wire_draft(REVISED)),
+        structured_answer(
+            hosted, "CoachRevision", {"revise": "perhaps", "change": CHANGE}
+        ),  # parses, does not validate
+        structured_answer(hosted, "CoachRevision", {"revise": True, "change": CHANGE}),
+        structured_answer(hosted, "StrategyDraft", wire_draft(REVISED)),
         text(ANNOUNCEMENT),
     )
     _, turn = hosted_turn(client, tokens, WHY, thread)
@@ -328,10 +342,10 @@ def test_the_coach_through_langserve_streams_the_answer_and_the_revised_draft(
 ) -> None:
     thread = coach_chat(app, client, tokens)
     hosted.queue(
-        answer(hosted, "RouteDecision", COACH),
+        structured_answer(hosted, "RouteDecision", COACH),
         text(COACH_ANSWER),
-        answer(hosted, "CoachRevision", {"revise": True, "change": CHANGE}),
-        answer(hosted, "StrategyDraft", wire_draft(REVISED)),
+        structured_answer(hosted, "CoachRevision", {"revise": True, "change": CHANGE}),
+        structured_answer(hosted, "StrategyDraft", wire_draft(REVISED)),
         text(ANNOUNCEMENT),
     )
     events = langserve_turn(client, tokens.headers(), WHY, thread)

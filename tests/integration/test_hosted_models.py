@@ -20,12 +20,12 @@ from tests.llm_wire import (
     Failure,
     Reply,
     WireServer,
-    answer,
     anthropic,
     both,
     last_user_text,
     openai,
     sent_schema,
+    structured_answer,
     structured_json,
     text,
     tool,
@@ -48,8 +48,8 @@ def test_a_draft_turn_sends_schemas_the_provider_accepts_and_shows_the_draft(
     (a 400 from the real API); a PydanticSerializationUnexpectedValue warning per structured call; Anthropic
     ignoring GENTRADE_LLM_BASE_URL (the requests would not reach this server)."""
     hosted.queue(
-        answer(hosted, "RouteDecision", STRATEGY),
-        answer(hosted, "StrategyDraft", wire_draft(DRAFT)),
+        structured_answer(hosted, "RouteDecision", STRATEGY),
+        structured_answer(hosted, "StrategyDraft", wire_draft(DRAFT)),
         text("Here is your RSI dip buyer."),
     )
     with warnings.catch_warnings(record=True) as caught:
@@ -71,7 +71,7 @@ def test_a_draft_turn_sends_schemas_the_provider_accepts_and_shows_the_draft(
 def test_a_general_question_streams_an_answer_without_a_draft(
     client: FlaskClient, tokens: Tokens, hosted: WireServer
 ) -> None:
-    hosted.queue(answer(hosted, "RouteDecision", GENERAL), text("Drawdown is the fall from a peak."))
+    hosted.queue(structured_answer(hosted, "RouteDecision", GENERAL), text("Drawdown is the fall from a peak."))
     _, turn = hosted_turn(client, tokens, "what is drawdown?")
     assert "tool_start" not in turn
     assert [kind for kind, _ in turn["events"]].count("token") > 1
@@ -86,11 +86,11 @@ def test_a_revision_sends_the_previous_draft_and_shows_the_revised_one(
 ) -> None:
     revised = draft(stoploss=-0.03)
     hosted.queue(
-        answer(hosted, "RouteDecision", STRATEGY),
-        answer(hosted, "StrategyDraft", wire_draft(DRAFT)),
+        structured_answer(hosted, "RouteDecision", STRATEGY),
+        structured_answer(hosted, "StrategyDraft", wire_draft(DRAFT)),
         text("Done."),
-        answer(hosted, "RouteDecision", STRATEGY),
-        answer(hosted, "StrategyDraft", wire_draft(revised)),
+        structured_answer(hosted, "RouteDecision", STRATEGY),
+        structured_answer(hosted, "StrategyDraft", wire_draft(revised)),
         text("Tightened the stop."),
     )
     _, first = hosted_turn(client, tokens, ASK)
@@ -144,9 +144,11 @@ def test_a_cut_off_answer_is_retried_with_feedback(client: FlaskClient, tokens: 
     """Finding: finish_reason length (LengthFinishReasonError) / stop_reason max_tokens was not retried."""
     cut = '{"name": "RsiDipBuyer", "timeframe": "1h", "pai'
     hosted.queue(
-        answer(hosted, "RouteDecision", STRATEGY),
-        answer(hosted, "StrategyDraft", cut, finish="length" if hosted.protocol == "openai" else "max_tokens"),
-        answer(hosted, "StrategyDraft", wire_draft(DRAFT)),
+        structured_answer(hosted, "RouteDecision", STRATEGY),
+        structured_answer(
+            hosted, "StrategyDraft", cut, finish="length" if hosted.protocol == "openai" else "max_tokens"
+        ),
+        structured_answer(hosted, "StrategyDraft", wire_draft(DRAFT)),
         text("Here it is."),
     )
     _, turn = hosted_turn(client, tokens, ASK)
@@ -160,7 +162,7 @@ def test_a_refusal_is_retried_with_feedback_then_reported_as_a_code(
 ) -> None:
     """Finding: a refusal was not retried, and the error event showed the provider's text."""
     refusal = Reply(refusal="I'm sorry, I cannot help with that.")
-    hosted.queue(answer(hosted, "RouteDecision", STRATEGY), refusal, refusal, refusal)
+    hosted.queue(structured_answer(hosted, "RouteDecision", STRATEGY), refusal, refusal, refusal)
     response, turn = hosted_turn(client, tokens, ASK)
     assert turn["error"]["code"] == "llm_bad_output"
     assert "declined" in last_user_text(hosted.requests[2])

@@ -36,7 +36,7 @@ MOMENTS = [
 TITLES = [None, "", 'quotes " and \\ backslash', "émoji 🚀 and ünïcode", "tab\tnew\nline", "</script>&amp;"]
 
 
-def answer(client: FlaskClient, path: str, headers: dict[str, str]) -> tuple[int, Any, str | None]:
+def read_answer(client: FlaskClient, path: str, headers: dict[str, str]) -> tuple[int, Any, str | None]:
     response = client.get(path, headers=headers)
     assert response.mimetype == "application/json"
     return response.status_code, response.json, response.headers.get("X-Pagination")
@@ -46,10 +46,10 @@ def both_answers(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch, path: str, headers: dict[str, str]
 ) -> tuple[tuple[int, Any, str | None], tuple[int, Any, str | None]]:
     """(the JSON path's answer, the ORM and schema path's answer) to ``GET path``."""
-    fast = answer(client, path, headers)
+    fast = read_answer(client, path, headers)
     with monkeypatch.context() as patched:
         patched.setattr(json_reads, "supported", lambda: False)
-        reference = answer(client, path, headers)
+        reference = read_answer(client, path, headers)
     return fast, reference
 
 
@@ -58,7 +58,7 @@ def without_request_id(body: Any) -> Any:
 
 
 @pytest.fixture
-def alice(client: FlaskClient, tokens: Tokens, app: Flask) -> dict[str, str]:
+def alice_headers(client: FlaskClient, tokens: Tokens, app: Flask) -> dict[str, str]:
     """Alice (provisioned by a first request) and her headers."""
     headers = tokens.headers("user_alice")
     assert client.get(CHATS, headers=headers).status_code == 200
@@ -101,21 +101,21 @@ def other_user(app: Flask) -> uuid.UUID:
      "?page=1&page_size=500", "?page=3&page_size=40", "?page=99999999999999999999&page_size=500"],
 )  # fmt: skip
 def test_the_chat_list_is_what_the_schema_dumps(
-    client: FlaskClient, app: Flask, alice: dict[str, str], monkeypatch: pytest.MonkeyPatch, query: str
+    client: FlaskClient, app: Flask, alice_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch, query: str
 ) -> None:
     add_chats(app, alice_id(app), 33)
     add_chats(app, other_user(app), 4)  # another user's chats never show
-    fast, reference = both_answers(client, monkeypatch, CHATS + query, alice)
+    fast, reference = both_answers(client, monkeypatch, CHATS + query, alice_headers)
     assert fast == reference
     assert fast[0] == 200
 
 
 def test_the_datetime_strings_are_pythons_isoformat(
-    client: FlaskClient, app: Flask, alice: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    client: FlaskClient, app: Flask, alice_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The strings themselves, not only what they parse to: ``.120000``, no fraction on a whole second."""
     add_chats(app, alice_id(app), len(MOMENTS))
-    body = client.get(CHATS, headers=alice).json
+    body = client.get(CHATS, headers=alice_headers).json
     assert {chat["updated_at"] for chat in body} == {moment.isoformat() for moment in MOMENTS}
     assert "2026-12-04T18:30:00+00:00" in {chat["updated_at"] for chat in body}
     assert "2026-12-04T18:30:00.120000+00:00" in {chat["updated_at"] for chat in body}
@@ -139,7 +139,7 @@ def test_an_empty_list_and_a_new_users_first_list(
     client: FlaskClient, tokens: Tokens, app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fresh = tokens.headers("user_fresh")
-    status, body, pagination = answer(client, CHATS + "?page=3", fresh)  # provisions user_fresh
+    status, body, pagination = read_answer(client, CHATS + "?page=3", fresh)  # provisions user_fresh
     assert (status, body, json.loads(pagination or "")) == (200, [], {"total": 0, "total_pages": 0})
     with app.app_context():
         assert db.session.scalar(select(User.id).where(User.clerk_id == "user_fresh")) is not None
@@ -162,7 +162,7 @@ def test_a_bad_page_is_a_422_after_the_account_check(client: FlaskClient, tokens
         assert db.session.scalar(select(User.id).where(User.clerk_id == "user_gone")) is None
 
 
-def add_strategy(app: Flask, user_id: uuid.UUID, **fields: Any) -> str:
+def store_strategy(app: Flask, user_id: uuid.UUID, **fields: Any) -> str:
     values: dict[str, Any] = {
         "name": f"S{uuid.uuid4().hex[:8]}",
         "code": 'class S:\n    pass  # "quoted" \\ and ünïcode\n',
@@ -192,43 +192,43 @@ STRATEGY_ROWS: dict[str, dict[str, Any]] = {
 
 @pytest.mark.parametrize("case", sorted(STRATEGY_ROWS))
 def test_a_strategy_is_what_the_schema_dumps(
-    client: FlaskClient, app: Flask, alice: dict[str, str], monkeypatch: pytest.MonkeyPatch, case: str
+    client: FlaskClient, app: Flask, alice_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch, case: str
 ) -> None:
-    strategy_id = add_strategy(app, alice_id(app), **STRATEGY_ROWS[case])
-    fast, reference = both_answers(client, monkeypatch, f"/api/v1/strategies/{strategy_id}", alice)
+    strategy_id = store_strategy(app, alice_id(app), **STRATEGY_ROWS[case])
+    fast, reference = both_answers(client, monkeypatch, f"/api/v1/strategies/{strategy_id}", alice_headers)
     assert fast == reference
     assert fast[0] == 200
     assert fast[1]["id"] == strategy_id
 
 
 def test_a_deployed_strategy_with_its_chat_and_without_it(
-    client: FlaskClient, app: Flask, alice: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    client: FlaskClient, app: Flask, alice_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    thread_id = client.post(CHATS, json={"title": "t"}, headers=alice).json["thread_id"]
-    deployed = client.post("/api/v1/strategies", json={"thread_id": thread_id, "draft": DRAFT}, headers=alice)
+    thread_id = client.post(CHATS, json={"title": "t"}, headers=alice_headers).json["thread_id"]
+    deployed = client.post("/api/v1/strategies", json={"thread_id": thread_id, "draft": DRAFT}, headers=alice_headers)
     assert deployed.status_code == 201
     path = f"/api/v1/strategies/{deployed.json['id']}"
-    fast, reference = both_answers(client, monkeypatch, path, alice)
+    fast, reference = both_answers(client, monkeypatch, path, alice_headers)
     assert fast == reference
     assert fast[1]["thread_id"] == thread_id
     assert fast[1] == deployed.json
     with app.app_context():  # the chat unlinked (as ON DELETE SET NULL leaves it)
         db.session.execute(update(Strategy).values(chat_id=None))
         db.session.commit()
-    fast, reference = both_answers(client, monkeypatch, path, alice)
+    fast, reference = both_answers(client, monkeypatch, path, alice_headers)
     assert fast == reference
     assert fast[1]["thread_id"] is None
 
 
 def test_another_users_strategy_is_403_and_an_unknown_one_404_on_both_paths(
-    client: FlaskClient, tokens: Tokens, app: Flask, alice: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    client: FlaskClient, tokens: Tokens, app: Flask, alice_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    strategy_id = add_strategy(app, alice_id(app))
+    strategy_id = store_strategy(app, alice_id(app))
     for headers in (tokens.headers("user_mallory"), tokens.headers("user_mallory")):  # a new account, then known
         fast, reference = both_answers(client, monkeypatch, f"/api/v1/strategies/{strategy_id}", headers)
         assert fast[0] == reference[0] == 403
         assert without_request_id(fast[1]) == without_request_id(reference[1])
-    for headers in (alice, tokens.headers("user_newcomer")):
+    for headers in (alice_headers, tokens.headers("user_newcomer")):
         fast, reference = both_answers(client, monkeypatch, f"/api/v1/strategies/{uuid.uuid4()}", headers)
         assert fast[0] == reference[0] == 404
         assert without_request_id(fast[1]) == without_request_id(reference[1])
@@ -237,9 +237,9 @@ def test_another_users_strategy_is_403_and_an_unknown_one_404_on_both_paths(
 
 
 def test_a_deleted_account_reading_a_strategy_is_401(
-    client: FlaskClient, tokens: Tokens, app: Flask, alice: dict[str, str]
+    client: FlaskClient, tokens: Tokens, app: Flask, alice_headers: dict[str, str]
 ) -> None:
-    strategy_id = add_strategy(app, alice_id(app))
+    strategy_id = store_strategy(app, alice_id(app))
     with app.app_context():
         db.session.add(DeletedUser(clerk_id="user_gone"))
         db.session.commit()

@@ -239,7 +239,7 @@ def gunicorn_workers(port: int) -> set[int]:
     return {child.pid for child in master.children()}
 
 
-def eventually(condition: Callable[[], bool], timeout: float = 120) -> None:
+def wait_through_errors(condition: Callable[[], bool], timeout: float = 120) -> None:
     """Wait for ``condition``; a request that fails meanwhile (new workers still booting), or a process that exits
     while it is looked at (a killed worker still listed as the socket's owner), counts as not yet."""
     deadline = time.monotonic() + timeout
@@ -278,8 +278,8 @@ def test_gunicorn_workers_are_summed_in_one_scrape_and_a_dead_workers_counts_sta
         assert len(workers) == 2
         for pid in workers:
             os.kill(pid, signal.SIGKILL)
-        eventually(lambda: len(gunicorn_workers(port) - workers) == 2)
-        eventually(lambda: requests.get(f"{url}/healthz", timeout=10).status_code == 200)
+        wait_through_errors(lambda: len(gunicorn_workers(port) - workers) == 2)
+        wait_through_errors(lambda: requests.get(f"{url}/healthz", timeout=10).status_code == 200)
         assert refused_chats() == 40  # counted by workers that are gone, read by new ones
         refuse(10)
         assert refused_chats() == 50
@@ -331,7 +331,9 @@ def test_the_worker_serves_its_pools_backtest_metrics(
         assert response.status_code == 200
         return parse(response.text)
 
-    eventually(lambda: value(worker_samples(), "gentrade_backtest_run_seconds_count", outcome="finished") == 1, 30)
+    wait_through_errors(
+        lambda: value(worker_samples(), "gentrade_backtest_run_seconds_count", outcome="finished") == 1, 30
+    )
     samples = worker_samples()
     assert value(samples, "gentrade_backtest_queue_wait_seconds_count") == 1
     assert value(samples, "gentrade_backtest_run_seconds_count", outcome="failed") == 0

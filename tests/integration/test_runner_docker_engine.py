@@ -136,7 +136,7 @@ def engine() -> Iterator[docker.DockerClient]:
 
 
 @dataclass
-class Workspace:
+class DockerWorkspace:
     data_dir: Path
     user_data: Path
     datadir: Path
@@ -175,7 +175,7 @@ class Workspace:
 
 
 @pytest.fixture(scope="module")
-def workspace(engine: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+def workspace(engine: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerWorkspace]:
     """A worker's data folder: one user's strategies and configs (0600, the worker's), the shared market
     data and the market list the worker cached. The stand-in listens on the host's loopback only: the
     containers never reach it (they have no network), the local runner does."""
@@ -198,7 +198,7 @@ def workspace(engine: docker.DockerClient, tmp_path_factory: pytest.TempPathFact
         for path in [user_data, *user_data.rglob("*"), other, *other.rglob("*")]:
             os.chown(path, WORKER_UID, WORKER_UID)
             path.chmod(0o700 if path.is_dir() else 0o600)
-        yield Workspace(data_dir, user_data, datadir, configs)
+        yield DockerWorkspace(data_dir, user_data, datadir, configs)
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +220,7 @@ def reuse_pool(engine: docker.DockerClient) -> Iterator[ContainerPool]:
 
 
 def runner(
-    workspace: Workspace,
+    workspace: DockerWorkspace,
     image: str = DEFAULT_FREQTRADE_IMAGE,
     pool: ContainerPool | None = None,
     container_jobs: int = 1,
@@ -230,20 +230,20 @@ def runner(
     return DockerRunner(docker.from_env, image, workspace.data_dir, user=f"{WORKER_UID}:{WORKER_UID}", **options)
 
 
-def used_runner(workspace: Workspace, pool: ContainerPool, **job: Any) -> DockerRunner:
+def used_runner(workspace: DockerWorkspace, pool: ContainerPool, **job: Any) -> DockerRunner:
     """A runner whose idle pooled container (for jobs like ``job``) has served a job already: a quick one whose
     strategy stops the run at once (a container fresh from the pool, or one a test had replaced, gets one)."""
     reusing = runner(workspace, pool=pool, container_jobs=CONTAINER_JOBS)
     reusing.prestart(workspace.datadir, job.get("memory_mb", 2048), job.get("cpus", 1.0))
     if ready_slot(pool).jobs == 0:
         warm_up = workspace.job(f"warmup-{uuid.uuid4().hex[:6]}", strategy_name=workspace.strategy("Stop", ""), **job)
-        assert "RuntimeError: probed" in run(reusing, warm_up).log_tail
+        assert "RuntimeError: probed" in run_in_docker(reusing, warm_up).log_tail
     assert ready_slot(pool).jobs >= 1
     return reusing
 
 
 def mode_of(
-    workspace: Workspace, name: str, pool: ContainerPool, reuse_pool: ContainerPool, **job: Any
+    workspace: DockerWorkspace, name: str, pool: ContainerPool, reuse_pool: ContainerPool, **job: Any
 ) -> DockerRunner:
     if name == "reused":
         return used_runner(workspace, reuse_pool, **job)
@@ -252,12 +252,12 @@ def mode_of(
 
 @pytest.fixture(params=MODES)
 def mode_runner(
-    request: pytest.FixtureRequest, workspace: Workspace, pool: ContainerPool, reuse_pool: ContainerPool
+    request: pytest.FixtureRequest, workspace: DockerWorkspace, pool: ContainerPool, reuse_pool: ContainerPool
 ) -> DockerRunner:
     return mode_of(workspace, request.param, pool, reuse_pool)
 
 
-def run(
+def run_in_docker(
     runner: LocalRunner | DockerRunner,
     job: BacktestJob,
     cancel_after: int | None = None,
@@ -273,7 +273,7 @@ def run(
     )
 
 
-def stats(results_dir: Path) -> dict[str, Any]:
+def rsi_dip_buyer_stats(results_dir: Path) -> dict[str, Any]:
     [archive] = results_dir.glob("*.zip")
     with zipfile.ZipFile(archive) as opened:
         name = next(n for n in opened.namelist() if n.endswith(".json") and "_config" not in n)
@@ -302,7 +302,7 @@ def exists(engine: docker.DockerClient, container_id: str) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def no_container_left(engine: docker.DockerClient, workspace: Workspace) -> Iterator[None]:
+def no_backtest_container_left(engine: docker.DockerClient, workspace: DockerWorkspace) -> Iterator[None]:
     """No backtest's container (cold, or pooled and named after its backtest) outlives its run."""
     yield
     # The low-level list: no inspect per container, which a removal meanwhile would turn into a 404.
@@ -311,30 +311,30 @@ def no_container_left(engine: docker.DockerClient, workspace: Workspace) -> Iter
     assert [name for name in left if name.removeprefix("gentrade-backtest-") in workspace.backtest_ids] == []
 
 
-def test_the_engine_is_accepted(workspace: Workspace) -> None:
+def test_the_engine_is_accepted(workspace: DockerWorkspace) -> None:
     assert runner(workspace).check_engine() >= "1.41"
 
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("image", [DEFAULT_FREQTRADE_IMAGE, OFFICIAL_LAYOUT_IMAGE])
 def test_a_backtest_in_a_container_matches_the_local_runner(
-    workspace: Workspace, pool: ContainerPool, reuse_pool: ContainerPool, image: str, mode: str
+    workspace: DockerWorkspace, pool: ContainerPool, reuse_pool: ContainerPool, image: str, mode: str
 ) -> None:
     local_job = workspace.job(f"local-{uuid.uuid4().hex[:6]}")
-    local = run(LocalRunner(), local_job)
+    local = run_in_docker(LocalRunner(), local_job)
     assert local.succeeded, local.log_tail
 
     job = workspace.job(f"docker-{uuid.uuid4().hex[:6]}")
     if mode == "reused":
         reusing = runner(workspace, image, reuse_pool, CONTAINER_JOBS)
-        assert run(reusing, workspace.job(f"first-{uuid.uuid4().hex[:6]}")).succeeded
-        outcome = run(reusing, job)
+        assert run_in_docker(reusing, workspace.job(f"first-{uuid.uuid4().hex[:6]}")).succeeded
+        outcome = run_in_docker(reusing, job)
         reuse_pool.close()  # the next test's image is another
     else:
-        outcome = run(runner(workspace, image, pool if mode == "pooled" else None), job)
+        outcome = run_in_docker(runner(workspace, image, pool if mode == "pooled" else None), job)
 
     assert outcome.succeeded, outcome.log_tail
-    expected, got = stats(local_job.results_dir), stats(job.results_dir)
+    expected, got = rsi_dip_buyer_stats(local_job.results_dir), rsi_dip_buyer_stats(job.results_dir)
     assert got["total_trades"] > 0
     assert {key: got[key] for key in COMPARED} == {key: expected[key] for key in COMPARED}
     written = [path for path in job.results_dir.rglob("*") if path.name != NETWORK_CONFIG]  # the worker's own
@@ -342,38 +342,42 @@ def test_a_backtest_in_a_container_matches_the_local_runner(
     assert {path.stat().st_uid for path in written} == {WORKER_UID}  # the worker's files, not the image user's
 
 
-def test_timeout_ends_the_container(workspace: Workspace, mode_runner: DockerRunner) -> None:
+def test_timeout_ends_the_container(workspace: DockerWorkspace, mode_runner: DockerRunner) -> None:
     """A strategy that takes a minute (a warm backtest of the default one is done in under a second)."""
     sleeper = workspace.strategy("Sleeper", "        time.sleep(60)", "import time")
     job = workspace.job(f"timeout-{uuid.uuid4().hex[:6]}", timeout_seconds=3, strategy_name=sleeper)
-    outcome = run(mode_runner, job)
+    outcome = run_in_docker(mode_runner, job)
     assert outcome.timed_out
     assert outcome.exit_code is None
     assert "timeout of 3 s reached" in outcome.log_tail
 
 
-def test_cancel_ends_the_container(workspace: Workspace, mode_runner: DockerRunner) -> None:
+def test_cancel_ends_the_container(workspace: DockerWorkspace, mode_runner: DockerRunner) -> None:
     sleeper = workspace.strategy("Sleeper", "        time.sleep(60)", "import time")
-    outcome = run(mode_runner, workspace.job(f"cancel-{uuid.uuid4().hex[:6]}", strategy_name=sleeper), cancel_after=1)
+    outcome = run_in_docker(
+        mode_runner, workspace.job(f"cancel-{uuid.uuid4().hex[:6]}", strategy_name=sleeper), cancel_after=1
+    )
     assert outcome.cancelled
     assert outcome.seconds < 30
 
 
 @pytest.mark.parametrize("mode", MODES[:2])
-def test_the_memory_limit_ends_a_run_that_exceeds_it(workspace: Workspace, pool: ContainerPool, mode: str) -> None:
+def test_the_memory_limit_ends_a_run_that_exceeds_it(
+    workspace: DockerWorkspace, pool: ContainerPool, mode: str
+) -> None:
     """64 MiB: in a pooled container, the server's own import of Freqtrade runs out (its container dies)."""
     limited = runner(workspace, pool=pool if mode == "pooled" else None)
-    outcome = run(limited, workspace.job(f"memory-{uuid.uuid4().hex[:6]}", memory_mb=64))
+    outcome = run_in_docker(limited, workspace.job(f"memory-{uuid.uuid4().hex[:6]}", memory_mb=64))
     assert not outcome.succeeded
     assert outcome.out_of_memory
     assert "out of memory (limit 64 MiB)" in outcome.log_tail
 
 
 @pytest.mark.parametrize("mode", MODES[:2])
-def test_a_missing_image_is_image_missing(workspace: Workspace, pool: ContainerPool, mode: str) -> None:
+def test_a_missing_image_is_image_missing(workspace: DockerWorkspace, pool: ContainerPool, mode: str) -> None:
     missing = runner(workspace, "gentrade/no-such-freqtrade:0", pool if mode == "pooled" else None)
     with pytest.raises(RunnerProblem) as raised:
-        run(missing, workspace.job(f"missing-{uuid.uuid4().hex[:6]}"))
+        run_in_docker(missing, workspace.job(f"missing-{uuid.uuid4().hex[:6]}"))
     assert raised.value.code == "image_missing"
     assert "make docker-images" in raised.value.message
 
@@ -400,7 +404,7 @@ def bridge_gateway(engine: docker.DockerClient) -> str:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_strategy_code_in_a_container_reaches_nothing_but_the_market_list(
-    engine: docker.DockerClient, workspace: Workspace, pool: ContainerPool, reuse_pool: ContainerPool, mode: str
+    engine: docker.DockerClient, workspace: DockerWorkspace, pool: ContainerPool, reuse_pool: ContainerPool, mode: str
 ) -> None:
     """A listener on every host address, which a container on Docker's default bridge does reach (the
     control), is out of reach of a backtest's strategy code; only the market list on its loopback answers."""
@@ -418,7 +422,7 @@ def test_strategy_code_in_a_container_reaches_nothing_but_the_market_list(
         assert json.loads(control)[f"{gateway}:{port}"] == "connected"
 
         job = workspace.job(f"probe-{uuid.uuid4().hex[:6]}", strategy_name=strategy)
-        outcome = run(mode_of(workspace, mode, pool, reuse_pool), job)
+        outcome = run_in_docker(mode_of(workspace, mode, pool, reuse_pool), job)
     finally:
         listener.close()
     assert probed(job, outcome) == {
@@ -430,7 +434,7 @@ def test_strategy_code_in_a_container_reaches_nothing_but_the_market_list(
 
 
 def test_a_pooled_container_sees_no_user_folder_and_has_no_network(
-    engine: docker.DockerClient, workspace: Workspace, pool: ContainerPool
+    engine: docker.DockerClient, workspace: DockerWorkspace, pool: ContainerPool
 ) -> None:
     """Before its job, a pooled container mounts its own empty folder and the market data, nothing else, with the
     cold container's lock-down; with its job, it sees only what that job reads: not the user's other strategies
@@ -461,7 +465,7 @@ def test_a_pooled_container_sees_no_user_folder_and_has_no_network(
     assert set(attrs["Config"]["Env"]) - set(image_env) == {"HOME=/tmp"}  # the image's own, and a home
 
     job = workspace.job(f"folders-{uuid.uuid4().hex[:6]}", strategy_name=strategy)
-    outcome = run(pooled, job)
+    outcome = run_in_docker(pooled, job)
 
     report = probed(job, outcome)
     results = f"/freqtrade/user_data/backtest_results/{job.results_dir.name}"
@@ -482,8 +486,8 @@ def test_a_pooled_container_sees_no_user_folder_and_has_no_network(
     assert not slot.folder.exists()
 
 
-def test_a_pooled_container_runs_one_job_only(
-    engine: docker.DockerClient, workspace: Workspace, pool: ContainerPool
+def test_a_pooled_container_runs_one_job_only_on_a_real_engine(
+    engine: docker.DockerClient, workspace: DockerWorkspace, pool: ContainerPool
 ) -> None:
     """Each job gets a container no job ran in before; the used one ends with its job and is removed, and a fresh
     one takes its place."""
@@ -493,7 +497,7 @@ def test_a_pooled_container_runs_one_job_only(
         pooled.prestart(workspace.datadir, 2048, 1.0)
         slot = ready_slot(pool)
         used.append(slot.container_id)
-        assert run(pooled, workspace.job(f"single-{uuid.uuid4().hex[:6]}")).succeeded
+        assert run_in_docker(pooled, workspace.job(f"single-{uuid.uuid4().hex[:6]}")).succeeded
         assert not exists(engine, slot.container_id)
     assert used[0] != used[1]
     [replacement] = [ready_slot(pool)]
@@ -502,7 +506,7 @@ def test_a_pooled_container_runs_one_job_only(
 
 
 def test_an_idle_pooled_container_is_replaced_when_the_image_changes(
-    engine: docker.DockerClient, workspace: Workspace, pool: ContainerPool
+    engine: docker.DockerClient, workspace: DockerWorkspace, pool: ContainerPool
 ) -> None:
     """The image tag is rebuilt (here: moved to another image) while a container of the old one waits: the next
     job removes it and runs in a container of the new image."""
@@ -518,13 +522,13 @@ def test_an_idle_pooled_container_is_replaced_when_the_image_changes(
 
         new.tag(repository, version)
         job = workspace.job(f"retagged-{uuid.uuid4().hex[:6]}")
-        outcome = run(pooled, job)
+        outcome = run_in_docker(pooled, job)
 
         assert outcome.succeeded, outcome.log_tail
         assert not exists(engine, stale.container_id)
         replacement = ready_slot(pool)
         assert engine.containers.get(replacement.container_id).labels[POOL_IMAGE_LABEL] == new.id
-        assert stats(job.results_dir)["total_trades"] > 0
+        assert rsi_dip_buyer_stats(job.results_dir)["total_trades"] > 0
     finally:
         pool.close()
         engine.images.remove(tag, noprune=True)
@@ -532,24 +536,24 @@ def test_an_idle_pooled_container_is_replaced_when_the_image_changes(
 
 @pytest.mark.parametrize("mode", MODES[1:])
 def test_a_pooled_run_gives_the_cold_run_s_trades_and_reports_progress(
-    workspace: Workspace, pool: ContainerPool, reuse_pool: ContainerPool, mode: str
+    workspace: DockerWorkspace, pool: ContainerPool, reuse_pool: ContainerPool, mode: str
 ) -> None:
     """Pooled, and reused: a container that ran a backtest already gives the same trades again."""
     cold_job = workspace.job(f"cold-{uuid.uuid4().hex[:6]}")
-    assert run(runner(workspace), cold_job).succeeded
+    assert run_in_docker(runner(workspace), cold_job).succeeded
     pooled = mode_of(workspace, mode, pool, reuse_pool)
     pooled.prestart(workspace.datadir, 2048, 1.0)
     ready_slot(reuse_pool if mode == "reused" else pool)
     if mode == "reused":  # a full backtest first, in the same container
-        assert run(pooled, workspace.job(f"before-{uuid.uuid4().hex[:6]}")).succeeded
+        assert run_in_docker(pooled, workspace.job(f"before-{uuid.uuid4().hex[:6]}")).succeeded
 
     job = workspace.job(f"pooled-{uuid.uuid4().hex[:6]}")
     reported: list[float] = []
     started = time.monotonic()
-    outcome = run(pooled, job, progress=reported)
+    outcome = run_in_docker(pooled, job, progress=reported)
 
     assert outcome.succeeded, outcome.log_tail
-    cold, warm = stats(cold_job.results_dir), stats(job.results_dir)
+    cold, warm = rsi_dip_buyer_stats(cold_job.results_dir), rsi_dip_buyer_stats(job.results_dir)
     assert warm["total_trades"] > 0
     assert warm["trades"] == cold["trades"]
     assert {key: warm[key] for key in COMPARED} == {key: cold[key] for key in COMPARED}
@@ -559,7 +563,9 @@ def test_a_pooled_run_gives_the_cold_run_s_trades_and_reports_progress(
     assert (job.results_dir / ".progress.json").exists()
 
 
-def test_pooled_containers_of_a_stopped_worker_are_swept(engine: docker.DockerClient, workspace: Workspace) -> None:
+def test_pooled_containers_of_a_stopped_worker_are_swept(
+    engine: docker.DockerClient, workspace: DockerWorkspace
+) -> None:
     """A worker that died stops touching its containers' leases: another worker's sweep removes them and their
     folders, and leaves a live worker's alone."""
     dead, alive = ContainerPool(), ContainerPool()
@@ -645,13 +651,13 @@ def the_only_processes_are_the_server_s(report: dict[str, Any]) -> None:
 
 
 def test_nothing_of_a_job_is_left_for_the_next_in_a_reused_container(
-    engine: docker.DockerClient, workspace: Workspace, reuse_pool: ContainerPool
+    engine: docker.DockerClient, workspace: DockerWorkspace, reuse_pool: ContainerPool
 ) -> None:
     reusing = used_runner(workspace, reuse_pool)
     slot = ready_slot(reuse_pool)
     leaver = workspace.strategy("Leaver", LEAVER, "import time")
     first = workspace.job(f"leaver-{uuid.uuid4().hex[:6]}", strategy_name=leaver)
-    left = probed(first, run(reusing, first))
+    left = probed(first, run_in_docker(reusing, first))
     assert left["shm"] >= 0  # the segment was made
     assert (first.results_dir / "left.json").read_text() == SECRET  # its results are its user's, as any job's
 
@@ -661,7 +667,7 @@ def test_nothing_of_a_job_is_left_for_the_next_in_a_reused_container(
     assert sorted(p.name for p in workspace.datadir.iterdir())
     finder = workspace.strategy("Finder", FINDER)
     second = workspace.job(f"finder-{uuid.uuid4().hex[:6]}", strategy_name=finder)
-    found = probed(second, run(reusing, second))
+    found = probed(second, run_in_docker(reusing, second))
 
     assert engine.containers.get(slot.container_id).status == "running"  # it served both
     the_only_processes_are_the_server_s(found)
@@ -679,7 +685,7 @@ def test_nothing_of_a_job_is_left_for_the_next_in_a_reused_container(
 
 
 def test_a_job_that_tries_to_kill_its_server_fails_cleanly_and_the_next_is_served(
-    engine: docker.DockerClient, workspace: Workspace, reuse_pool: ContainerPool
+    engine: docker.DockerClient, workspace: DockerWorkspace, reuse_pool: ContainerPool
 ) -> None:
     """PID 1 of its PID namespace, the server ignores what a job of the same uid may send it (signals it has no
     handler for, SIGINT ignored); a job that stops the run all the same fails cleanly, and the next runs clean."""
@@ -700,19 +706,19 @@ def test_a_job_that_tries_to_kill_its_server_fails_cleanly_and_the_next_is_serve
 """,
     )
     job = workspace.job(f"killer-{uuid.uuid4().hex[:6]}", strategy_name=killer)
-    outcome = run(reusing, job)
+    outcome = run_in_docker(reusing, job)
     assert not outcome.succeeded
     assert probed(job, outcome)["sent"]  # it sent them, and got on to stop the run itself
 
     finder = workspace.strategy("Finder", FINDER)
     after = workspace.job(f"after-kill-{uuid.uuid4().hex[:6]}", strategy_name=finder)
-    found = probed(after, run(reusing, after))
+    found = probed(after, run_in_docker(reusing, after))
     the_only_processes_are_the_server_s(found)
     assert ready_slot(reuse_pool).container_id == slot.container_id  # the server survived: the same container
 
 
 def test_a_reused_container_whose_server_died_fails_the_job_and_is_replaced(
-    engine: docker.DockerClient, workspace: Workspace, reuse_pool: ContainerPool
+    engine: docker.DockerClient, workspace: DockerWorkspace, reuse_pool: ContainerPool
 ) -> None:
     """The container ends during a job (its server killed from outside: what a job could do no other way): the
     job fails as in a cold container that died, the container is removed, the next job gets a fresh one."""
@@ -742,13 +748,13 @@ def test_a_reused_container_whose_server_died_fails_the_job_and_is_replaced(
 
 @pytest.mark.parametrize("ending", ["timeout", "cancel"])
 def test_a_timeout_or_cancel_in_a_reused_container_replaces_it(
-    engine: docker.DockerClient, workspace: Workspace, reuse_pool: ContainerPool, ending: str
+    engine: docker.DockerClient, workspace: DockerWorkspace, reuse_pool: ContainerPool, ending: str
 ) -> None:
     reusing = used_runner(workspace, reuse_pool)
     slot = ready_slot(reuse_pool)
     sleeper = workspace.strategy("Sleeper", "        time.sleep(60)", "import time")
     job = workspace.job(f"{ending}-{uuid.uuid4().hex[:6]}", strategy_name=sleeper, timeout_seconds=3)
-    outcome = run(reusing, job, cancel_after=2 if ending == "cancel" else None)
+    outcome = run_in_docker(reusing, job, cancel_after=2 if ending == "cancel" else None)
     assert outcome.timed_out == (ending == "timeout")
     assert outcome.cancelled == (ending == "cancel")
     assert outcome.exit_code is None
@@ -757,7 +763,7 @@ def test_a_timeout_or_cancel_in_a_reused_container_replaces_it(
 
 
 def test_an_out_of_memory_job_in_a_reused_container_is_resource_limit_and_the_next_runs_clean(
-    engine: docker.DockerClient, workspace: Workspace, reuse_pool: ContainerPool
+    engine: docker.DockerClient, workspace: DockerWorkspace, reuse_pool: ContainerPool
 ) -> None:
     """The container's OOM killer takes the job's child (it asked to be first), not the server: the job ends out of
     memory (``resource_limit``), the container is clean and serves the next job."""
@@ -768,15 +774,15 @@ def test_an_out_of_memory_job_in_a_reused_container_is_resource_limit_and_the_ne
         "Hog", "        hog = [bytearray(b'x') * (1 << 20) for _ in range(4096)]\n        report['size'] = len(hog)"
     )
     job = workspace.job(f"hog-{uuid.uuid4().hex[:6]}", strategy_name=hog, **limits)
-    outcome = run(reusing, job)
+    outcome = run_in_docker(reusing, job)
     assert not outcome.succeeded
     assert outcome.out_of_memory, outcome.log_tail
     assert "out of memory (limit 900 MiB)" in outcome.log_tail
     assert failure_of(outcome, job)[0] == "resource_limit"
 
     normal = workspace.job(f"after-hog-{uuid.uuid4().hex[:6]}", **limits)
-    after = run(reusing, normal)
+    after = run_in_docker(reusing, normal)
     assert after.succeeded, after.log_tail
-    assert stats(normal.results_dir)["total_trades"] > 0
+    assert rsi_dip_buyer_stats(normal.results_dir)["total_trades"] > 0
     assert ready_slot(reuse_pool).container_id == slot.container_id  # the server survived: the same container
     reuse_pool.close()  # the next tests' containers have the default limits

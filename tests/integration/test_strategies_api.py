@@ -162,7 +162,7 @@ def test_list_is_paginated_newest_first(client: FlaskClient, tokens: Tokens) -> 
     ]
 
 
-def _add_backtest(app: Flask, strategy_id: str, data_dir: Path) -> Path:
+def add_backtest_with_results(app: Flask, strategy_id: str, data_dir: Path) -> Path:
     backtest_id = add_backtest_row(app, strategy_id)
     results = user_dir(data_dir) / "user_data" / "backtest_results" / backtest_id
     results.mkdir(parents=True)
@@ -176,7 +176,7 @@ def test_delete_removes_row_file_backtests_results_and_links(
     headers = tokens.headers()
     thread = new_chat(client, headers, [draft_message(DRAFT)])
     strategy = client.post(STRATEGIES, json={"thread_id": thread}, headers=headers).json
-    results = _add_backtest(app, strategy["id"], data_dir)
+    results = add_backtest_with_results(app, strategy["id"], data_dir)
     file = user_dir(data_dir) / strategy["file_path"]
     assert file.exists()
 
@@ -202,7 +202,7 @@ def test_deleting_a_chat_deletes_its_strategies(
     kept = client.post(
         STRATEGIES, json={"thread_id": other_thread, "draft": draft(name="KeptOne")}, headers=headers
     ).json
-    results = _add_backtest(app, made_here["id"], data_dir)
+    results = add_backtest_with_results(app, made_here["id"], data_dir)
 
     assert client.delete(f"{CHATS}/{thread}", headers=headers).status_code == 204
     assert client.get(f"{STRATEGIES}/{made_here['id']}", headers=headers).status_code == 404

@@ -83,7 +83,7 @@ def no_server_errors(results: list[Delivery]) -> None:
     assert [r for r in results if r.status >= 500] == []
 
 
-def figures(scenario: str, results: list[Delivery], effects: str) -> None:
+def print_delivery_figures(scenario: str, results: list[Delivery], effects: str) -> None:
     """The numbers docs/reliability.md quotes (shown with ``pytest -s``)."""
     statuses = Counter(r.status for r in results)
     outcomes = Counter(r.outcome for r in results if r.outcome)
@@ -122,7 +122,7 @@ def test_one_message_delivered_50_times_at_once_takes_effect_once(
     assert svix_ids(app) - before == {"msg_replayed"}
     assert end_state(app, data_dir, clerk_id) == REPLAY_END_STATES[event_type]
     assert user_dirs(data_dir) == ([f"user_{clerk_id}"] if event_type != "user.deleted" else [])
-    figures(f"replay {event_type} x{REPLAYS}", results, f"effects={end_state(app, data_dir, clerk_id)}")
+    print_delivery_figures(f"replay {event_type} x{REPLAYS}", results, f"effects={end_state(app, data_dir, clerk_id)}")
 
 
 # -- forgeries and stale deliveries, racing valid ones -------------------------------------------------------------
@@ -183,7 +183,9 @@ def test_forged_and_stale_deliveries_racing_valid_ones_are_400_and_change_nothin
     assert end_state(app, data_dir, "user_late").users == 1
     assert end_state(app, data_dir, "user_evil") == EndState(0, None, 0, 0, False)
     assert user_dirs(data_dir) == ["user_user_late", "user_user_real"]
-    figures(f"{len(hostile)} forgery kinds x{copies} racing 11 valid", results, f"svix_ids={len(svix_ids(app))}")
+    print_delivery_figures(
+        f"{len(hostile)} forgery kinds x{copies} racing 11 valid", results, f"svix_ids={len(svix_ids(app))}"
+    )
 
 
 # -- out of order: every permutation, each delivery at most once ---------------------------------------------------
@@ -234,7 +236,9 @@ def test_created_updated_deleted_at_once_leave_the_user_deleted(
     for n in range(rounds):
         assert end_state(app, data_dir, f"user_race{n}") == EndState(0, None, 1, 0, False), n
     assert user_dirs(data_dir) == []
-    figures(f"created+updated+deleted at once x{rounds}", results, f"user_dirs={len(user_dirs(data_dir))}")
+    print_delivery_figures(
+        f"created+updated+deleted at once x{rounds}", results, f"user_dirs={len(user_dirs(data_dir))}"
+    )
 
 
 def test_created_racing_a_delete_cannot_bring_the_user_back(
@@ -260,7 +264,7 @@ def test_created_racing_a_delete_cannot_bring_the_user_back(
     no_server_errors(results)
     assert [r.outcome for r in results] == ["processed", "ignored"]
     assert end_state(app, data_dir, clerk_id) == EndState(0, None, 1, 0, False)
-    figures("created racing a blocked delete", results, f"effects={end_state(app, data_dir, clerk_id)}")
+    print_delivery_figures("created racing a blocked delete", results, f"effects={end_state(app, data_dir, clerk_id)}")
 
 
 def test_a_first_token_racing_a_delete_cannot_bring_the_user_back(

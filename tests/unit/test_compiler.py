@@ -276,7 +276,7 @@ def candles(draft: StrategyDraft, count: int) -> pd.DataFrame:
     return synthetic_frame(draft.pairs[0], draft.timeframe, (CHECK_END_SECONDS - count * step) * 1000, count)
 
 
-def run(strategy: Any, frame: pd.DataFrame, pair: str = "BTC/USDT") -> pd.DataFrame:
+def advised_frame(strategy: Any, frame: pd.DataFrame, pair: str = "BTC/USDT") -> pd.DataFrame:
     metadata = {"pair": pair}
     frame = strategy.advise_indicators(frame.copy(), metadata)
     frame = strategy.advise_entry(frame, metadata)
@@ -362,9 +362,9 @@ def test_no_lookahead(case: str) -> None:
     draft, code = compiled(case)
     strategy = load(code, draft.name)
     count = draft.effective_startup_candles + 120
-    full = run(strategy, candles(draft, count))
+    full = advised_frame(strategy, candles(draft, count))
     for cut in (count - 1, count - 7, count - 60):
-        prefix = run(strategy, full.iloc[:cut][["date", "open", "high", "low", "close", "volume"]])
+        prefix = advised_frame(strategy, full.iloc[:cut][["date", "open", "high", "low", "close", "volume"]])
         pd.testing.assert_frame_equal(prefix, full.iloc[:cut], check_exact=False, rtol=1e-9)
 
 
@@ -406,7 +406,7 @@ def test_a_top_level_any_group_tags_each_rule_and_the_first_rule_wins() -> None:
     frame = candles(draft, draft.effective_startup_candles + 100)
     frame.loc[frame.index[-10:], "volume"] = 0.0  # no signals without volume
 
-    result = run(load(code, draft.name), frame)
+    result = advised_frame(load(code, draft.name), frame)
 
     traded = result["volume"] > 0
     assert (result.loc[traded, "enter_long"] == 1).all()
@@ -439,7 +439,7 @@ def test_tags_describe_rules_and_are_bounded() -> None:
 
 def test_can_short_entries_and_exits_use_their_own_columns() -> None:
     draft, code = compiled("can_short")
-    result = run(load(code, draft.name), candles(draft, draft.effective_startup_candles + 200))
+    result = advised_frame(load(code, draft.name), candles(draft, draft.effective_startup_candles + 200))
 
     assert set(result.columns) >= {"enter_long", "enter_short", "exit_long", "exit_short", "enter_tag", "exit_tag"}
     shorts = result["enter_short"] == 1
@@ -456,7 +456,7 @@ def test_number_on_the_left_of_a_crossing_is_mirrored() -> None:
     for case, function in (("op_number_crosses_above", "crossed_below"), ("op_number_crosses_below", "crossed_above")):
         draft, code = compiled(case)
         assert f"qtpylib.{function}(dataframe['rsi'], " in code
-        result = run(load(code, draft.name), candles(draft, 400))
+        result = advised_frame(load(code, draft.name), candles(draft, 400))
         level = draft.entry_conditions.left
         rsi, previous = result["rsi"], result["rsi"].shift(1)
         if function == "crossed_below":

@@ -15,7 +15,7 @@ EMA = {"id": "ema50", "type": "ema", "params": {"period": 50}}
 VOL = {"id": "vol_avg", "type": "volume_sma"}
 
 
-def draft(entry: Any, indicators: list[dict[str, Any]] | None = None, **fields: Any) -> StrategyDraft:
+def parsed_draft(entry: Any, indicators: list[dict[str, Any]] | None = None, **fields: Any) -> StrategyDraft:
     fields.setdefault("timeframe", "1h")
     return parse_draft(minimal(indicators=indicators if indicators is not None else [EMA, VOL], entry_conditions=entry,
                                **fields))  # fmt: skip
@@ -23,7 +23,7 @@ def draft(entry: Any, indicators: list[dict[str, Any]] | None = None, **fields: 
 
 def errors(entry: Any, indicators: list[dict[str, Any]] | None = None, **fields: Any) -> dict[str, list[str]]:
     with pytest.raises(DraftInvalid) as caught:
-        draft(entry, indicators, **fields)
+        parsed_draft(entry, indicators, **fields)
     return caught.value.errors
 
 
@@ -31,12 +31,12 @@ def errors(entry: Any, indicators: list[dict[str, Any]] | None = None, **fields:
 
 
 def test_a_series_operand_scales_offsets_and_looks_back() -> None:
-    result = draft({"left": "volume", "op": ">", "right": {"ref": "vol_avg", "times": 3}})
+    result = parsed_draft({"left": "volume", "op": ">", "right": {"ref": "vol_avg", "times": 3}})
     assert result.entry_conditions.right == Series(ref="vol_avg", times=3)
 
 
 def test_defaults_of_a_series_operand_are_left_out_of_the_stored_draft() -> None:
-    result = draft({"left": "close", "op": ">", "right": {"ref": "ema50", "times": 1.02, "plus": 0, "ago": 0}})
+    result = parsed_draft({"left": "close", "op": ">", "right": {"ref": "ema50", "times": 1.02, "plus": 0, "ago": 0}})
     assert result.model_dump()["entry_conditions"]["right"] == {"ref": "ema50", "times": 1.02}
     assert parse_draft(json.loads(result.model_dump_json())) == result
 
@@ -84,8 +84,8 @@ def test_a_bounded_series_against_a_level_outside_its_range_is_refused(
 
 def test_the_range_follows_scaling_and_either_side() -> None:
     rsi = [{"id": "rsi", "type": "rsi"}]
-    draft({"left": {"ref": "rsi", "times": 2}, "op": ">", "right": 150}, rsi)  # 0..200
-    draft({"left": -80, "op": ">", "right": {"ref": "rsi", "times": -1}}, rsi)  # -100..0
+    parsed_draft({"left": {"ref": "rsi", "times": 2}, "op": ">", "right": 150}, rsi)  # 0..200
+    parsed_draft({"left": -80, "op": ">", "right": {"ref": "rsi", "times": -1}}, rsi)  # -100..0
     assert (
         "between 0 and 200"
         in errors({"left": 250, "op": "<", "right": {"ref": "rsi", "times": 2}}, rsi)["entry_conditions"][0]
@@ -100,7 +100,7 @@ def test_every_range_holds_its_own_ends(kind: str) -> None:
         ref = f"x.{output}" if output else "x"
         for level in (low, high):
             if level is not None:
-                draft({"left": ref, "op": ">=", "right": level}, [{"id": "x", "type": kind}])
+                parsed_draft({"left": ref, "op": ">=", "right": level}, [{"id": "x", "type": kind}])
 
 
 # --- Donchian breakouts ------------------------------------------------------------------------------------
@@ -124,8 +124,8 @@ def test_a_breakout_of_the_band_of_its_own_candle_is_refused_with_the_fix(entry:
 
 
 def test_a_breakout_of_the_previous_band_is_accepted() -> None:
-    draft({"left": "close", "op": ">", "right": {"ref": "dc.upper", "ago": 1}}, DONCHIAN)
-    draft({"left": "close", "op": ">=", "right": "dc.upper"}, DONCHIAN)  # can hold: the close at the high
+    parsed_draft({"left": "close", "op": ">", "right": {"ref": "dc.upper", "ago": 1}}, DONCHIAN)
+    parsed_draft({"left": "close", "op": ">=", "right": "dc.upper"}, DONCHIAN)  # can hold: the close at the high
 
 
 # --- higher timeframes --------------------------------------------------------------------------------------
@@ -134,7 +134,7 @@ EMA_4H = {"id": "ema50", "type": "ema", "params": {"period": 50}, "timeframe": "
 
 
 def test_an_indicator_on_a_higher_timeframe() -> None:
-    result = draft({"left": "ema50", "op": ">", "right": {"ref": "ema50", "ago": 1}}, [EMA_4H])
+    result = parsed_draft({"left": "ema50", "op": ">", "right": {"ref": "ema50", "ago": 1}}, [EMA_4H])
     assert result.informative_timeframes == ["4h"]
     assert result.column_of(Series(ref="ema50", ago=1)) == "ema50_ago1_4h"
     assert result.columns_of(result.indicators[0], with_lookbacks=True) == ["ema50_4h", "ema50_ago1_4h"]
@@ -144,7 +144,7 @@ def test_an_indicator_on_a_higher_timeframe() -> None:
 
 def test_the_strategys_own_timeframe_written_out_is_the_same_draft() -> None:
     own = {**EMA, "timeframe": "1h"}
-    assert draft({"left": "close", "op": ">", "right": "ema50"}, [own]) == draft(
+    assert parsed_draft({"left": "close", "op": ">", "right": "ema50"}, [own]) == parsed_draft(
         {"left": "close", "op": ">", "right": "ema50"}, [EMA]
     )
 
@@ -157,7 +157,7 @@ def test_a_shorter_timeframe_is_refused() -> None:
 def test_at_most_two_higher_timeframes() -> None:
     indicators = [{**EMA, "id": "e4h", "timeframe": "4h"}, {"id": "r", "type": "rsi", "timeframe": "1d"}]
     entry = {"left": "close", "op": ">", "right": "e4h"}
-    assert draft(entry, indicators, timeframe="15m").informative_timeframes == ["4h", "1d"]
+    assert parsed_draft(entry, indicators, timeframe="15m").informative_timeframes == ["4h", "1d"]
     found = errors(entry, [*indicators, {"id": "m", "type": "rsi", "timeframe": "1h"}], timeframe="15m")
     assert "at most 2 higher timeframes" in found["indicators"][0]
 

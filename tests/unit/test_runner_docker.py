@@ -36,7 +36,7 @@ HOST_DATA = "/srv/gentrade/data"
 
 
 @pytest.fixture
-def engine() -> Iterator[FakeEngine]:
+def fake_engine() -> Iterator[FakeEngine]:
     fake = FakeEngine()
     thread = threading.Thread(target=fake.server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -50,8 +50,8 @@ def engine() -> Iterator[FakeEngine]:
 
 
 @pytest.fixture
-def client(engine: FakeEngine) -> Iterator[docker.DockerClient]:
-    value = docker.DockerClient(base_url=engine.url, version=API, timeout=10)
+def docker_client(fake_engine: FakeEngine) -> Iterator[docker.DockerClient]:
+    value = docker.DockerClient(base_url=fake_engine.url, version=API, timeout=10)
     yield value
     value.close()
 
@@ -87,7 +87,7 @@ def make_job(data_dir: Path, **changes: Any) -> BacktestJob:
 
 
 @dataclass
-class Calls:
+class RunCalls:
     heartbeats: int = 0
     cancel_after: int | None = None  # heartbeats before should_cancel turns True
 
@@ -98,27 +98,31 @@ class Calls:
         return self.cancel_after is not None and self.heartbeats >= self.cancel_after
 
 
-def run(runner: DockerRunner, job: BacktestJob, calls: Calls | None = None, poll: float = 0.05) -> Any:
-    calls = calls or Calls()
+def run_on_fake_engine(
+    runner: DockerRunner, job: BacktestJob, calls: RunCalls | None = None, poll: float = 0.05
+) -> Any:
+    calls = calls or RunCalls()
     return runner.run(job, should_cancel=calls.should_cancel, heartbeat=calls.heartbeat, poll_seconds=poll)
 
 
-def runner_for(client: Any, data_dir: Path, **options: Any) -> DockerRunner:
-    return DockerRunner(client, IMAGE, data_dir, HOST_DATA, user="10001:10001", **options)
+def runner_for(docker_client: Any, data_dir: Path, **options: Any) -> DockerRunner:
+    return DockerRunner(docker_client, IMAGE, data_dir, HOST_DATA, user="10001:10001", **options)
 
 
-def assert_removed(engine: FakeEngine) -> None:
-    deletes = engine.calls("DELETE")
+def assert_removed(fake_engine: FakeEngine) -> None:
+    deletes = fake_engine.calls("DELETE")
     assert len(deletes) == 1
     assert deletes[0].query.get("force") == ["True"]
-    assert engine.containers == {}
+    assert fake_engine.containers == {}
 
 
-def test_create_body_and_removal_after_success(engine: FakeEngine, client: docker.DockerClient, data_dir: Path) -> None:
-    engine.run_seconds = 0.3
+def test_create_body_and_removal_after_success(
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path
+) -> None:
+    fake_engine.run_seconds = 0.3
     job = make_job(data_dir)
-    calls = Calls()
-    outcome = run(runner_for(client, data_dir), job, calls)
+    calls = RunCalls()
+    outcome = run_on_fake_engine(runner_for(docker_client, data_dir), job, calls)
 
     assert outcome.succeeded
     assert outcome.exit_code == 0
@@ -127,7 +131,7 @@ def test_create_body_and_removal_after_success(engine: FakeEngine, client: docke
     assert calls.heartbeats >= 2  # wait() timed out at least twice before the exit
     assert job.results_dir.is_dir()  # created by the worker, not by the daemon as root
 
-    [create] = engine.creates()
+    [create] = fake_engine.creates()
     assert create.query["name"] == [f"gentrade-backtest-{job.backtest_id}"]
     body = create.body
     results = f"/freqtrade/user_data/backtest_results/{job.backtest_id}"
@@ -178,127 +182,127 @@ def test_create_body_and_removal_after_success(engine: FakeEngine, client: docke
         },
     ]
 
-    assert engine.calls("POST", "/start")
-    assert not engine.calls("POST", "/kill")
-    [logs] = engine.calls("GET", "/logs")
+    assert fake_engine.calls("POST", "/start")
+    assert not fake_engine.calls("POST", "/kill")
+    [logs] = fake_engine.calls("GET", "/logs")
     assert logs.query["tail"] == ["60"]
     assert outcome.log_tail.splitlines() == LOG_LINES[-60:]
-    assert_removed(engine)
+    assert_removed(fake_engine)
 
 
 def test_failed_run_reports_exit_code_and_is_removed(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path
 ) -> None:
-    engine.exit_code = 2
-    outcome = run(runner_for(client, data_dir), make_job(data_dir))
+    fake_engine.exit_code = 2
+    outcome = run_on_fake_engine(runner_for(docker_client, data_dir), make_job(data_dir))
 
     assert outcome.exit_code == 2
     assert not outcome.succeeded
     assert not outcome.timed_out
     assert "line 79" in outcome.log_tail
-    assert not engine.calls("POST", "/kill")
-    assert_removed(engine)
+    assert not fake_engine.calls("POST", "/kill")
+    assert_removed(fake_engine)
 
 
-def test_out_of_memory_is_named(engine: FakeEngine, client: docker.DockerClient, data_dir: Path) -> None:
-    engine.exit_code, engine.oom_killed = 137, True
-    outcome = run(runner_for(client, data_dir), make_job(data_dir, memory_mb=512))
+def test_out_of_memory_is_named(fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path) -> None:
+    fake_engine.exit_code, fake_engine.oom_killed = 137, True
+    outcome = run_on_fake_engine(runner_for(docker_client, data_dir), make_job(data_dir, memory_mb=512))
 
     assert outcome.exit_code == 137
     assert outcome.out_of_memory
     assert "out of memory (limit 512 MiB)" in outcome.log_tail
-    assert_removed(engine)
+    assert_removed(fake_engine)
 
 
-def test_timeout_kills_and_removes(engine: FakeEngine, client: docker.DockerClient, data_dir: Path) -> None:
-    engine.run_seconds = None
+def test_timeout_kills_and_removes(fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path) -> None:
+    fake_engine.run_seconds = None
     started = time.monotonic()
-    outcome = run(runner_for(client, data_dir), make_job(data_dir, timeout_seconds=1))
+    outcome = run_on_fake_engine(runner_for(docker_client, data_dir), make_job(data_dir, timeout_seconds=1))
 
     assert 1 <= time.monotonic() - started < 5
     assert outcome.timed_out
     assert not outcome.cancelled
     assert outcome.exit_code is None
     assert "timeout of 1 s reached" in outcome.log_tail
-    assert len(engine.calls("POST", "/kill")) == 1
-    assert_removed(engine)
+    assert len(fake_engine.calls("POST", "/kill")) == 1
+    assert_removed(fake_engine)
 
 
-def test_cancel_kills_and_removes(engine: FakeEngine, client: docker.DockerClient, data_dir: Path) -> None:
-    engine.run_seconds = None
-    calls = Calls(cancel_after=1)
+def test_cancel_kills_and_removes(fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path) -> None:
+    fake_engine.run_seconds = None
+    calls = RunCalls(cancel_after=1)
     started = time.monotonic()
-    outcome = run(runner_for(client, data_dir), make_job(data_dir), calls)
+    outcome = run_on_fake_engine(runner_for(docker_client, data_dir), make_job(data_dir), calls)
 
     assert time.monotonic() - started < 2
     assert outcome.cancelled
     assert not outcome.timed_out
     assert outcome.exit_code is None
     assert calls.heartbeats == 1
-    assert len(engine.calls("POST", "/kill")) == 1
-    assert_removed(engine)
+    assert len(fake_engine.calls("POST", "/kill")) == 1
+    assert_removed(fake_engine)
 
 
 def test_an_exception_in_heartbeat_still_removes_the_container(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path
 ) -> None:
-    engine.run_seconds = None
+    fake_engine.run_seconds = None
 
     def heartbeat() -> None:
         raise RuntimeError("database gone")
 
     with pytest.raises(RuntimeError, match="database gone"):
-        runner_for(client, data_dir).run(
+        runner_for(docker_client, data_dir).run(
             make_job(data_dir), should_cancel=lambda: False, heartbeat=heartbeat, poll_seconds=0.05
         )
-    assert_removed(engine)
+    assert_removed(fake_engine)
 
 
 def test_engine_gone_mid_run_raises_instead_of_polling_forever(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path
 ) -> None:
-    engine.run_seconds = None
-    calls = Calls()
+    fake_engine.run_seconds = None
+    calls = RunCalls()
 
     def heartbeat() -> None:
         calls.heartbeat()
-        engine.down = True
+        fake_engine.down = True
 
     started = time.monotonic()
     with pytest.raises(requests.exceptions.ConnectionError):
-        runner_for(client, data_dir).run(
+        runner_for(docker_client, data_dir).run(
             make_job(data_dir), should_cancel=lambda: False, heartbeat=heartbeat, poll_seconds=0.05
         )
     assert time.monotonic() - started < 5
 
 
 def test_leftover_container_of_the_same_backtest_is_replaced(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path
 ) -> None:
     job = make_job(data_dir)
-    stale = engine.add(f"gentrade-backtest-{job.backtest_id}", {"gentrade.backtest": str(job.backtest_id)})
+    stale = fake_engine.add(f"gentrade-backtest-{job.backtest_id}", {"gentrade.backtest": str(job.backtest_id)})
     stale.started_at, stale.run_seconds = time.monotonic(), None  # still running: a crashed worker's
 
-    outcome = run(runner_for(client, data_dir), job)
+    outcome = run_on_fake_engine(runner_for(docker_client, data_dir), job)
 
     assert outcome.succeeded
-    assert len(engine.creates()) == 2  # 409, then again after removing the leftover
-    deletes = engine.calls("DELETE")
+    assert len(fake_engine.creates()) == 2  # 409, then again after removing the leftover
+    deletes = fake_engine.calls("DELETE")
     assert len(deletes) == 2
     assert deletes[0].path == f"/containers/{stale.id}"  # the leftover first, then the new one
-    assert engine.containers == {}
+    assert fake_engine.containers == {}
 
 
 def test_foreign_container_with_the_name_is_left_alone(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path
 ) -> None:
     job = make_job(data_dir)
-    engine.add(f"gentrade-backtest-{job.backtest_id}", {"something": "else"})
+    fake_engine.add(f"gentrade-backtest-{job.backtest_id}", {"something": "else"})
 
     with pytest.raises(RuntimeError, match="not this backtest's"):
-        run(runner_for(client, data_dir), job)
-    assert not engine.calls("DELETE")
-    assert len(engine.containers) == 1
+        run_on_fake_engine(runner_for(docker_client, data_dir), job)
+    assert not fake_engine.calls("DELETE")
+    assert len(fake_engine.containers) == 1
 
 
 @pytest.mark.parametrize(
@@ -315,18 +319,18 @@ def test_foreign_container_with_the_name_is_left_alone(
     ],
 )
 def test_paths_outside_the_mounts_are_refused_before_any_request(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, changes: Any
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path, changes: Any
 ) -> None:
     base = make_job(data_dir)
     job = make_job(data_dir, **changes(data_dir, base))
 
     with pytest.raises(ValueError, match=r"outside|inside"):
-        run(runner_for(client, data_dir), job)
-    assert engine.requests == []
+        run_on_fake_engine(runner_for(docker_client, data_dir), job)
+    assert fake_engine.requests == []
 
 
 def test_a_symlink_out_of_user_data_is_refused(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, tmp_path: Path
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path, tmp_path: Path
 ) -> None:
     job = make_job(data_dir)
     job.user_data_dir.mkdir(parents=True)
@@ -334,26 +338,31 @@ def test_a_symlink_out_of_user_data_is_refused(
     (job.user_data_dir / "link").symlink_to(tmp_path / "secrets", target_is_directory=True)
 
     with pytest.raises(ValueError, match="outside"):
-        run(runner_for(client, data_dir), make_job(data_dir, config_files=(job.user_data_dir / "link" / "c.json",)))
-    assert engine.requests == []
+        run_on_fake_engine(
+            runner_for(docker_client, data_dir),
+            make_job(data_dir, config_files=(job.user_data_dir / "link" / "c.json",)),
+        )
+    assert fake_engine.requests == []
 
 
 def test_a_container_that_fails_to_start_is_removed(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path
 ) -> None:
-    engine.fail_start = True
+    fake_engine.fail_start = True
 
     with pytest.raises(docker.errors.APIError, match="OCI runtime create failed"):
-        run(runner_for(client, data_dir), make_job(data_dir))
-    assert_removed(engine)
+        run_on_fake_engine(runner_for(docker_client, data_dir), make_job(data_dir))
+    assert_removed(fake_engine)
 
 
-def test_named_volume_mounts_use_subpaths(engine: FakeEngine, client: docker.DockerClient, data_dir: Path) -> None:
-    runner = DockerRunner(client, IMAGE, data_dir, data_volume="gentrade-data")
-    outcome = run(runner, make_job(data_dir))
+def test_named_volume_mounts_use_subpaths(
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path
+) -> None:
+    runner = DockerRunner(docker_client, IMAGE, data_dir, data_volume="gentrade-data")
+    outcome = run_on_fake_engine(runner, make_job(data_dir))
 
     assert outcome.succeeded
-    host = engine.creates()[0].body["HostConfig"]
+    host = fake_engine.creates()[0].body["HostConfig"]
     mounts = {m["Target"]: m for m in host["Mounts"]}
     assert mounts["/freqtrade/user_data"]["Type"] == "volume"
     assert mounts["/freqtrade/user_data"]["Source"] == "gentrade-data"
@@ -363,19 +372,19 @@ def test_named_volume_mounts_use_subpaths(engine: FakeEngine, client: docker.Doc
     assert mounts["/freqtrade/market_data"]["ReadOnly"] is True
 
 
-def test_default_user_and_host_dir_and_client_factory(engine: FakeEngine, data_dir: Path) -> None:
+def test_default_user_and_host_dir_and_client_factory(fake_engine: FakeEngine, data_dir: Path) -> None:
     made: list[docker.DockerClient] = []
 
     def factory() -> docker.DockerClient:
-        made.append(docker.DockerClient(base_url=engine.url, version=API))
+        made.append(docker.DockerClient(base_url=fake_engine.url, version=API))
         return made[-1]
 
     runner = DockerRunner(factory, IMAGE, data_dir)
-    assert run(runner, make_job(data_dir)).succeeded
-    assert run(runner, make_job(data_dir)).succeeded
+    assert run_on_fake_engine(runner, make_job(data_dir)).succeeded
+    assert run_on_fake_engine(runner, make_job(data_dir)).succeeded
 
     assert len(made) == 2  # one client per run
-    body = engine.creates()[0].body
+    body = fake_engine.creates()[0].body
     assert body["User"] == f"{os.getuid()}:{os.getgid()}"
     sources = {m["Source"] for m in body["HostConfig"]["Mounts"]}
     assert sources == {
@@ -384,9 +393,9 @@ def test_default_user_and_host_dir_and_client_factory(engine: FakeEngine, data_d
     }
 
 
-def test_build_runner(data_dir: Path, client: docker.DockerClient) -> None:
+def test_build_runner(data_dir: Path, docker_client: docker.DockerClient) -> None:
     assert isinstance(build_runner("local"), LocalRunner)
-    runner = build_runner("docker", client=client, image=IMAGE, data_dir=data_dir, host_data_dir=HOST_DATA)
+    runner = build_runner("docker", client=docker_client, image=IMAGE, data_dir=data_dir, host_data_dir=HOST_DATA)
     assert isinstance(runner, DockerRunner)
     assert runner.image == IMAGE
     with pytest.raises(ValueError, match="unknown Freqtrade runner"):
@@ -394,37 +403,37 @@ def test_build_runner(data_dir: Path, client: docker.DockerClient) -> None:
 
 
 def test_an_official_layout_image_gets_its_user_base(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path
 ) -> None:
     """Freqtrade installed with ``pip --user`` for the image's user: run as the worker's uid, Python must
     still find it, so the container gets that user's ``PYTHONUSERBASE`` (read off the image's PATH)."""
-    engine.images[IMAGE] = ["PATH=/home/ftuser/.local/bin:/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"]
-    assert run(runner_for(client, data_dir), make_job(data_dir)).succeeded
-    [create] = engine.creates()
+    fake_engine.images[IMAGE] = ["PATH=/home/ftuser/.local/bin:/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"]
+    assert run_on_fake_engine(runner_for(docker_client, data_dir), make_job(data_dir)).succeeded
+    [create] = fake_engine.creates()
     assert sorted(create.body["Env"]) == ["HOME=/tmp", "PYTHONUSERBASE=/home/ftuser/.local"]
 
 
 def test_a_missing_image_that_cannot_be_pulled_is_image_missing(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path
 ) -> None:
-    engine.images.clear()
+    fake_engine.images.clear()
     with pytest.raises(RunnerProblem) as raised:
-        run(runner_for(client, data_dir), make_job(data_dir))
+        run_on_fake_engine(runner_for(docker_client, data_dir), make_job(data_dir))
     assert raised.value.code == "image_missing"
     assert IMAGE in raised.value.message
     assert "make docker-images" in raised.value.message
-    assert not engine.creates()
+    assert not fake_engine.creates()
 
 
 def test_the_engine_check_refuses_engines_too_old(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path
 ) -> None:
-    assert runner_for(client, data_dir).check_engine() == API
-    engine.api_version = "1.40"
+    assert runner_for(docker_client, data_dir).check_engine() == API
+    fake_engine.api_version = "1.40"
     with pytest.raises(EngineUnsupported, match=r"API 1\.40; the runner needs 1\.41"):
-        runner_for(client, data_dir).check_engine()
-    engine.api_version = "1.44"  # volume subpaths are ignored before 1.45: the whole volume would be mounted
-    volume_runner = DockerRunner(client, IMAGE, data_dir, data_volume="gentrade-data", user="10001:10001")
+        runner_for(docker_client, data_dir).check_engine()
+    fake_engine.api_version = "1.44"  # volume subpaths are ignored before 1.45: the whole volume would be mounted
+    volume_runner = DockerRunner(docker_client, IMAGE, data_dir, data_volume="gentrade-data", user="10001:10001")
     with pytest.raises(EngineUnsupported, match="volume subpaths"):
         volume_runner.check_engine()
 
@@ -439,9 +448,9 @@ def pool() -> Iterator[ContainerPool]:
     value.close()
 
 
-def pooled_runner(client: Any, data_dir: Path, pool: ContainerPool, **options: Any) -> DockerRunner:
+def pooled_runner(docker_client: Any, data_dir: Path, pool: ContainerPool, **options: Any) -> DockerRunner:
     """Bind mounts from the worker's own paths (the fake engine finds each container's job folder by them)."""
-    return DockerRunner(client, IMAGE, data_dir, user="10001:10001", pool_size=1, pool=pool, **options)
+    return DockerRunner(docker_client, IMAGE, data_dir, user="10001:10001", pool_size=1, pool=pool, **options)
 
 
 def user_files(job: BacktestJob) -> BacktestJob:
@@ -476,22 +485,22 @@ def freqtrade_writes(container: FakeContainer) -> None:
     (results / "link").symlink_to("/etc/passwd")
 
 
-def pool_creates(engine: FakeEngine) -> list[Request]:
-    return [r for r in engine.creates() if r.query["name"][0].startswith("gentrade-pool-")]
+def pool_creates(fake_engine: FakeEngine) -> list[Request]:
+    return [r for r in fake_engine.creates() if r.query["name"][0].startswith("gentrade-pool-")]
 
 
 def test_a_pooled_container_is_locked_down_like_a_cold_one_and_mounts_no_user_folder(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path, pool: ContainerPool
 ) -> None:
     job = make_job(data_dir)
-    run(runner_for(client, data_dir), job)  # a cold one, to compare with
-    [cold] = engine.creates()
-    runner = pooled_runner(client, data_dir, pool)
+    run_on_fake_engine(runner_for(docker_client, data_dir), job)  # a cold one, to compare with
+    [cold] = fake_engine.creates()
+    runner = pooled_runner(docker_client, data_dir, pool)
 
     runner.prestart(job.datadir, job.memory_mb, job.cpus)
     assert pool.wait_ready(10)
 
-    [create] = pool_creates(engine)
+    [create] = pool_creates(fake_engine)
     [slot] = pool.idle()
     body = create.body
     assert create.query["name"] == [f"gentrade-pool-{slot.name}"]
@@ -511,7 +520,7 @@ def test_a_pooled_container_is_locked_down_like_a_cold_one_and_mounts_no_user_fo
         assert body.get(key) == cold.body.get(key)
     assert body["Labels"] == {
         "gentrade.pool": str(data_dir.resolve() / "docker-pool"),
-        "gentrade.pool.image": engine.image_ids[IMAGE],
+        "gentrade.pool.image": fake_engine.image_ids[IMAGE],
         "gentrade.pool.shape": runner.shape_hash(slot_shape(runner, job)),
         "gentrade.pool.slot": slot.name,
     }
@@ -524,16 +533,16 @@ def slot_shape(runner: DockerRunner, job: BacktestJob) -> PoolShape:
 
 
 def engine_image_id(runner: DockerRunner) -> str:
-    client, _ = runner.pool_client()
-    return str(client.images.get(IMAGE).id)
+    docker_client, _ = runner.pool_client()
+    return str(docker_client.images.get(IMAGE).id)
 
 
 def test_a_pooled_run_hands_over_only_the_job_and_takes_the_results_back(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path, pool: ContainerPool
 ) -> None:
-    engine.run_seconds, engine.on_job = 0.3, freqtrade_writes
+    fake_engine.run_seconds, fake_engine.on_job = 0.3, freqtrade_writes
     job = user_files(make_job(data_dir))
-    runner = pooled_runner(client, data_dir, pool)
+    runner = pooled_runner(docker_client, data_dir, pool)
     runner.prestart(job.datadir, job.memory_mb, job.cpus)
     assert pool.wait_ready(10)
     [slot] = pool.idle()
@@ -559,20 +568,22 @@ def test_a_pooled_run_hands_over_only_the_job_and_takes_the_results_back(
         f"{results}/overrides.json", f"{results}/container-exchange.json",
         f"{results}/backtest-result-2026.zip", f"{results}/.last_result.json", f"{results}/.progress.json",
     ])  # fmt: skip
-    updates = engine.calls("POST", f"/containers/{slot.container_id}/update")
+    updates = fake_engine.calls("POST", f"/containers/{slot.container_id}/update")
     assert [u.body for u in updates] == [{"CpuShares": 1024}]  # a backtest's weight, as a cold container's
     order = [
-        r.path.rsplit("/", 1)[-1] for r in engine.requests if r.path.startswith(f"/containers/{slot.container_id}/")
+        r.path.rsplit("/", 1)[-1]
+        for r in fake_engine.requests
+        if r.path.startswith(f"/containers/{slot.container_id}/")
     ]
     assert order.index("update") < order.index("logs")  # before the request, so before the job
-    [request] = engine.containers_seen[slot.container_id].requests_seen
+    [request] = fake_engine.containers_seen[slot.container_id].requests_seen
     cold_command = runner.container_options(job)["command"]
     assert request == {"args": cold_command[1:], "progress": f"/freqtrade/user_data/{results}"}
     # the pooled container was renamed after its backtest, used, and removed
-    renames = engine.calls("POST", "/rename")
+    renames = fake_engine.calls("POST", "/rename")
     assert [r.query["name"] for r in renames] == [[f"gentrade-backtest-{job.backtest_id}"]]
     assert renames[0].path == f"/containers/{slot.container_id}/rename"
-    assert engine.calls("DELETE")[0].path == f"/containers/{slot.container_id}"
+    assert fake_engine.calls("DELETE")[0].path == f"/containers/{slot.container_id}"
     assert not slot.folder.exists()
     # the results are the user's; a link the strategy made and the worker's own inputs are not taken
     assert sorted(path.name for path in job.results_dir.iterdir()) == sorted([
@@ -584,74 +595,74 @@ def test_a_pooled_run_hands_over_only_the_job_and_takes_the_results_back(
     assert pool.wait_ready(10)
     [replacement] = pool.idle()
     assert replacement.container_id != slot.container_id
-    assert len(pool_creates(engine)) == 2
+    assert len(pool_creates(fake_engine)) == 2
 
 
 def test_a_pooled_container_runs_one_job_only(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path, pool: ContainerPool
 ) -> None:
-    runner = pooled_runner(client, data_dir, pool)
+    runner = pooled_runner(docker_client, data_dir, pool)
     used = []
     for _ in range(3):
         job = make_job(data_dir, backtest_id=uuid.uuid4())
         assert pool.wait_ready(10)
         used += [slot.container_id for slot in pool.idle()]
-        assert run(runner, job).succeeded
+        assert run_on_fake_engine(runner, job).succeeded
     assert pool.wait_ready(10)
     assert len(used) == 2  # the first job found no pool yet: it made its own container
     assert len(set(used)) == 2
-    assert len(pool_creates(engine)) == 4  # three jobs, one replacement waiting
-    assert len(engine.containers) == 1
-    assert all(len(engine.calls("DELETE", f"/containers/{c}")) == 1 for c in used)
+    assert len(pool_creates(fake_engine)) == 4  # three jobs, one replacement waiting
+    assert len(fake_engine.containers) == 1
+    assert all(len(fake_engine.calls("DELETE", f"/containers/{c}")) == 1 for c in used)
 
 
 def test_an_idle_container_of_another_image_or_settings_is_replaced(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path, pool: ContainerPool
 ) -> None:
-    runner = pooled_runner(client, data_dir, pool)
+    runner = pooled_runner(docker_client, data_dir, pool)
     job = make_job(data_dir)
     runner.prestart(job.datadir, job.memory_mb, job.cpus)
     assert pool.wait_ready(10)
     [old] = pool.idle()
 
-    engine.image_ids[IMAGE] = "sha256:" + "1" * 64  # the tag was rebuilt
-    assert run(runner, job).succeeded
+    fake_engine.image_ids[IMAGE] = "sha256:" + "1" * 64  # the tag was rebuilt
+    assert run_on_fake_engine(runner, job).succeeded
 
-    assert len(engine.calls("DELETE", f"/containers/{old.container_id}")) == 1
-    assert not engine.calls("POST", f"/containers/{old.container_id}/rename")
+    assert len(fake_engine.calls("DELETE", f"/containers/{old.container_id}")) == 1
+    assert not fake_engine.calls("POST", f"/containers/{old.container_id}/rename")
     assert pool.wait_ready(10)
-    [_, used, _] = pool_creates(engine)  # the old one, the job's (made at once), the replacement
+    [_, used, _] = pool_creates(fake_engine)  # the old one, the job's (made at once), the replacement
     assert used.body["Labels"]["gentrade.pool.image"] == "sha256:" + "1" * 64
     [current] = pool.idle()
     assert current.image_id == "sha256:" + "1" * 64
     other = make_job(data_dir, backtest_id=uuid.uuid4(), memory_mb=1024)  # the settings changed
-    assert run(runner, other).succeeded
-    assert len(engine.calls("DELETE", f"/containers/{current.container_id}")) == 1
+    assert run_on_fake_engine(runner, other).succeeded
+    assert len(fake_engine.calls("DELETE", f"/containers/{current.container_id}")) == 1
     assert pool.wait_ready(10)
-    assert [c.body["HostConfig"]["Memory"] // 2**20 for c in pool_creates(engine)[-2:]] == [1024, 1024]
+    assert [c.body["HostConfig"]["Memory"] // 2**20 for c in pool_creates(fake_engine)[-2:]] == [1024, 1024]
 
 
 def test_an_idle_container_that_exited_is_replaced(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path, pool: ContainerPool
 ) -> None:
-    runner = pooled_runner(client, data_dir, pool)
+    runner = pooled_runner(docker_client, data_dir, pool)
     job = make_job(data_dir)
     runner.prestart(job.datadir, job.memory_mb, job.cpus)
     assert pool.wait_ready(10)
     [dead] = pool.idle()
-    engine.containers[dead.container_id].killed = True  # it died while it waited
+    fake_engine.containers[dead.container_id].killed = True  # it died while it waited
 
-    assert run(runner, job).succeeded
-    assert len(engine.calls("DELETE", f"/containers/{dead.container_id}")) == 1
+    assert run_on_fake_engine(runner, job).succeeded
+    assert len(fake_engine.calls("DELETE", f"/containers/{dead.container_id}")) == 1
     assert not dead.folder.exists()
-    assert not engine.calls("POST", f"/containers/{dead.container_id}/rename")
+    assert not fake_engine.calls("POST", f"/containers/{dead.container_id}/rename")
 
 
 @pytest.mark.parametrize("container_jobs", [1, 5])
 @pytest.mark.parametrize("ending", ["timeout", "cancel", "oom", "failed"])
 def test_a_pooled_run_ends_as_a_cold_one(
-    engine: FakeEngine,
-    client: docker.DockerClient,
+    fake_engine: FakeEngine,
+    docker_client: docker.DockerClient,
     data_dir: Path,
     pool: ContainerPool,
     ending: str,
@@ -659,16 +670,16 @@ def test_a_pooled_run_ends_as_a_cold_one(
 ) -> None:
     """Single-use or reusable: the same outcome. A reusable container whose server reported the end (a failure,
     out of memory) serves the next job; one killed (timeout, cancel) is replaced."""
-    engine.run_seconds = None if ending in ("timeout", "cancel") else 0.1
-    engine.exit_code, engine.oom_killed = (
+    fake_engine.run_seconds = None if ending in ("timeout", "cancel") else 0.1
+    fake_engine.exit_code, fake_engine.oom_killed = (
         (137, True) if ending == "oom" else (2, False) if ending == "failed" else (0, False)
     )
-    runner = pooled_runner(client, data_dir, pool, container_jobs=container_jobs)
+    runner = pooled_runner(docker_client, data_dir, pool, container_jobs=container_jobs)
     job = make_job(data_dir, timeout_seconds=1, memory_mb=512)
-    outcome = run(runner, job, Calls(cancel_after=1 if ending == "cancel" else None))
-    used = engine.calls("POST", "/rename")[0].path.split("/")[2]  # the container named after the backtest
+    outcome = run_on_fake_engine(runner, job, RunCalls(cancel_after=1 if ending == "cancel" else None))
+    used = fake_engine.calls("POST", "/rename")[0].path.split("/")[2]  # the container named after the backtest
     kept = container_jobs > 1 and ending in ("oom", "failed")
-    assert (used in engine.containers) == kept
+    assert (used in fake_engine.containers) == kept
     assert (used in [slot.container_id for slot in pool.idle()]) == kept
 
     assert not outcome.succeeded
@@ -678,53 +689,53 @@ def test_a_pooled_run_ends_as_a_cold_one(
     if ending in note:
         assert f"[gentrade] killed: {note[ending]}" in outcome.log_tail
     assert outcome.exit_code == {"timeout": None, "cancel": None, "oom": 137, "failed": 2}[ending]
-    assert len(engine.calls("POST", "/kill")) == (1 if ending in ("timeout", "cancel") else 0)
+    assert len(fake_engine.calls("POST", "/kill")) == (1 if ending in ("timeout", "cancel") else 0)
     assert "line 79" in outcome.log_tail
     pool.close()
-    assert engine.containers == {}
+    assert fake_engine.containers == {}
     assert not (data_dir / "docker-pool").exists() or list((data_dir / "docker-pool").iterdir()) == []
 
 
 def test_a_missing_image_is_image_missing_before_any_pooled_container(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path, pool: ContainerPool
 ) -> None:
-    engine.images.clear()
+    fake_engine.images.clear()
     with pytest.raises(RunnerProblem) as raised:
-        run(pooled_runner(client, data_dir, pool), make_job(data_dir))
+        run_on_fake_engine(pooled_runner(docker_client, data_dir, pool), make_job(data_dir))
     assert raised.value.code == "image_missing"
-    assert not engine.creates()
+    assert not fake_engine.creates()
 
 
 def test_a_leftover_named_after_the_backtest_is_replaced_by_the_pooled_one(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path, pool: ContainerPool
 ) -> None:
     """A worker that died while its pooled container ran this backtest: the next attempt removes that one."""
     job = make_job(data_dir)
     identity = str(data_dir.resolve() / "docker-pool")
-    stale = engine.add(f"gentrade-backtest-{job.backtest_id}", {"gentrade.pool": identity})
+    stale = fake_engine.add(f"gentrade-backtest-{job.backtest_id}", {"gentrade.pool": identity})
     stale.started_at, stale.run_seconds = time.monotonic(), None
 
-    assert run(pooled_runner(client, data_dir, pool), job).succeeded
-    assert engine.calls("DELETE")[0].path == f"/containers/{stale.id}"
-    assert len(engine.calls("POST", "/rename")) == 2  # 409, then again once the leftover is gone
+    assert run_on_fake_engine(pooled_runner(docker_client, data_dir, pool), job).succeeded
+    assert fake_engine.calls("DELETE")[0].path == f"/containers/{stale.id}"
+    assert len(fake_engine.calls("POST", "/rename")) == 2  # 409, then again once the leftover is gone
 
 
 def test_a_foreign_container_with_the_backtest_s_name_stops_a_pooled_run(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path, pool: ContainerPool
 ) -> None:
     job = make_job(data_dir)
-    foreign = engine.add(f"gentrade-backtest-{job.backtest_id}", {"gentrade.pool": "/another/data/docker-pool"})
+    foreign = fake_engine.add(f"gentrade-backtest-{job.backtest_id}", {"gentrade.pool": "/another/data/docker-pool"})
 
     with pytest.raises(RuntimeError, match="not this backtest's"):
-        run(pooled_runner(client, data_dir, pool), job)
-    assert foreign.id in engine.containers
+        run_on_fake_engine(pooled_runner(docker_client, data_dir, pool), job)
+    assert foreign.id in fake_engine.containers
     assert pool.wait_ready(10)
     [replacement] = pool.idle()
-    assert set(engine.containers) == {foreign.id, replacement.container_id}  # the one it took went all the same
+    assert set(fake_engine.containers) == {foreign.id, replacement.container_id}  # the one it took went all the same
 
 
 def test_only_the_job_s_own_files_are_staged_and_no_link_is_followed(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path, pool: ContainerPool
 ) -> None:
     """The strategy file is a link to another user's: nothing of it reaches the container."""
     job = user_files(make_job(data_dir))
@@ -732,31 +743,34 @@ def test_only_the_job_s_own_files_are_staged_and_no_link_is_followed(
     strategy.unlink()
     strategy.symlink_to(job.user_data_dir.parents[1] / "user_bob" / "user_data" / "strategies" / "Secret.py")
     (job.user_data_dir / "strategies" / "Other.py").unlink()
-    engine.run_seconds = 0.2
+    fake_engine.run_seconds = 0.2
     seen: list[str] = []
 
     def look(container: FakeContainer) -> None:
         assert container.job_folder is not None
         seen.extend(p.read_text() for p in container.job_folder.rglob("*.py"))
 
-    engine.on_job = look
-    assert run(pooled_runner(client, data_dir, pool), job).succeeded
+    fake_engine.on_job = look
+    assert run_on_fake_engine(pooled_runner(docker_client, data_dir, pool), job).succeeded
     assert seen == []
 
 
 def test_job_folders_in_the_pool_s_folder_are_refused(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path, pool: ContainerPool
 ) -> None:
     inside = data_dir / "docker-pool" / ("a" * 32) / "user_data"
     with pytest.raises(ValueError, match="pool"):
-        run(pooled_runner(client, data_dir, pool), make_job(data_dir, user_data_dir=inside, results_dir=inside / "r"))
-    assert engine.requests == []
+        run_on_fake_engine(
+            pooled_runner(docker_client, data_dir, pool),
+            make_job(data_dir, user_data_dir=inside, results_dir=inside / "r"),
+        )
+    assert fake_engine.requests == []
 
 
 def test_the_sweep_removes_what_stopped_workers_left_and_nothing_else(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path, pool: ContainerPool
 ) -> None:
-    runner = pooled_runner(client, data_dir, pool)
+    runner = pooled_runner(docker_client, data_dir, pool)
     identity = str(data_dir.resolve() / "docker-pool")
 
     def slot(name: str, lease_age: float | None, labels: dict[str, str] | None = None) -> FakeContainer:
@@ -765,12 +779,14 @@ def test_the_sweep_removes_what_stopped_workers_left_and_nothing_else(
         if lease_age is not None:
             (folder / "lease").touch()
             os.utime(folder / "lease", (time.time() - lease_age, time.time() - lease_age))
-        return engine.add(f"gentrade-pool-{name}", labels or {"gentrade.pool": identity, "gentrade.pool.slot": name})
+        return fake_engine.add(
+            f"gentrade-pool-{name}", labels or {"gentrade.pool": identity, "gentrade.pool.slot": name}
+        )
 
     dead = slot("a" * 32, lease_age=3600)
     alive = slot("b" * 32, lease_age=1)
     mine = slot("c" * 32, lease_age=3600)  # this process's own: never swept
-    other_data = engine.add(
+    other_data = fake_engine.add(
         "gentrade-pool-other", {"gentrade.pool": "/other/docker-pool", "gentrade.pool.slot": "d" * 32}
     )
     no_lease = slot("e" * 32, lease_age=None)  # a folder just made, its lease not yet
@@ -780,46 +796,48 @@ def test_the_sweep_removes_what_stopped_workers_left_and_nothing_else(
     os.utime(stray / "lease", (0, 0))
     os.utime(data_dir / "docker-pool" / ("e" * 32), (time.time(), time.time()))
 
-    assert runner.sweep(client, keep={"c" * 32}) == 1
+    assert runner.sweep(docker_client, keep={"c" * 32}) == 1
 
-    assert set(engine.containers) == {alive.id, mine.id, other_data.id, no_lease.id}
-    assert dead.id not in engine.containers
+    assert set(fake_engine.containers) == {alive.id, mine.id, other_data.id, no_lease.id}
+    assert dead.id not in fake_engine.containers
     assert sorted(p.name for p in (data_dir / "docker-pool").iterdir()) == ["b" * 32, "c" * 32, "e" * 32]
 
 
 def test_a_dead_owner_s_busy_container_is_swept_too(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path, pool: ContainerPool
 ) -> None:
     """Renamed after its backtest, it still carries its slot's labels: a stale lease removes it all the same."""
-    runner = pooled_runner(client, data_dir, pool)
+    runner = pooled_runner(docker_client, data_dir, pool)
     identity = str(data_dir.resolve() / "docker-pool")
     name = "a" * 32
     (data_dir / "docker-pool" / name).mkdir(parents=True)
-    busy = engine.add(f"gentrade-backtest-{uuid.uuid4()}", {"gentrade.pool": identity, "gentrade.pool.slot": name})
+    busy = fake_engine.add(f"gentrade-backtest-{uuid.uuid4()}", {"gentrade.pool": identity, "gentrade.pool.slot": name})
     busy.started_at, busy.run_seconds = time.monotonic(), None
     os.utime(data_dir / "docker-pool" / name, (0, 0))
 
-    assert runner.sweep(client, keep=set()) == 1
-    assert engine.containers == {}
+    assert runner.sweep(docker_client, keep=set()) == 1
+    assert fake_engine.containers == {}
 
 
-def test_the_stale_time_follows_the_worker_s_but_has_a_floor(client: docker.DockerClient, data_dir: Path) -> None:
-    assert DockerRunner(client, IMAGE, data_dir).pool_stale_seconds == 60
-    assert DockerRunner(client, IMAGE, data_dir, pool_stale_seconds=300).pool_stale_seconds == 300
-    assert DockerRunner(client, IMAGE, data_dir, pool_stale_seconds=2).pool_stale_seconds == 20
+def test_the_stale_time_follows_the_worker_s_but_has_a_floor(
+    docker_client: docker.DockerClient, data_dir: Path
+) -> None:
+    assert DockerRunner(docker_client, IMAGE, data_dir).pool_stale_seconds == 60
+    assert DockerRunner(docker_client, IMAGE, data_dir, pool_stale_seconds=300).pool_stale_seconds == 300
+    assert DockerRunner(docker_client, IMAGE, data_dir, pool_stale_seconds=2).pool_stale_seconds == 20
     with pytest.raises(ValueError, match="pool_size"):
-        DockerRunner(client, IMAGE, data_dir, pool_size=-1)
+        DockerRunner(docker_client, IMAGE, data_dir, pool_size=-1)
 
 
 def test_leases_are_touched_while_the_owner_lives(
-    engine: FakeEngine,
-    client: docker.DockerClient,
+    fake_engine: FakeEngine,
+    docker_client: docker.DockerClient,
     data_dir: Path,
     pool: ContainerPool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("gentrade.freqtrade.runners.docker_pool.STALE_SECONDS", 1.0)  # touched every second
-    runner = pooled_runner(client, data_dir, pool, pool_stale_seconds=1.0)
+    runner = pooled_runner(docker_client, data_dir, pool, pool_stale_seconds=1.0)
     runner.prestart(make_job(data_dir).datadir, 2048, 1.5)
     assert pool.wait_ready(10)
     [slot] = pool.idle()
@@ -831,45 +849,49 @@ def test_leases_are_touched_while_the_owner_lives(
 
 
 def test_close_removes_the_idle_containers_and_their_folders(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path, pool: ContainerPool
 ) -> None:
-    runner = pooled_runner(client, data_dir, pool)
+    runner = pooled_runner(docker_client, data_dir, pool)
     runner.prestart(make_job(data_dir).datadir, 2048, 1.5)
     assert pool.wait_ready(10)
     [slot] = pool.idle()
 
     pool.close()
 
-    assert engine.containers == {}
+    assert fake_engine.containers == {}
     assert not slot.folder.exists()
     assert pool.idle() == []
 
 
 def test_a_forked_process_leaves_its_parent_s_containers_alone(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path, pool: ContainerPool
 ) -> None:
     """Celery's pool processes fork from the worker: a child makes its own containers, never uses or removes the
     parent's (its ``close`` does nothing to them either)."""
-    runner = pooled_runner(client, data_dir, pool)
+    runner = pooled_runner(docker_client, data_dir, pool)
     job = make_job(data_dir)
     runner.prestart(job.datadir, job.memory_mb, job.cpus)
     assert pool.wait_ready(10)
     [parents] = pool.idle()
     pool._owner = -1  # as seen from a forked child: the owner is another process
 
-    assert run(runner, job).succeeded
+    assert run_on_fake_engine(runner, job).succeeded
 
-    assert parents.container_id in engine.containers
-    assert not engine.calls("POST", f"/containers/{parents.container_id}/rename")
-    assert not engine.calls("DELETE", f"/containers/{parents.container_id}")
+    assert parents.container_id in fake_engine.containers
+    assert not fake_engine.calls("POST", f"/containers/{parents.container_id}/rename")
+    assert not fake_engine.calls("DELETE", f"/containers/{parents.container_id}")
     assert parents.folder.exists()
 
 
-def test_a_pool_size_of_zero_runs_cold(engine: FakeEngine, client: docker.DockerClient, data_dir: Path) -> None:
-    runner = DockerRunner(client, IMAGE, data_dir, pool_size=0, pool=ContainerPool())
+def test_a_pool_size_of_zero_runs_cold(
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path
+) -> None:
+    runner = DockerRunner(docker_client, IMAGE, data_dir, pool_size=0, pool=ContainerPool())
     runner.prestart(make_job(data_dir).datadir, 2048, 1.0)  # nothing to start
-    assert run(runner, make_job(data_dir)).succeeded
-    assert [r.query["name"][0] for r in engine.creates()] == [f"gentrade-backtest-{make_job(data_dir).backtest_id}"]
+    assert run_on_fake_engine(runner, make_job(data_dir)).succeeded
+    assert [r.query["name"][0] for r in fake_engine.creates()] == [
+        f"gentrade-backtest-{make_job(data_dir).backtest_id}"
+    ]
     assert not (data_dir / "docker-pool").exists()
 
 
@@ -880,11 +902,11 @@ def test_the_entry_warms_what_the_fork_server_warms() -> None:
 
 
 def test_the_replacement_starts_while_the_job_runs(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path, pool: ContainerPool
 ) -> None:
     """A worker with a queue: the next job finds a container that imported Freqtrade during this one."""
-    engine.run_seconds = 1.0
-    runner = pooled_runner(client, data_dir, pool)
+    fake_engine.run_seconds = 1.0
+    runner = pooled_runner(docker_client, data_dir, pool)
     job = make_job(data_dir)
     runner.prestart(job.datadir, job.memory_mb, job.cpus)
     assert pool.wait_ready(10)
@@ -905,19 +927,19 @@ def test_the_replacement_starts_while_the_job_runs(
 
 
 def test_a_container_serves_its_jobs_then_is_replaced(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path, pool: ContainerPool
 ) -> None:
     """Three jobs in one container: between them it is renamed back, idle again and its folder empty; the third
     (its last) starts the replacement, and the container goes after it."""
-    engine.run_seconds, engine.on_job = 0.1, freqtrade_writes
-    runner = pooled_runner(client, data_dir, pool, container_jobs=3)
+    fake_engine.run_seconds, fake_engine.on_job = 0.1, freqtrade_writes
+    runner = pooled_runner(docker_client, data_dir, pool, container_jobs=3)
     runner.prestart(make_job(data_dir).datadir, 2048, 1.5)
     assert pool.wait_ready(10)
     [slot] = pool.idle()
-    container = engine.containers[slot.container_id]
+    container = fake_engine.containers[slot.container_id]
     for number in range(1, 4):
         job = user_files(make_job(data_dir, backtest_id=uuid.uuid4()))
-        outcome = run(runner, job)
+        outcome = run_on_fake_engine(runner, job)
         assert outcome.succeeded
         assert "line 79" in outcome.log_tail  # the job's own log
         assert (job.results_dir / "backtest-result-2026.zip").read_text() == "result"
@@ -927,40 +949,40 @@ def test_a_container_serves_its_jobs_then_is_replaced(
             assert container.name == f"gentrade-pool-{slot.name}"
             assert container.body["HostConfig"]["CpuShares"] == 2
             assert sorted(p.name for p in slot.user_data.iterdir()) == sorted([".ready", *USER_DATA_SUBDIRS])
-            assert len(pool_creates(engine)) == 1  # no replacement while it has jobs left
-    assert slot.container_id not in engine.containers
+            assert len(pool_creates(fake_engine)) == 1  # no replacement while it has jobs left
+    assert slot.container_id not in fake_engine.containers
     assert not slot.folder.exists()
     assert pool.wait_ready(10)
     [replacement] = pool.idle()
     assert replacement.container_id != slot.container_id
     assert replacement.jobs == 0
-    assert len(pool_creates(engine)) == 2
-    renames = [r.query["name"][0] for r in engine.calls("POST", f"/containers/{slot.container_id}/rename")]
+    assert len(pool_creates(fake_engine)) == 2
+    renames = [r.query["name"][0] for r in fake_engine.calls("POST", f"/containers/{slot.container_id}/rename")]
     assert renames[:2] == [renames[0], f"gentrade-pool-{slot.name}"]
     assert len(renames) == 5  # named after each backtest, and back after the first two
-    updates = [u.body["CpuShares"] for u in engine.calls("POST", f"/containers/{slot.container_id}/update")]
+    updates = [u.body["CpuShares"] for u in fake_engine.calls("POST", f"/containers/{slot.container_id}/update")]
     assert updates == [1024, 2, 1024, 2, 1024]
 
 
 def test_a_container_that_dies_during_a_job_fails_it_and_is_replaced(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path, pool: ContainerPool
 ) -> None:
-    engine.run_seconds = None  # the job never ends on its own: its server dies
+    fake_engine.run_seconds = None  # the job never ends on its own: its server dies
 
     def die(container: FakeContainer) -> None:
         container.killed = True
 
-    engine.on_job = die
-    runner = pooled_runner(client, data_dir, pool, container_jobs=5)
+    fake_engine.on_job = die
+    runner = pooled_runner(docker_client, data_dir, pool, container_jobs=5)
     runner.prestart(make_job(data_dir).datadir, 2048, 1.5)
     assert pool.wait_ready(10)
     [slot] = pool.idle()
-    outcome = run(runner, make_job(data_dir))
+    outcome = run_on_fake_engine(runner, make_job(data_dir))
     assert outcome.exit_code == 137
     assert not outcome.out_of_memory
     assert not outcome.timed_out
     assert "line 79" in outcome.log_tail  # no job log: the container's
-    assert slot.container_id not in engine.containers
+    assert slot.container_id not in fake_engine.containers
     assert not slot.folder.exists()
     assert pool.wait_ready(10)
     [replacement] = pool.idle()
@@ -968,26 +990,26 @@ def test_a_container_that_dies_during_a_job_fails_it_and_is_replaced(
 
 
 def test_a_container_left_unclean_is_not_reused(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path, pool: ContainerPool
 ) -> None:
     """The server could not empty its scratch space: the job's outcome stands, the container goes."""
 
     def unclean(container: FakeContainer) -> None:
         container.clean = False
 
-    engine.run_seconds, engine.on_job = 0.05, unclean
-    runner = pooled_runner(client, data_dir, pool, container_jobs=5)
+    fake_engine.run_seconds, fake_engine.on_job = 0.05, unclean
+    runner = pooled_runner(docker_client, data_dir, pool, container_jobs=5)
     runner.prestart(make_job(data_dir).datadir, 2048, 1.5)
     assert pool.wait_ready(10)
     [slot] = pool.idle()
-    assert run(runner, make_job(data_dir)).succeeded
-    assert slot.container_id not in engine.containers
+    assert run_on_fake_engine(runner, make_job(data_dir)).succeeded
+    assert slot.container_id not in fake_engine.containers
     assert pool.wait_ready(10)
     assert [s.container_id for s in pool.idle()] != [slot.container_id]
 
 
 def test_a_forged_exit_hint_does_not_end_the_job(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path, pool: ContainerPool
 ) -> None:
     """The job writes the server's hint file itself: the worker asks the container's log, which has no report
     yet, and waits for the real end."""
@@ -996,32 +1018,32 @@ def test_a_forged_exit_hint_does_not_end_the_job(
         assert container.job_folder is not None
         (container.job_folder / ".gentrade-exit").write_text("1")
 
-    engine.run_seconds, engine.on_job = 0.6, forge
-    runner = pooled_runner(client, data_dir, pool, container_jobs=5)
+    fake_engine.run_seconds, fake_engine.on_job = 0.6, forge
+    runner = pooled_runner(docker_client, data_dir, pool, container_jobs=5)
     runner.prestart(make_job(data_dir).datadir, 2048, 1.5)
     assert pool.wait_ready(10)
-    outcome = run(runner, make_job(data_dir), poll=0.2)
+    outcome = run_on_fake_engine(runner, make_job(data_dir), poll=0.2)
     assert outcome.succeeded
     assert outcome.seconds >= 0.6
     # the log is asked each poll and, once the hint changed, every 50 ms: no busy loop on a forged hint
-    assert len(engine.calls("GET", "/logs")) <= outcome.seconds / 0.05 + outcome.seconds / 0.2 + 2
+    assert len(fake_engine.calls("GET", "/logs")) <= outcome.seconds / 0.05 + outcome.seconds / 0.2 + 2
 
 
 def test_a_reusable_container_is_not_reused_by_another_shape(
-    engine: FakeEngine, client: docker.DockerClient, data_dir: Path, pool: ContainerPool
+    fake_engine: FakeEngine, docker_client: docker.DockerClient, data_dir: Path, pool: ContainerPool
 ) -> None:
     """A used container waits idle; a job with other settings removes it, as any idle container of another shape."""
-    runner = pooled_runner(client, data_dir, pool, container_jobs=5)
-    assert run(runner, make_job(data_dir)).succeeded
+    runner = pooled_runner(docker_client, data_dir, pool, container_jobs=5)
+    assert run_on_fake_engine(runner, make_job(data_dir)).succeeded
     [used] = pool.idle()
     assert used.jobs == 1
-    assert run(runner, make_job(data_dir, backtest_id=uuid.uuid4(), memory_mb=1024)).succeeded
-    assert used.container_id not in engine.containers
+    assert run_on_fake_engine(runner, make_job(data_dir, backtest_id=uuid.uuid4(), memory_mb=1024)).succeeded
+    assert used.container_id not in fake_engine.containers
 
 
-def test_container_jobs_must_be_one_or_more(client: docker.DockerClient, data_dir: Path) -> None:
+def test_container_jobs_must_be_one_or_more(docker_client: docker.DockerClient, data_dir: Path) -> None:
     with pytest.raises(ValueError, match="container_jobs"):
-        DockerRunner(client, IMAGE, data_dir, pool_size=1, container_jobs=0)
+        DockerRunner(docker_client, IMAGE, data_dir, pool_size=1, container_jobs=0)
 
 
 def test_the_entry_removes_what_a_job_left_without_following_links(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ class Probe(IStrategy):
 """
 
 
-def probe(indicators: str = "return dataframe", timeframe: str = "5m", startup: object = 10) -> str:
+def probe_strategy(indicators: str = "return dataframe", timeframe: str = "5m", startup: object = 10) -> str:
     return PROBE.format(indicators=indicators, timeframe=timeframe, startup=startup)
 
 
@@ -58,7 +58,7 @@ def test_compiled_draft_passes_and_signals_are_counted() -> None:
 
 
 def test_signal_counts_add_up_over_pairs() -> None:
-    code = probe()
+    code = probe_strategy()
     one = check_strategy(code, "Probe", ["BTC/USDT"])
     two = check_strategy(code, "Probe", ["BTC/USDT", "ETH/USDT"])
 
@@ -85,39 +85,50 @@ def test_can_short_strategy_loads() -> None:
     ("code", "name", "message"),
     [
         pytest.param(
-            probe("dataframe['x'] = dataframe['missing']\n        return dataframe"),
+            probe_strategy("dataframe['x'] = dataframe['missing']\n        return dataframe"),
             "Probe",
             "failed on BTC/USDT candles: populate_indicators raised KeyError: 'missing'",
             id="populate-raises",
         ),
-        pytest.param(probe("pass"), "Probe", "populate_indicators returned NoneType", id="returns-none"),
+        pytest.param(probe_strategy("pass"), "Probe", "populate_indicators returned NoneType", id="returns-none"),
         pytest.param(
-            probe("return dataframe['close']"), "Probe", "populate_indicators returned Series", id="returns-series"
+            probe_strategy("return dataframe['close']"),
+            "Probe",
+            "populate_indicators returned Series",
+            id="returns-series",
         ),
-        pytest.param(probe(), "Other", "Freqtrade cannot load the strategy", id="class-name-differs"),
+        pytest.param(probe_strategy(), "Other", "Freqtrade cannot load the strategy", id="class-name-differs"),
         pytest.param(
-            probe("return dataframe.iloc[5:]"), "Probe", "changed the number of candles on BTC/USDT", id="drops-rows"
+            probe_strategy("return dataframe.iloc[5:]"),
+            "Probe",
+            "changed the number of candles on BTC/USDT",
+            id="drops-rows",
         ),
         pytest.param(
-            probe("dataframe['x'] = dataframe['close'].rolling(3).mean()\n        return dataframe.dropna()"),
+            probe_strategy("dataframe['x'] = dataframe['close'].rolling(3).mean()\n        return dataframe.dropna()"),
             "Probe",
             "changed the number of candles",
             id="dropna",
         ),
         pytest.param(
-            probe().replace("stoploss = -0.1", "stoploss = 1 / 0"),
+            probe_strategy().replace("stoploss = -0.1", "stoploss = 1 / 0"),
             "Probe",
             "loading the strategy raised ZeroDivisionError",
             id="raises-on-import",
         ),
         pytest.param(
-            probe().replace("class Probe(IStrategy):", "class Probe:"), "Probe", "cannot load", id="not-a-strategy"
+            probe_strategy().replace("class Probe(IStrategy):", "class Probe:"),
+            "Probe",
+            "cannot load",
+            id="not-a-strategy",
         ),
         pytest.param("class Probe(:\n", "Probe", "cannot load", id="syntax-error"),
-        pytest.param(probe(timeframe="3m"), "Probe", "timeframe '3m' is not one of", id="unsupported-timeframe"),
-        pytest.param(probe(startup=10**7), "Probe", "startup_candle_count", id="huge-startup"),
-        pytest.param(probe(startup=-5), "Probe", "startup_candle_count", id="negative-startup"),
-        pytest.param(probe(startup="'many'"), "Probe", "startup_candle_count", id="startup-not-a-number"),
+        pytest.param(
+            probe_strategy(timeframe="3m"), "Probe", "timeframe '3m' is not one of", id="unsupported-timeframe"
+        ),
+        pytest.param(probe_strategy(startup=10**7), "Probe", "startup_candle_count", id="huge-startup"),
+        pytest.param(probe_strategy(startup=-5), "Probe", "startup_candle_count", id="negative-startup"),
+        pytest.param(probe_strategy(startup="'many'"), "Probe", "startup_candle_count", id="startup-not-a-number"),
     ],
 )
 def test_broken_strategy_fails_with_a_useful_message(code: str, name: str, message: str) -> None:
@@ -126,13 +137,17 @@ def test_broken_strategy_fails_with_a_useful_message(code: str, name: str, messa
 
 
 def test_failure_names_the_pair() -> None:
-    code = probe("if metadata['pair'] == 'ETH/USDT':\n            raise ValueError('no ETH')\n        return dataframe")
+    code = probe_strategy(
+        "if metadata['pair'] == 'ETH/USDT':\n            raise ValueError('no ETH')\n        return dataframe"
+    )
     with pytest.raises(StrategyCheckFailed, match="on ETH/USDT candles: populate_indicators raised ValueError: no ETH"):
         check_strategy(code, "Probe", ["BTC/USDT", "ETH/USDT"])
 
 
 def test_entry_failure_names_the_method() -> None:
-    code = probe().replace('dataframe.loc[dataframe["close"] > dataframe["open"]', 'dataframe.loc[dataframe["nope"]')
+    code = probe_strategy().replace(
+        'dataframe.loc[dataframe["close"] > dataframe["open"]', 'dataframe.loc[dataframe["nope"]'
+    )
     with pytest.raises(StrategyCheckFailed, match="populate_entry_trend raised KeyError"):
         check_strategy(code, "Probe", ["BTC/USDT"])
 
@@ -252,7 +267,7 @@ def test_the_check_reads_timeframe_shorting_and_startup_off_the_class() -> None:
 
 
 def test_a_fixed_pair_outside_the_whitelist_is_reported_as_fixed() -> None:
-    code = probe(
+    code = probe_strategy(
         "other = self.dp.get_pair_dataframe('SOL/USDT', '1h')\n"
         "        dataframe['n'] = len(other) + len(self.dp.current_whitelist())\n        return dataframe"
     )
@@ -266,10 +281,10 @@ NO_TIMEFRAME = "the strategy sets no timeframe"
 @pytest.mark.parametrize(
     ("code", "message"),
     [
-        pytest.param(probe().replace("    timeframe = '5m'\n", ""), NO_TIMEFRAME, id="no-timeframe"),
+        pytest.param(probe_strategy().replace("    timeframe = '5m'\n", ""), NO_TIMEFRAME, id="no-timeframe"),
         pytest.param(
             "from freqtrade.strategy import informative\n"
-            + probe()
+            + probe_strategy()
             .replace("    timeframe = '5m'\n", "")
             .replace(
                 "    def populate_entry_trend",
@@ -280,17 +295,17 @@ NO_TIMEFRAME = "the strategy sets no timeframe"
             id="no-timeframe-with-informative",
         ),
         pytest.param(
-            probe("self.dp.get_pair_dataframe('BTC/USDT:USDT', '1h')\n        return dataframe"),
+            probe_strategy("self.dp.get_pair_dataframe('BTC/USDT:USDT', '1h')\n        return dataframe"),
             "populate_indicators: the strategy asked for candles of 'BTC/USDT:USDT', not a spot pair like BTC/USDT",
             id="futures-pair",
         ),
         pytest.param(
-            probe("self.dp.get_pair_dataframe('BTC/USDT', '1w')\n        return dataframe"),
+            probe_strategy("self.dp.get_pair_dataframe('BTC/USDT', '1w')\n        return dataframe"),
             "the strategy asked for '1w' candles; backtests have 1m, 5m",
             id="unsupported-timeframe",
         ),
         pytest.param(
-            probe(
+            probe_strategy(
                 "for n in range(25):\n            self.dp.get_pair_dataframe(f'C{n}/USDT', '1h')\n"
                 "        return dataframe"
             ),
@@ -298,19 +313,19 @@ NO_TIMEFRAME = "the strategy sets no timeframe"
             id="too-many-informative",
         ),
         pytest.param(
-            probe("self.dp.orderbook('BTC/USDT', 5)\n        return dataframe"),
+            probe_strategy("self.dp.orderbook('BTC/USDT', 5)\n        return dataframe"),
             "populate_indicators raised OperationalException: Exchange is not available to DataProvider.",
             id="live-only-data",
         ),
         pytest.param(
-            probe().replace(
+            probe_strategy().replace(
                 "    def populate_indicators", "    def bot_start(self):\n        1 / 0\n\n    def populate_indicators"
             ),
             r"starting the strategy \(bot_start\) raised StrategyError",
             id="bot-start-raises",
         ),
         pytest.param(
-            probe().replace(
+            probe_strategy().replace(
                 "    def populate_indicators",
                 "    def informative_pairs(self):\n        return [('BTC/USDT', '2w')]\n\n    def populate_indicators",
             ),
@@ -318,7 +333,7 @@ NO_TIMEFRAME = "the strategy sets no timeframe"
             id="informative-pairs-unsupported",
         ),
         pytest.param(
-            probe("raise ValueError('in ' + __file__)"),
+            probe_strategy("raise ValueError('in ' + __file__)"),
             r"populate_indicators raised ValueError: in <strategy folder>/Probe\.py$",
             id="no-server-paths",
         ),
@@ -330,7 +345,7 @@ def test_a_strategy_the_check_cannot_serve_fails_with_a_clear_message(code: str,
 
 
 def test_the_strategy_gets_freqtrades_config_and_a_backtest_data_provider() -> None:
-    code = probe(
+    code = probe_strategy(
         "assert self.config['candle_type_def'] == 'futures' and self.config['runmode'].value == 'backtest'\n"
         "        assert self.dp.runmode.value == 'backtest'\n"
         "        assert self.dp.current_whitelist() == ['BTC/USDT', 'ETH/USDT']\n"

@@ -61,7 +61,7 @@ def sign(key: rsa.RSAPrivateKey, kid: str | None = "key-1", **overrides: Any) ->
     return jwt.encode(claims(**overrides), key, algorithm="RS256", headers=headers)
 
 
-def public_pem(key: rsa.RSAPrivateKey) -> bytes:
+def public_pem_bytes(key: rsa.RSAPrivateKey) -> bytes:
     return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
@@ -108,7 +108,7 @@ def test_valid_token_returns_its_claims(verifier: TokenVerifier, key: rsa.RSAPri
 
 
 def test_static_key_from_pem_accepts_bytes_and_one_line_env_strings(key: rsa.RSAPrivateKey) -> None:
-    pem = public_pem(key)
+    pem = public_pem_bytes(key)
     one_line = pem.decode().replace("\n", "\\n")  # how a PEM usually sits in an .env file
     token = sign(key)
 
@@ -196,7 +196,7 @@ def test_unsigned_alg_none_token_is_refused(verifier: TokenVerifier, header: dic
 def test_hs256_token_keyed_with_the_public_key_pem_is_refused(verifier: TokenVerifier, key: rsa.RSAPrivateKey) -> None:
     """The classic key-confusion attack: HMAC the token with the (public) PEM as secret."""
     signing_input = f"{b64json({'alg': 'HS256', 'typ': 'JWT', 'kid': 'key-1'})}.{b64json(claims())}"
-    signature = hmac.new(public_pem(key), signing_input.encode(), hashlib.sha256).digest()
+    signature = hmac.new(public_pem_bytes(key), signing_input.encode(), hashlib.sha256).digest()
     token = f"{signing_input}.{b64url(signature)}"
 
     refused(verifier, token, "algorithm")
@@ -205,7 +205,7 @@ def test_hs256_token_keyed_with_the_public_key_pem_is_refused(verifier: TokenVer
 def test_rs256_header_with_an_hmac_signature_is_refused(verifier: TokenVerifier, key: rsa.RSAPrivateKey) -> None:
     """Same forgery, but lying about the algorithm in the header."""
     signing_input = f"{b64json({'alg': 'RS256', 'kid': 'key-1'})}.{b64json(claims())}"
-    signature = hmac.new(public_pem(key), signing_input.encode(), hashlib.sha256).digest()
+    signature = hmac.new(public_pem_bytes(key), signing_input.encode(), hashlib.sha256).digest()
 
     refused(verifier, f"{signing_input}.{b64url(signature)}")
 
