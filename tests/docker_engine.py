@@ -6,20 +6,18 @@ images offline.
 
 from __future__ import annotations
 
-import os
+from typing import NoReturn
 
 import docker
-import pytest
 
 from gentrade.settings import DEFAULT_FREQTRADE_IMAGE
+from tests.services import unavailable
 
 OFFICIAL_LAYOUT_IMAGE = f"{DEFAULT_FREQTRADE_IMAGE}-official-layout"
 
 
-def unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true: the Docker tests must run; `make docker-images` brings the engine up)")
-    pytest.skip(reason)
+def docker_unavailable(reason: str) -> NoReturn:
+    unavailable(reason, "the Docker tests must run; `make docker-images` brings the engine up")
 
 
 def require_docker(*images: str) -> docker.DockerClient:
@@ -28,10 +26,10 @@ def require_docker(*images: str) -> docker.DockerClient:
         client = docker.from_env()
         client.ping()
     except Exception as exc:  # docker-py raises DockerException or requests' errors
-        unavailable(f"no Docker engine answers: {exc}")
+        docker_unavailable(f"no Docker engine answers: {exc}")
     for image in images:
         try:
             client.images.get(image)
         except docker.errors.ImageNotFound:
-            unavailable(f"the image {image} is missing: run `make docker-images`")
+            docker_unavailable(f"the image {image} is missing: run `make docker-images`")
     return client

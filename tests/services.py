@@ -4,6 +4,7 @@ one is unreachable, or a failure under ``CI=true``, where every test must run.""
 from __future__ import annotations
 
 import os
+from typing import NoReturn
 
 import psycopg
 import pytest
@@ -31,13 +32,18 @@ def rabbitmq_unreachable_reason(url: str = RABBITMQ_URL) -> str | None:
     return None
 
 
+def unavailable(reason: str, must_run: str) -> NoReturn:
+    """Skip with the reason; under ``CI=true`` fail instead, saying what must run there (``must_run``)."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: {must_run})")
+    pytest.skip(reason)
+
+
 def require_service(reason: str | None, url: str, what: str) -> str:
     """The service's URL, or skip with the reason (fail under ``CI=true``: CI must run these tests)."""
     if reason is None:
         return url
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: {what} tests must run)")
-    pytest.skip(reason)
+    unavailable(reason, f"{what} tests must run")
 
 
 def require_postgres() -> str:

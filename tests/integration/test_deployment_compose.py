@@ -31,7 +31,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from gentrade import demo, devkeys
 from gentrade.freqtrade.runners.docker import LABEL
 from gentrade.settings import DEFAULT_FREQTRADE_IMAGE
-from tests.docker_engine import require_docker, unavailable
+from tests.docker_engine import docker_unavailable, require_docker
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKEND_IMAGE = "gentrade-backend:local"
@@ -112,9 +112,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     require_docker(DEFAULT_FREQTRADE_IMAGE, BACKEND_IMAGE, POSTGRES_IMAGE, RABBITMQ_IMAGE).close()
     executable = shutil.which("docker-compose")
     if executable is None:
-        unavailable("docker-compose is missing: `make docker-images` installs Debian's")
+        docker_unavailable("docker-compose is missing: `make docker-images` installs Debian's")
     if not SOCKET.is_socket():
-        unavailable(f"the worker needs the engine's socket at {SOCKET}")
+        docker_unavailable(f"the worker needs the engine's socket at {SOCKET}")
     work = tmp_path_factory.mktemp("deployment")
     keys_dir, data_dir = work / "keys", work / "data"
     keys_dir.mkdir()

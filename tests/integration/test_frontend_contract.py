@@ -15,10 +15,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 from gentrade.demo import DemoFailed, start_stack, stop_stack
+from tests.services import unavailable
 from tests.stack.gunicorn import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,10 +29,8 @@ FLASK = Path(sys.executable).with_name("flask")
 USERS = ("user_contractone", "user_contracttwo")
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: the frontend contract must run)")
-    pytest.skip(reason)
+def _unavailable(reason: str) -> NoReturn:
+    unavailable(reason, "the frontend contract must run")
 
 
 def _require_node() -> str:
