@@ -1,5 +1,6 @@
 """Fixtures of the integration tests: the backtest pipeline, real gunicorn servers (races need real
-concurrency), and a spy on the Freqtrade check.
+concurrency), a spy on the Freqtrade check, the app pointed at a scripted hosted model (``hosted``) or
+generating code with one (``llm_app``), and the local runners' workspace.
 
 The pipeline: the API publishes to the real RabbitMQ, a real ``celery -A gentrade.tasks worker`` process runs
 stock Freqtrade on candles downloaded from the local exchange stand-in, and the API reads the outcome. A test
