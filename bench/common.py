@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import tempfile
@@ -16,6 +15,7 @@ import psycopg
 from flask import Flask
 from flask_migrate import upgrade
 
+from bench.figures import parser
 from gentrade import create_app, devkeys
 from gentrade.settings import Settings
 
@@ -63,22 +63,25 @@ def summary(samples: list[float]) -> str:
     )
 
 
-def runner_choice(description: str, argv: list[str] | None) -> tuple[str, str, str]:
-    """``--runner local|docker`` of a backtest benchmark: (runner, the baseline tool's name, a label for figures)."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument(
+def p50_p95(samples: list[float]) -> str:
+    """A latency figure's value: "p50 X ms, p95 Y ms"."""
+    return f"p50 {percentile(samples, 0.5) * 1000:.1f} ms, p95 {percentile(samples, 0.95) * 1000:.1f} ms"
+
+
+def runner_parser(description: str) -> argparse.ArgumentParser:
+    """A backtest benchmark's arguments: ``--figures`` and ``--runner local|docker``."""
+    result = parser(description)
+    result.add_argument(
         "--runner",
         choices=("local", "docker"),
         default="local",
         help="the worker's runner; docker: measured against `docker run` of the stock image",
     )
-    runner = parser.parse_args(argv).runner
+    return result
+
+
+def runner_names(runner: str) -> tuple[str, str]:
+    """(the baseline tool's name, a label for figures) of a backtest benchmark's ``--runner``."""
     if runner == "local":
-        return runner, "stock CLI", ""
-    return runner, "docker run of the stock image", ", docker runner"
-
-
-def result_line(name: str, figure: str, baseline: str, ratio: float | None, target: str, met: bool) -> str:
-    """The one machine-readable line ``bench.run_all`` collects into bench/RESULTS.md."""
-    payload = {"name": name, "figure": figure, "baseline": baseline, "ratio": ratio, "target": target, "met": met}
-    return "RESULT " + json.dumps(payload)
+        return "stock CLI", ""
+    return "docker run of the stock image", ", docker runner"

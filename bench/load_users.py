@@ -48,10 +48,12 @@ import aiohttp
 import psutil
 import psycopg
 
-from bench.api_load import ROOT, WORKERS, free_port, start_server, stop_server, wait_until_serving, worker_pids
+from bench.api_server import ROOT, WORKERS, start_server, stop_server, wait_until_serving, worker_pids
 from bench.backtest_stack import END, BacktestStack, backtest_stack
-from bench.common import POSTGRES_URL, percentile, result_line
+from bench.common import POSTGRES_URL, percentile
+from bench.figures import Figure, parser, run_benchmark
 from gentrade import devkeys
+from gentrade.demo import free_port
 from gentrade.runtime import EXTENSION_KEY
 from gentrade.settings import Settings
 from gentrade.tasks.celery_app import remove_queue
@@ -525,10 +527,10 @@ def run(options: Options) -> dict[str, Any]:
                 delete_queue(stack)
             except Exception as exc:  # never hide the run's own error
                 print(f"could not delete the queue: {exc!r}", file=sys.stderr)
-    return figures(options, settings, stats, backtests, sampler.samples, generator, rows, depth, server_log, worker_log)
+    return assess(options, settings, stats, backtests, sampler.samples, generator, rows, depth, server_log, worker_log)
 
 
-def figures(
+def assess(
     options: Options,
     settings: Settings,
     stats: Stats,
@@ -778,12 +780,12 @@ def report(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-def result_lines(result: dict[str, Any]) -> list[str]:
-    """The machine-readable ``RESULT {json}`` lines (``bench.common.result_line``), one per figure."""
+def figures(result: dict[str, Any]) -> list[Figure]:
+    """The figures of :func:`run`'s result, each with its verdict."""
     who = f"Load {result['users']} users x {result['seconds']:.0f} s"
     error_rate = result["errors"] / result["requests"] if result["requests"] else 0.0
     lines = [
-        result_line(
+        Figure(
             f"{who}: errors",
             f"{result['requests']} requests, {result['errors']} errors ({error_rate:.3%})",
             "",
@@ -795,7 +797,7 @@ def result_lines(result: dict[str, Any]) -> list[str]:
     for route in CRUD_ROUTES:
         item = result["routes"][route]
         lines.append(
-            result_line(
+            Figure(
                 f"{who}: {route}",
                 f"{item['requests']} requests, p50 {_ms(item['p50'])} ms, p95 {_ms(item['p95'])} ms, "
                 f"p99 {_ms(item['p99'])} ms",
@@ -807,7 +809,7 @@ def result_lines(result: dict[str, Any]) -> list[str]:
         )
     first, stream = result["first_byte"], result["routes"][STREAM_ROUTE]
     lines.append(
-        result_line(
+        Figure(
             f"{who}: agent stream (SSE)",
             f"{stream['requests']} turns, first byte p50 {_ms(first['p50'])} ms, p99 {_ms(first['p99'])} ms; "
             f"whole turn p99 {_ms(stream['p99'])} ms",
@@ -819,7 +821,7 @@ def result_lines(result: dict[str, Any]) -> list[str]:
     )
     bt = result["backtests"]
     lines.append(
-        result_line(
+        Figure(
             f"{who}: backtests",
             f"{bt['started']} started, {bt['finished']} finished, {bt['failed']} failed, {bt['stuck']} lost or stuck",
             f"budget {bt['budget']}",
@@ -831,7 +833,7 @@ def result_lines(result: dict[str, Any]) -> list[str]:
     conn = result["connections"]
     api_after = _connections(Counter(conn["api"]["after"]))
     lines.append(
-        result_line(
+        Figure(
             f"{who}: database connections (API workers)",
             f"before {_connections(Counter(conn['api']['before']))}, peak {conn['api']['peak']}, "
             f"after {api_after}; worker peak {conn['worker']['peak']}, after "
@@ -845,7 +847,7 @@ def result_lines(result: dict[str, Any]) -> list[str]:
     for name, label, gated in (("worker", "Celery worker RSS", True), ("api", "API workers RSS", False)):
         memory = result["memory"][name]
         lines.append(
-            result_line(
+            Figure(
                 f"{who}: {label}",
                 f"start {memory['start']:.0f} MB, warm {memory['warm']:.0f} MB, max {memory['max']:.0f} MB, "
                 f"end {memory['end']:.0f} MB",
@@ -857,7 +859,7 @@ def result_lines(result: dict[str, Any]) -> list[str]:
         )
     cpu = result["cpu"]
     lines.append(
-        result_line(
+        Figure(
             f"{who}: CPU during the load",
             f"API workers {cpu['api_cores']:.2f} cores; machine {cpu['machine_share']:.0%} busy (shared machine)",
             "",
@@ -868,7 +870,7 @@ def result_lines(result: dict[str, Any]) -> list[str]:
     )
     gen = result["generator"]
     lines.append(
-        result_line(
+        Figure(
             f"{who}: load generator",
             f"{gen['cpu_share']:.0%} of one core, loop lag p99 {gen['lag_p99'] * 1000:.0f} ms",
             "",
@@ -880,20 +882,19 @@ def result_lines(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=120)
-    parser.add_argument("--deployers", type=int, default=20, help="users who deploy and backtest")
-    parser.add_argument("--backtests", type=int, default=12, help="backtests started in total")
-    parser.add_argument("--think", type=float, nargs=2, default=(1.0, 3.0), metavar=("MIN", "MAX"))
-    args = parser.parse_args()
+def main(argv: list[str] | None = None) -> int:
+    arguments = parser(__doc__.splitlines()[0])
+    arguments.add_argument("--users", type=int, default=200)
+    arguments.add_argument("--seconds", type=float, default=120)
+    arguments.add_argument("--deployers", type=int, default=20, help="users who deploy and backtest")
+    arguments.add_argument("--backtests", type=int, default=12, help="backtests started in total")
+    arguments.add_argument("--think", type=float, nargs=2, default=(1.0, 3.0), metavar=("MIN", "MAX"))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean-up (finally blocks) on SIGTERM too
-    options = Options(args.users, args.seconds, min(args.deployers, args.users), args.backtests, tuple(args.think))
-    result = run(options)
-    print("\n".join(report(result)))
-    print("\n".join(result_lines(result)))
-    return 0 if passed(result) else 1
+    return run_benchmark(arguments, argv, lambda args: run(options(args)), report, figures, passed)
+
+
+def options(args: argparse.Namespace) -> Options:
+    return Options(args.users, args.seconds, min(args.deployers, args.users), args.backtests, tuple(args.think))
 
 
 if __name__ == "__main__":
