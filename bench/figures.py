@@ -35,9 +35,9 @@ class Figure:
         return {True: "met", False: "MISSED", None: "-"}[self.met]
 
 
-def parser(description: str) -> argparse.ArgumentParser:
+def parser(description: str, prog: str | None = None) -> argparse.ArgumentParser:
     """A benchmark's argument parser, with the ``--figures PATH`` that ``bench.run_all`` passes."""
-    result = argparse.ArgumentParser(description=description)
+    result = argparse.ArgumentParser(prog=prog, description=description)
     result.add_argument("--figures", type=Path, metavar="PATH", help="also write the figures into PATH as JSON")
     return result
 
@@ -46,8 +46,9 @@ def describe(figures: list[Figure]) -> list[str]:
     """The figures as readable lines, for a benchmark's own report."""
     lines = ["figures:"]
     for item in figures:
-        ratio = "" if item.ratio is None else f"; ratio {item.ratio:g}"
-        baseline = f" (baseline: {item.baseline}{ratio})" if item.baseline or ratio else ""
+        beside = [f"baseline: {item.baseline}"] if item.baseline else []
+        beside += [] if item.ratio is None else [f"ratio {item.ratio:g}"]
+        baseline = f" ({'; '.join(beside)})" if beside else ""
         target = f"; target {item.target}: {item.verdict}" if item.target else ""
         lines.append(f"  {item.name}: {item.value}{baseline}{target}")
     return lines
