@@ -34,13 +34,13 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from bench.api_server import WORKERS, start_server, stop_server, wait_until_serving, worker_pids
+from bench.api_server import WORKERS, start_server, wait_until_serving, worker_pids
 from bench.common import POSTGRES_URL, bench_app
 from bench.figures import Figure, parser, run_benchmark
 from bench.http_load import WRK_SCRIPT, Load, measure
 from bench.py_spy import start_profile, summarize_profile
 from gentrade import devkeys
-from gentrade.demo import free_port
+from gentrade.demo import free_port, stop_stack
 from gentrade.samples import DRAFT
 
 CONNECTIONS = 64
@@ -166,7 +166,7 @@ def run(profile_dir: Path | None = None, default_pool: bool = False) -> dict[str
             if profile_dir is not None:
                 profiles = profile(url, targets[1:], script, worker_pids(server.pid)[0], profile_dir)
         finally:
-            stop_server(server)
+            stop_stack(server)
         server_log = log_path.read_text(errors="replace")
 
     endpoints = {key: combine(loads, None if key == "bare" else rounds["bare"]) for key, loads in rounds.items()}

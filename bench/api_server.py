@@ -1,10 +1,10 @@
 """The API on gunicorn for load benchmarks (``bench.api_load``, ``bench.load_users``): started as
-configured (``config/gunicorn.conf.py``, gevent workers) in a process group of its own, waited for, stopped."""
+configured (``config/gunicorn.conf.py``, gevent workers) in a process group of its own and waited for; the
+demo's ``stop_stack`` stops that group again."""
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -39,16 +39,6 @@ def start_server(
              "--access-logfile", "/dev/null", "wsgi:app"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-
-
-def stop_server(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def wait_until_serving(url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 90) -> None:

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 
 from bench.backtest_stack import backtest_stack
-from bench.common import runner_names, runner_parser
+from bench.common import against_stock_tool, runner_names, runner_parser
 from bench.figures import Figure, run_benchmark
 
 RUNS = 5
@@ -77,11 +77,10 @@ def report(overhead: Overhead) -> list[str]:
 
 def figures(overhead: Overhead) -> list[Figure]:
     """P2, and P3 with the local runner."""
-    tool, label = runner_names(overhead.runner)
-    api, cli, ratio = statistics.median(overhead.api), statistics.median(overhead.baseline), overhead.ratio
+    api, cli = statistics.median(overhead.api), statistics.median(overhead.baseline)
     result = [
-        Figure(f"P2 backtest through the API{label}", f"median {api:.2f} s", f"{tool} median {cli:.2f} s",
-               round(ratio, 3), f"ratio <= {TARGET}", ratio <= TARGET)
+        against_stock_tool("P2 backtest through the API", overhead.runner, f"median {api:.2f} s", f"median {cli:.2f} s",
+                           overhead.ratio, TARGET)
     ]  # fmt: skip
     if overhead.runner == "local":
         klines = overhead.klines_during

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bench.backtest_stack import backtest_stack
-from bench.common import runner_names, runner_parser
+from bench.common import against_stock_tool, runner_names, runner_parser
 from bench.figures import Figure, run_benchmark
 
 CONCURRENT = 16
@@ -84,11 +84,9 @@ def report(scale: Scale) -> list[str]:
 
 def figures(scale: Scale) -> list[Figure]:
     """P4, and P3 with the local runner."""
-    tool, label = runner_names(scale.runner)
     result = [
-        Figure(f"P4 {CONCURRENT} backtests at once, {LANES} worker processes{label}", f"{scale.service:.2f} s",
-               f"{tool} in {LANES} lanes {scale.stock:.2f} s", round(scale.ratio, 3), f"ratio <= {TARGET}",
-               scale.ratio <= TARGET)
+        against_stock_tool(f"P4 {CONCURRENT} backtests at once, {LANES} worker processes", scale.runner,
+                           f"{scale.service:.2f} s", f"in {LANES} lanes {scale.stock:.2f} s", scale.ratio, TARGET)
     ]  # fmt: skip
     if scale.runner == "local":
         requests = scale.new_pair_requests

@@ -15,7 +15,7 @@ import psycopg
 from flask import Flask
 from flask_migrate import upgrade
 
-from bench.figures import parser
+from bench.figures import Figure, parser
 from gentrade import create_app, devkeys
 from gentrade.settings import Settings
 
@@ -85,3 +85,10 @@ def runner_names(runner: str) -> tuple[str, str]:
     if runner == "local":
         return "stock CLI", ""
     return "docker run of the stock image", ", docker runner"
+
+
+def against_stock_tool(name: str, runner: str, value: str, baseline: str, ratio: float, target: float) -> Figure:
+    """A backtest benchmark's figure against the stock tool of its ``--runner`` (named in ``baseline``): the
+    ratio of the service's time to the tool's, met at or under ``target``."""
+    tool, label = runner_names(runner)
+    return Figure(f"{name}{label}", value, f"{tool} {baseline}", round(ratio, 3), f"ratio <= {target}", ratio <= target)

@@ -19,6 +19,17 @@ def _ms(value: float | None) -> str:
 
 def report(result: dict[str, Any]) -> list[str]:
     """A readable table of the figures."""
+    return [
+        *_requests(result),
+        *_backtests_and_connections(result),
+        *_processes(result),
+        *_problems(result),
+        "verdict: " + ("PASS" if passed(result) else "FAIL"),
+    ]
+
+
+def _requests(result: dict[str, Any]) -> list[str]:
+    """The run's shape, then requests, errors and latencies by route; the stream's first byte and turns."""
     lines = [
         f"{result['users']} users x {result['seconds']:.0f} s, think {result['think'][0]}-{result['think'][1]} s; "
         f"gunicorn {API_WORKERS} gevent workers, Celery 1 worker x {CELERY_PROCESSES} processes, PostgreSQL, RabbitMQ",
@@ -31,55 +42,56 @@ def report(result: dict[str, Any]) -> list[str]:
             f"{_ms(item['p99']):>7} {_ms(item['max']):>7}  {statuses}"
         )
     error_rate = result["errors"] / result["requests"] if result["requests"] else 0.0
-    lines.append(f"all: {result['requests']} requests, {result['errors']} errors ({error_rate:.3%})")
     first = result["first_byte"]
-    lines.append(f"SSE first byte: p50 {_ms(first['p50'])} ms, p99 {_ms(first['p99'])} ms (stream rows: whole turn)")
-    lines.append(
-        "whole turn by start time: "
-        + ", ".join(
-            f"{b['from']:.0f}s+ p50 {_ms(b['p50'])}/p99 {_ms(b['p99'])} ms ({b['turns']})"
-            for b in result["turns_by_start"]
-        )
+    turns = ", ".join(
+        f"{b['from']:.0f}s+ p50 {_ms(b['p50'])}/p99 {_ms(b['p99'])} ms ({b['turns']})" for b in result["turns_by_start"]
     )
-    bt = result["backtests"]
-    lines.append(
+    return [
+        *lines,
+        f"all: {result['requests']} requests, {result['errors']} errors ({error_rate:.3%})",
+        f"SSE first byte: p50 {_ms(first['p50'])} ms, p99 {_ms(first['p99'])} ms (stream rows: whole turn)",
+        f"whole turn by start time: {turns}",
+    ]
+
+
+def _backtests_and_connections(result: dict[str, Any]) -> list[str]:
+    bt, conn = result["backtests"], result["connections"]
+    api, worker, total = conn["api"], conn["worker"], conn["database_total"]
+    return [
         f"backtests: budget {bt['budget']}, started {bt['started']}, finished {bt['finished']}, failed {bt['failed']}, "
-        f"stuck {bt['stuck']}; table {bt['rows']}; queue depth {bt['queue_depth']}"
-    )
-    conn = result["connections"]
-    lines.append(
-        f"API connections: before {conn['api']['before']}, peak {conn['api']['peak']} (bound {conn['peak_bound']}), "
-        f"after {IDLE_SECONDS:.0f} s idle {conn['api']['after']} (bound {conn['idle_bound']})"
-    )
-    lines.append(
-        f"worker connections: before {conn['worker']['before']}, peak {conn['worker']['peak']}, "
-        f"after {conn['worker']['after']} (bound {conn['worker_bound']}); "
-        f"busy or in a transaction after: {conn['held_after']}"
-    )
-    total = conn["database_total"]
-    lines.append(
-        f"database `test`, all clients: before {total['before']}, peak {total['peak']}, after {total['after']}"
-    )
-    for name in ("worker", "api"):
+        f"stuck {bt['stuck']}; table {bt['rows']}; queue depth {bt['queue_depth']}",
+        f"API connections: before {api['before']}, peak {api['peak']} (bound {conn['peak_bound']}), "
+        f"after {IDLE_SECONDS:.0f} s idle {api['after']} (bound {conn['idle_bound']})",
+        f"worker connections: before {worker['before']}, peak {worker['peak']}, after {worker['after']} "
+        f"(bound {conn['worker_bound']}); busy or in a transaction after: {conn['held_after']}",
+        f"database `test`, all clients: before {total['before']}, peak {total['peak']}, after {total['after']}",
+    ]
+
+
+def _processes(result: dict[str, Any]) -> list[str]:
+    """Memory of the worker and the API, the load generator's own cost, the CPU during the load."""
+    lines = []
+    for name, label in (("worker", "Celery worker RSS (main + 2)"), ("api", "API workers RSS (2)")):
         memory = result["memory"][name]
-        label = "Celery worker RSS (main + 2)" if name == "worker" else "API workers RSS (2)"
         lines.append(
-            f"{label}: start {memory['start']:.0f} MB, after warm-up {memory['warm']:.0f} MB, "
-            f"max {memory['max']:.0f} MB, "
-            f"end {memory['end']:.0f} MB ({memory['end_vs_warm']:+.1%} vs warm-up)"
+            f"{label}: start {memory['start']:.0f} MB, after warm-up {memory['warm']:.0f} MB, max {memory['max']:.0f} "
+            f"MB, end {memory['end']:.0f} MB ({memory['end_vs_warm']:+.1%} vs warm-up)"
         )
-    gen = result["generator"]
-    lines.append(
+    gen, cpu = result["generator"], result["cpu"]
+    lines += [
         f"load generator: {gen['cpu_share']:.0%} of one core, event-loop lag p99 {gen['lag_p99'] * 1000:.0f} ms, "
-        f"max {gen['lag_max'] * 1000:.0f} ms ({result['samples']} samples of the processes)"
-    )
-    cpu = result["cpu"]
-    lines.append(
+        f"max {gen['lag_max'] * 1000:.0f} ms ({result['samples']} samples of the processes)",
         f"CPU during the load: API workers {cpu['api_cores']:.2f} cores; the machine (every process, other users "
-        f"included) {cpu['machine_share']:.0%} busy of {psutil.cpu_count()} CPUs"
-    )
+        f"included) {cpu['machine_share']:.0%} busy of {psutil.cpu_count()} CPUs",
+    ]
     if gen["cpu_share"] > 0.8 or gen["lag_p99"] > 0.1:
         lines.append("WARNING: the load generator may have been a bottleneck")
+    return lines
+
+
+def _problems(result: dict[str, Any]) -> list[str]:
+    """The first errors the users saw and the logs showed."""
+    lines = []
     shown = (("errors", result["error_samples"], 10), ("server log", result["server_errors"], 3))
     for title, items, count in shown:
         if items:
@@ -87,7 +99,6 @@ def report(result: dict[str, Any]) -> list[str]:
             lines.extend(f"  {line}" for item in items[:count] for line in item.splitlines())
     if result["worker_errors"]:
         lines.append(f"worker log: {len(result['worker_errors'])} errors, first:\n{result['worker_errors'][0]}")
-    lines.append("verdict: " + ("PASS" if passed(result) else "FAIL"))
     return lines
 
 

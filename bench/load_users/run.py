@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.api_server import stop_server, wait_until_serving
+from bench.api_server import wait_until_serving
 from bench.backtest_stack import BacktestStack, backtest_stack
 from bench.load_users.checks import assess
 from bench.load_users.plan import CELERY_PROCESSES, IDLE_SECONDS, PAIRS, Options
@@ -17,7 +17,7 @@ from bench.load_users.processes import Sampler
 from bench.load_users.stack import celery_pid, delete_queue, queue_depth, start_api, table_statuses
 from bench.load_users.traffic import Backtests, Stats, load
 from gentrade import devkeys
-from gentrade.demo import free_port
+from gentrade.demo import free_port, stop_stack
 from gentrade.runtime import EXTENSION_KEY
 from gentrade.settings import Settings
 
@@ -55,7 +55,7 @@ def run(options: Options) -> dict[str, Any]:
                 if sampler is not None:
                     sampler.stop()
                     sampler.conn.close()
-                stop_server(server)
+                stop_stack(server)
             rows = table_statuses(settings)
             depth = queue_depth(stack)
             server_log = log_path.read_text(errors="replace")
