@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 
 from bench.backtest_stack import backtest_stack
-from bench.common import against_stock_tool, runner_names, runner_parser
+from bench.common import AgainstStockTool, runner_parser
 from bench.figures import Figure, run_benchmark
 
 RUNS = 5
@@ -26,10 +26,9 @@ TARGET = 0.6
 
 
 @dataclass
-class Overhead:
+class Overhead(AgainstStockTool):
     """Seconds per backtest through the API and with the stock tool; klines requests during the API's runs."""
 
-    runner: str
     api: list[float]
     baseline: list[float]
     klines_during: int
@@ -65,12 +64,10 @@ def measure(runner: str) -> Overhead:
 
 
 def report(overhead: Overhead) -> list[str]:
-    tool, label = runner_names(overhead.runner)
-    ratio = overhead.ratio
     return [
-        f"backtest through the API{label} (median of {RUNS}): {statistics.median(overhead.api):6.2f} s",
-        f"{tool} (median of {RUNS}): {statistics.median(overhead.baseline):6.2f} s   (baseline)",
-        f"ratio API/baseline: {ratio:.3f}   target <= {TARGET}: {'met' if ratio <= TARGET else 'MISSED'}",
+        f"backtest through the API{overhead.label} (median of {RUNS}): {statistics.median(overhead.api):6.2f} s",
+        f"{overhead.tool} (median of {RUNS}): {statistics.median(overhead.baseline):6.2f} s   (baseline)",
+        overhead.ratio_line("ratio API/baseline", 3, TARGET),
         f"data reuse: {overhead.klines_during} klines requests during {RUNS} backtests on cached data (target 0)",
     ]
 
@@ -79,8 +76,7 @@ def figures(overhead: Overhead) -> list[Figure]:
     """P2, and P3 with the local runner."""
     api, cli = statistics.median(overhead.api), statistics.median(overhead.baseline)
     result = [
-        against_stock_tool("P2 backtest through the API", overhead.runner, f"median {api:.2f} s", f"median {cli:.2f} s",
-                           overhead.ratio, TARGET)
+        overhead.figure("P2 backtest through the API", f"median {api:.2f} s", f"median {cli:.2f} s", TARGET)
     ]  # fmt: skip
     if overhead.runner == "local":
         klines = overhead.klines_during

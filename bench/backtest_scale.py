@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bench.backtest_stack import backtest_stack
-from bench.common import against_stock_tool, runner_names, runner_parser
+from bench.common import AgainstStockTool, runner_parser
 from bench.figures import Figure, run_benchmark
 
 CONCURRENT = 16
@@ -28,11 +28,10 @@ ONE_DOWNLOAD = 3  # klines requests of one download of the new pair: a listing p
 
 
 @dataclass
-class Scale:
+class Scale(AgainstStockTool):
     """Seconds for all CONCURRENT backtests through the service and with the stock tool in LANES lanes; the
     klines requests for the new pair two concurrent backtests needed."""
 
-    runner: str
     service: float
     stock: float
     new_pair_requests: int
@@ -72,12 +71,10 @@ def measure(runner: str) -> Scale:
 
 
 def report(scale: Scale) -> list[str]:
-    tool, label = runner_names(scale.runner)
-    ratio = scale.ratio
     return [
-        f"{CONCURRENT} runs of the {tool}, {LANES} at a time: {scale.stock:6.2f} s   (baseline)",
-        f"{CONCURRENT} through the API{label}, {LANES} worker processes: {scale.service:6.2f} s",
-        f"ratio: {ratio:.2f}   target <= {TARGET}: {'met' if ratio <= TARGET else 'MISSED'}",
+        f"{CONCURRENT} runs of the {scale.tool}, {LANES} at a time: {scale.stock:6.2f} s   (baseline)",
+        f"{CONCURRENT} through the API{scale.label}, {LANES} worker processes: {scale.service:6.2f} s",
+        scale.ratio_line("ratio", 2, TARGET),
         f"data reuse: SOL/USDT downloaded with {scale.new_pair_requests} klines requests for 2 concurrent backtests",
     ]
 
@@ -85,8 +82,8 @@ def report(scale: Scale) -> list[str]:
 def figures(scale: Scale) -> list[Figure]:
     """P4, and P3 with the local runner."""
     result = [
-        against_stock_tool(f"P4 {CONCURRENT} backtests at once, {LANES} worker processes", scale.runner,
-                           f"{scale.service:.2f} s", f"in {LANES} lanes {scale.stock:.2f} s", scale.ratio, TARGET)
+        scale.figure(f"P4 {CONCURRENT} backtests at once, {LANES} worker processes", f"{scale.service:.2f} s",
+                     f"in {LANES} lanes {scale.stock:.2f} s", TARGET)
     ]  # fmt: skip
     if scale.runner == "local":
         requests = scale.new_pair_requests

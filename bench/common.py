@@ -8,6 +8,7 @@ import statistics
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -80,15 +81,31 @@ def runner_parser(description: str) -> argparse.ArgumentParser:
     return result
 
 
-def runner_names(runner: str) -> tuple[str, str]:
-    """(the baseline tool's name, a label for figures) of a backtest benchmark's ``--runner``."""
-    if runner == "local":
-        return "stock CLI", ""
-    return "docker run of the stock image", ", docker runner"
+@dataclass
+class AgainstStockTool:
+    """A backtest benchmark's measurement against the stock tool of its ``--runner``: the ``freqtrade`` CLI, or
+    ``docker run`` of the stock image for the docker runner. ``ratio``: the service's time over the tool's."""
 
+    runner: str
 
-def against_stock_tool(name: str, runner: str, value: str, baseline: str, ratio: float, target: float) -> Figure:
-    """A backtest benchmark's figure against the stock tool of its ``--runner`` (named in ``baseline``): the
-    ratio of the service's time to the tool's, met at or under ``target``."""
-    tool, label = runner_names(runner)
-    return Figure(f"{name}{label}", value, f"{tool} {baseline}", round(ratio, 3), f"ratio <= {target}", ratio <= target)
+    @property
+    def ratio(self) -> float:
+        raise NotImplementedError
+
+    @property
+    def tool(self) -> str:
+        return "stock CLI" if self.runner == "local" else "docker run of the stock image"
+
+    @property
+    def label(self) -> str:
+        """Added to the figures' names: which runner the service used."""
+        return "" if self.runner == "local" else ", docker runner"
+
+    def ratio_line(self, name: str, digits: int, target: float) -> str:
+        verdict = "met" if self.ratio <= target else "MISSED"
+        return f"{name}: {self.ratio:.{digits}f}   target <= {target}: {verdict}"
+
+    def figure(self, name: str, value: str, baseline: str, target: float) -> Figure:
+        """The figure, its baseline named after the tool; met at or under ``target``."""
+        return Figure(f"{name}{self.label}", value, f"{self.tool} {baseline}", round(self.ratio, 3),
+                      f"ratio <= {target}", self.ratio <= target)  # fmt: skip
