@@ -21,6 +21,8 @@ POSTGRES_PORT = 5432
 
 @dataclass
 class Sample:
+    """The processes at one moment of the run."""
+
     at: float  # monotonic
     phase: str  # before, load, drain, after
     api_rss: int  # bytes, the gunicorn workers together
@@ -125,4 +127,5 @@ def _machine_busy() -> float:
 
 
 def connection_count(states: Counter[str]) -> int:
+    """Connections in ``states`` (one of :meth:`Sampler.connection_states`), without the socket count."""
     return sum(count for state, count in states.items() if state != "client sockets")
