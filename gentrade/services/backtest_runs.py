@@ -262,7 +262,7 @@ def _pipeline(plan: _Plan, heartbeat: _Heartbeat) -> Step:
         raise
     try:
         progress = _ProgressReporter(plan.backtest_id)
-        outcome = runner.run(job, should_cancel=lambda: heartbeat.lost, heartbeat=lambda: None, progress=progress)
+        outcome = runner.run(job, should_cancel=lambda: heartbeat.lost, on_poll=lambda: None, progress=progress)
     except RunnerProblem as problem:
         state.fail(backtest_id, problem.code, problem.message)
         return Step("failed")

@@ -43,7 +43,7 @@ never sees a user's folder, and nothing of a job is left in it for the next:
 * for a job, the worker copies in only what it reads, at the places it has in the user's folder (the strategy
   file, the configs, an empty results folder with the network config), so Freqtrade's arguments are the cold
   container's; renames the container after the backtest and gives it a cold container's CPU weight; writes the
-  request atomically; watches it as a cold one (heartbeat, cancel, timeout, OOM, the log tail); moves the regular
+  request atomically; watches it as a cold one (on_poll, cancel, timeout, OOM, the log tail); moves the regular
   files Freqtrade wrote into the job's ``results_dir``; then empties the job folder and returns the container to
   the pool, or removes it (its last job, a timeout, a cancel, a container that died, any failure) and the pool
   starts a replacement;
@@ -347,7 +347,7 @@ class DockerRunner(PooledContainers):
         job: BacktestJob,
         *,
         should_cancel: Callable[[], bool],
-        heartbeat: Callable[[], None],
+        on_poll: Callable[[], None],
         poll_seconds: float = 1.0,
         progress: Callable[[float], None] | None = None,
     ) -> RunOutcome:
@@ -362,7 +362,7 @@ class DockerRunner(PooledContainers):
         client, owned = self._get_client()
         try:
             image = self._image(client)
-            watch = Watch(should_cancel, heartbeat, poll_seconds, progress, deadline)
+            watch = Watch(should_cancel, on_poll, poll_seconds, progress, deadline)
             if self.pool_size > 0:
                 ended = self._run_pooled(client, job, image, watch)
             else:

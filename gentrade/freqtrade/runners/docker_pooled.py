@@ -11,7 +11,7 @@ One job in a slot: the worker renames the container after the backtest and gives
 in only what the job reads (the strategy file, the configs, an empty results folder: the paths Freqtrade gets are
 the cold container's), writes ``request.json`` atomically, then watches: the server's ``done`` line on the
 container's stdout (which no process of the job can write to) ends the job, with its exit code and the cgroup's
-OOM kills during it; heartbeat, progress, cancel and the deadline as a cold run; a container that stopped is a
+OOM kills during it; on_poll, progress, cancel and the deadline as a cold run; a container that stopped is a
 dead one, reported as a cold container that died. Freqtrade's log comes from the job's own log file. The regular
 files Freqtrade wrote are moved into the user's results folder. Then, if the server reported the end (so nothing
 of the job runs any more: the server killed every other process of the container and emptied its scratch space)

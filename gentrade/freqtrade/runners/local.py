@@ -112,7 +112,7 @@ class LocalRunner:
         job: BacktestJob,
         *,
         should_cancel: Callable[[], bool],
-        heartbeat: Callable[[], None],
+        on_poll: Callable[[], None],
         poll_seconds: float = 1.0,
         progress: Callable[[float], None] | None = None,
     ) -> RunOutcome:
@@ -136,7 +136,7 @@ class LocalRunner:
                         break
                     except subprocess.TimeoutExpired:
                         pass
-                    heartbeat()
+                    on_poll()
                     current = read_progress(job.results_dir) if progress is not None else None
                     if progress is not None and current is not None and current != reported:
                         reported = current
@@ -148,7 +148,7 @@ class LocalRunner:
                         timed_out = True
                         break
             finally:
-                # Also on an exception from heartbeat/should_cancel: never leave the group running.
+                # Also on an exception from on_poll/should_cancel: never leave the group running.
                 if process.returncode is None:
                     self._stop(process)
                 _signal_group(process.pid, signal.SIGKILL)  # stragglers the leader left behind
