@@ -352,43 +352,44 @@ class PooledContainers:
         """Until the server reports this job's end, the container stops, the deadline or a cancel (the container is
         then killed: the pool replaces it). The exit and OOM kills are the server's report, never a file's."""
         ended = Ended()
-        hint = slot.user_data / pool_entry.EXIT_HINT
-        seen: tuple[int, int] | None = None
-        next_poll = next_ask = ask_until = 0.0
+        asking = _ReportAsking(slot.user_data / pool_entry.EXIT_HINT)
+        next_poll = 0.0
         while True:
             now = time.monotonic()
             polling = now >= next_poll
-            try:
-                status = hint.stat()
-                current: tuple[int, int] | None = (status.st_ino, status.st_mtime_ns)
-            except OSError:
-                current = None
-            if current is not None and current != seen:  # the engine may log the report a moment after the hint
-                seen, ask_until = current, now + HINT_ASK_SECONDS
-            if polling or (now < ask_until and now >= next_ask):
-                next_ask = now + HINT_ASK_INTERVAL
-                report = self._report(container, slot.jobs)
-                if report is not None:
-                    ended.exit_code = int(report.get("exit", 1))
-                    ended.served = report.get("clean") is True  # else something stayed: no next job in it
-                    if ended.exit_code != 0 and int(report.get("oom_kills", 0)) > 0:
-                        ended.oom_killed, ended.note = True, f"out of memory (limit {job.memory_mb} MiB)"
-                    break
+            if asking.due(now, polling) and self._took_report(container, job, slot, ended):
+                break
             if polling:
                 next_poll = now + watch.poll_seconds
-                stopped = self._stopped(container)
-                if stopped is not None:  # the server died: a dead container, as a cold one that died
-                    ended.exit_code = stopped
-                    if stopped != 0 and self._oom_killed(container):
-                        ended.oom_killed, ended.note = True, f"out of memory (limit {job.memory_mb} MiB)"
-                    break
-                if watch.tick(ended, results, job.timeout_seconds):
+                if self._took_stop(container, job, ended) or watch.tick(ended, results, job.timeout_seconds):
                     break
             time.sleep(HINT_POLL_SECONDS)
         if ended.cancelled or ended.timed_out:
             self._kill(container)
         ended.tail = self._job_log_tail(slot) or ("" if ended.served else self._log_tail(container))
         return ended
+
+    def _took_report(self, container: Container, job: BacktestJob, slot: Slot, ended: Ended) -> bool:
+        """Whether the server reported the end of this job; its exit and OOM kills noted in ``ended``."""
+        report = self._report(container, slot.jobs)
+        if report is None:
+            return False
+        ended.exit_code = int(report.get("exit", 1))
+        ended.served = report.get("clean") is True  # else something stayed: no next job in it
+        if ended.exit_code != 0 and int(report.get("oom_kills", 0)) > 0:
+            ended.oom_killed, ended.note = True, f"out of memory (limit {job.memory_mb} MiB)"
+        return True
+
+    def _took_stop(self, container: Container, job: BacktestJob, ended: Ended) -> bool:
+        """Whether the container stopped (its server died: a dead container, as a cold one that died), noted in
+        ``ended``."""
+        stopped = self._stopped(container)
+        if stopped is None:
+            return False
+        ended.exit_code = stopped
+        if stopped != 0 and self._oom_killed(container):
+            ended.oom_killed, ended.note = True, f"out of memory (limit {job.memory_mb} MiB)"
+        return True
 
     @staticmethod
     def _report(container: Container, job_number: int) -> dict[str, Any] | None:
@@ -499,6 +500,35 @@ class PooledContainers:
                 raise
         self._remove_leftover(client, job)
         container.rename(name)
+
+
+@dataclasses.dataclass
+class _ReportAsking:
+    """When to ask the engine for the server's report: every poll, and often for a while after the server's exit
+    hint changed (the engine may log the report a moment after the hint)."""
+
+    hint: Path
+    seen: tuple[int, int] | None = None
+    next_ask: float = 0.0
+    ask_until: float = 0.0
+
+    def due(self, now: float, polling: bool) -> bool:
+        current = _stamp(self.hint)
+        if current is not None and current != self.seen:
+            self.seen, self.ask_until = current, now + HINT_ASK_SECONDS
+        if polling or (now < self.ask_until and now >= self.next_ask):
+            self.next_ask = now + HINT_ASK_INTERVAL
+            return True
+        return False
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """A file's inode and modification time, or None when it is not there."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_ino, status.st_mtime_ns
 
 
 def _open_new(path: Path) -> Any:
