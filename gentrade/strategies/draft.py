@@ -197,16 +197,28 @@ class StrategyDraft(_Strict):
         return self
 
     def _problems(self) -> Iterator[tuple[str, str]]:
+        """Every rule across fields, in the order a trader reads the draft; the first problem is the error."""
         if self.name in RESERVED_NAMES:
             yield "name", f"{self.name} is reserved"
+        yield from self._pair_problems()
+        yield from self._timeframe_problems()
+        yield from self._indicator_problems()
+        yield from self._short_problems()
+        yield from self._rule_problems()
+        yield from self._roi_problems()
+        yield from self._history_problems()
+        positive, offset = self.trailing_stop_positive, self.trailing_stop_positive_offset
+        if positive and offset and offset <= positive:
+            yield "trailing_stop_positive_offset", "must be greater than trailing_stop_positive"
+
+    def _pair_problems(self) -> Iterator[tuple[str, str]]:
         quotes = {pair.split("/")[1] for pair in self.pairs}
         if len(quotes) > 1:
             yield "pairs", f"all pairs must share one quote currency, got {', '.join(sorted(quotes))}"
         if len(set(self.pairs)) != len(self.pairs):
             yield "pairs", "pairs must be unique"
-        yield from self._timeframe_problems()
-        yield from self._indicator_problems()
-        yield from self._short_problems()
+
+    def _rule_problems(self) -> Iterator[tuple[str, str]]:
         total = 0
         for field, node in self.condition_groups():
             for location, condition, depth in _walk(node, field, 1):
@@ -218,11 +230,15 @@ class StrategyDraft(_Strict):
                     yield from self._condition_problems(location, condition)
         if total > MAX_CONDITIONS:
             yield "entry_conditions", f"at most {MAX_CONDITIONS} conditions and groups in all"
+
+    def _roi_problems(self) -> Iterator[tuple[str, str]]:
         minutes: dict[int, str] = {}
         for key in self.minimal_roi:
             if int(key) in minutes:
                 yield f"minimal_roi.{key}", f"'{key}' and '{minutes[int(key)]}' are the same number of minutes"
             minutes[int(key)] = key
+
+    def _history_problems(self) -> Iterator[tuple[str, str]]:
         needed = self.effective_startup_candles
         if needed > MAX_STARTUP_CANDLES:
             yield (
@@ -232,9 +248,6 @@ class StrategyDraft(_Strict):
                     f"Freqtrade loads ({MAX_STARTUP_CANDLES}): use shorter periods or a lower higher timeframe"
                 ),
             )
-        positive, offset = self.trailing_stop_positive, self.trailing_stop_positive_offset
-        if positive and offset and offset <= positive:
-            yield "trailing_stop_positive_offset", "must be greater than trailing_stop_positive"
 
     def _timeframe_problems(self) -> Iterator[tuple[str, str]]:
         for index, indicator in enumerate(self.indicators):
