@@ -1,6 +1,6 @@
 """What the docker runner's two ways of running a backtest share: the container's paths, how a run ended, what the
-run loop watches. Cold containers are :mod:`gentrade.freqtrade.runners.docker`'s, pooled ones
-:mod:`gentrade.freqtrade.runners.docker_pooled`'s; both modules import these, neither imports the other's half.
+run loop watches. Cold runs are :mod:`gentrade.freqtrade.runners.docker`'s, pooled ones
+:mod:`gentrade.freqtrade.runners.docker_pooled_job`'s; both import these, so neither reaches into the other's half.
 """
 
 from __future__ import annotations
