@@ -15,8 +15,8 @@ from gentrade.agents.offline.defaults import DEFAULT_LEVELS
 from gentrade.agents.offline.lexer import Token
 from gentrade.agents.offline.message import Found, Reading
 from gentrade.agents.offline.registry import Registry, default_output, default_output_name
-from gentrade.agents.offline.rule_trees import is_number, scaled
-from gentrade.agents.offline.text import Node, Operand, fmt_number
+from gentrade.agents.offline.rule_trees import Node, Operand, is_number, scaled
+from gentrade.agents.offline.text import fmt_number
 from gentrade.agents.offline.vocabulary import AVERAGES, CHANNELS, LINE_PAIRS, Mention, series
 from gentrade.strategies.catalogue import CATALOGUE, OSCILLATOR_MIDDLES, PRICE_COLUMNS
 from gentrade.strategies.trees import conditions

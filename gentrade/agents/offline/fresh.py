@@ -27,8 +27,8 @@ from gentrade.agents.offline.message import Reading
 from gentrade.agents.offline.pairs import fresh_pairs
 from gentrade.agents.offline.reader import Reader
 from gentrade.agents.offline.registry import Registry
-from gentrade.agents.offline.rule_trees import is_filter
-from gentrade.agents.offline.text import Node, fmt_percent
+from gentrade.agents.offline.rule_trees import Node, is_filter
+from gentrade.agents.offline.text import fmt_percent
 from gentrade.agents.offline.timeframes import fit_history
 from gentrade.agents.offline.vocabulary import AVERAGES, Mention, unsupported_note
 from gentrade.agents.offline.wording import auto_name, default_note, first_error, unique_notes

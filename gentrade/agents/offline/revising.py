@@ -20,8 +20,8 @@ from gentrade.agents.offline.message import Reading, Removal
 from gentrade.agents.offline.pairs import revise_pairs
 from gentrade.agents.offline.reader import Reader
 from gentrade.agents.offline.registry import Registry
-from gentrade.agents.offline.rule_trees import comparison_side, is_line_filter, is_number, prune
-from gentrade.agents.offline.text import Node, fmt_number, fmt_percent
+from gentrade.agents.offline.rule_trees import Node, comparison_side, is_line_filter, is_number, prune
+from gentrade.agents.offline.text import fmt_number, fmt_percent
 from gentrade.agents.offline.timeframes import align_timeframes, fit_history
 from gentrade.agents.offline.vocabulary import AVERAGES, Mention, unsupported_note
 from gentrade.agents.offline.wording import auto_name, default_note, first_error, unique_notes
