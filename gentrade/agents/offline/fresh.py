@@ -80,7 +80,7 @@ class _FreshDraft:
             self.notes.append(f"No timeframe named: using {DEFAULT_TIMEFRAME}.")
         if reading.timeframe_note:
             self.notes.append(reading.timeframe_note)
-        self.entry, self.exit_nodes = _apply_thresholds_fresh(reading, self.reader, self.where)
+        self.entry, self.exit_nodes = _threshold_rules(reading, self.reader, self.where)
         self._add_found()
         leftover_notes = self._add_leftovers()
         self.notes.extend(self.registry.notes)
@@ -114,7 +114,7 @@ class _FreshDraft:
         for found in self.reading.found:
             target = self.entry if found.role == "entry" or found.forced_entry else self.exit_nodes
             if all(found.node != node for node, _ in target):
-                target.append((found.node, _found_gap(self.reading, found.node)))
+                target.append((found.node, _words_before(self.reading, found.node)))
                 self.where[id(found.node)] = found.start
 
     def _add_leftovers(self) -> list[Note]:
@@ -204,7 +204,7 @@ class _FreshDraft:
         ]
 
 
-def _found_gap(reading: Reading, node: Node) -> str:
+def _words_before(reading: Reading, node: Node) -> str:
     """The words between this condition and the previous one of its role: 'and' or 'or'."""
     index = next(i for i, f in enumerate(reading.found) if f.node is node)
     found = reading.found[index]
@@ -240,7 +240,9 @@ def _flatten_all(nodes: list[Node]) -> list[Node]:
     return flat
 
 
-def _apply_thresholds_fresh(reading: Reading, reader: Reader, where: dict[int, int]) -> tuple[Rules, Rules]:
+def _threshold_rules(reading: Reading, reader: Reader, where: dict[int, int]) -> tuple[Rules, Rules]:
+    """The entry and exit rules of the levels written without a comparison ("RSI 25"); an ADX level is an entry
+    rule. Each rule's place in the message goes into ``where``."""
     entry: Rules = []
     exit_nodes: Rules = []
     for threshold in reading.thresholds:
