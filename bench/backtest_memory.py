@@ -121,7 +121,7 @@ def stock_cli(setup: Setup, job: BacktestJob, folder: Path) -> dict[str, Any]:
 def service(setup: Setup, job: BacktestJob, memory_cgroup: str) -> dict[str, Any]:
     """The warm runner as the worker runs it, under the default limits (or RLIMIT_DATA alone)."""
     runner = WarmRunner(memory_cgroup=memory_cgroup)
-    outcome = runner.run(job, should_cancel=lambda: False, heartbeat=lambda: None, poll_seconds=0.2)
+    outcome = runner.run(job, should_cancel=lambda: False, on_poll=lambda: None, poll_seconds=0.2)
     peak = outcome.peak_memory_bytes
     return {
         "ok": outcome.succeeded,

@@ -47,7 +47,7 @@ TARGET = 0.6
 
 
 def seconds(runner: LocalRunner | DockerRunner, job: BacktestJob) -> float:
-    outcome = runner.run(job, should_cancel=lambda: False, heartbeat=lambda: None, poll_seconds=0.2)
+    outcome = runner.run(job, should_cancel=lambda: False, on_poll=lambda: None, poll_seconds=0.2)
     assert outcome.succeeded, outcome.log_tail
     return outcome.seconds
 

@@ -1,4 +1,4 @@
-"""The worker side of a backtest: claim it, fetch and verify data, run Freqtrade, parse, record.
+"""The worker side of a backtest: claim it, fetch and check the candles, run Freqtrade, parse, record.
 
 Called by the Celery task with the backtest id. Every status change is written as it happens
 (``backtest_state``). A heartbeat thread keeps ``heartbeat_at`` fresh while the worker owns the
@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from gentrade.extensions import db
+from gentrade.freqtrade.candle_check import DataProblem, check_candles
 from gentrade.freqtrade.candle_times import range_end
 from gentrade.freqtrade.exchange_config import command_overrides
 from gentrade.freqtrade.jobs import BacktestJob, RunnerProblem, RunOutcome
@@ -39,7 +40,6 @@ from gentrade.freqtrade.market_list import MarketListUnavailable, ensure_market_
 from gentrade.freqtrade.results import ResultsInvalid, ResultsMissing, parse_results
 from gentrade.freqtrade.runners import DockerRunner
 from gentrade.freqtrade.userdir import write_atomically
-from gentrade.freqtrade.verify import DataProblem, verify
 from gentrade.metrics import instruments
 from gentrade.models import Backtest, Strategy, User
 from gentrade.runtime import runtime
@@ -220,7 +220,7 @@ def _pipeline(plan: _Plan, heartbeat: _Heartbeat) -> Step:
     candle = timedelta(seconds=TIMEFRAME_SECONDS[plan.timeframe])
     start = datetime.combine(plan.timerange_start, datetime.min.time(), tzinfo=UTC)
     now = datetime.now(UTC)
-    end = range_end(plan.timerange_end, plan.timeframe, now)  # decided once: download, verify, run
+    end = range_end(plan.timerange_end, plan.timeframe, now)  # decided once: download, check, run
     data_start = start - startup_candles * candle
     pairs = list(plan.pairs)
 
@@ -241,9 +241,9 @@ def _pipeline(plan: _Plan, heartbeat: _Heartbeat) -> Step:
     if not heartbeat.check_now():
         return Step("cancelled")
     try:
-        verify(cache.root, pairs, plan.timeframe, data_start, end)
+        check_candles(cache.root, pairs, plan.timeframe, data_start, end)
         for other in informative:
-            verify(cache.root, other.pairs, other.timeframe, other.start, other.end)
+            check_candles(cache.root, other.pairs, other.timeframe, other.start, other.end)
     except DataProblem as problem:
         state.fail(backtest_id, problem.code, problem.message, problem.detail)
         return Step("failed")
@@ -262,7 +262,7 @@ def _pipeline(plan: _Plan, heartbeat: _Heartbeat) -> Step:
         raise
     try:
         progress = _ProgressReporter(plan.backtest_id)
-        outcome = runner.run(job, should_cancel=lambda: heartbeat.lost, heartbeat=lambda: None, progress=progress)
+        outcome = runner.run(job, should_cancel=lambda: heartbeat.lost, on_poll=lambda: None, progress=progress)
     except RunnerProblem as problem:
         state.fail(backtest_id, problem.code, problem.message)
         return Step("failed")

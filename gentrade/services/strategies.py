@@ -32,11 +32,11 @@ from gentrade.services.errors import Conflict, Invalid, NotFound
 from gentrade.services.json_reads import iso_datetime
 from gentrade.services.pagination import page_of
 from gentrade.settings import StrategyCodegen
+from gentrade.strategies.acceptance import CodeRejected, accepted_code, review_and_check
 from gentrade.strategies.card import edited_fields
 from gentrade.strategies.draft import DraftInvalid, StrategyDraft, parse_draft
 from gentrade.strategies.isolated_check import check_in_subprocess
 from gentrade.strategies.llm_codegen import LlmCodegen
-from gentrade.strategies.pipeline import CodeRejected, accepted, verified_code
 from gentrade.tasks.celery_app import publish_prune
 
 DRAFT_TOOL = "StrategyDraftOutputTool"
@@ -149,7 +149,9 @@ def deploy_code(user: User, name: str, code: str) -> Strategy:
     if _name_taken(user, name):
         raise Conflict(f"you already have a strategy named {name}", name_errors)
     try:
-        result = accepted(code, name, list(CODE_CHECK_PAIRS), CODE_CHECK_STAKE_CURRENCY, check=check_in_subprocess)
+        result = review_and_check(
+            code, name, list(CODE_CHECK_PAIRS), CODE_CHECK_STAKE_CURRENCY, check=check_in_subprocess
+        )
     except CodeRejected as exc:
         raise _not_accepted(exc) from exc
     return _store(user, None, _Stored(name, code, {}, result["loaded"]), lambda _: None, name_errors)
@@ -168,7 +170,7 @@ def _code_for(draft: StrategyDraft) -> str:
     if settings.strategy_codegen is StrategyCodegen.LLM:
         # LlmCodegen reviews each answer and checks it in a child process (code it wrote never runs here).
         return LlmCodegen(chat_model(settings), max_repairs=settings.codegen_max_repairs).generate(draft)
-    return verified_code(draft)
+    return accepted_code(draft)
 
 
 def _name_taken(user: User, name: str) -> bool:

@@ -28,11 +28,11 @@ from langchain_core.runnables import Runnable
 from pydantic import ValidationError
 
 from gentrade.agents.schemas import StrategyCode
+from gentrade.strategies.acceptance import MAX_CODE_CHARS, CheckFunction, CodeRejected
 from gentrade.strategies.catalogue import describe
 from gentrade.strategies.check import StrategyCheckFailed
 from gentrade.strategies.draft import StrategyDraft
 from gentrade.strategies.isolated_check import check_in_subprocess
-from gentrade.strategies.pipeline import MAX_CODE_CHARS, CheckFunction, CodeRejected
 from gentrade.strategies.review import (
     ALLOWED_FREQTRADE_MODULES,
     ALLOWED_IMPORT_ROOTS,

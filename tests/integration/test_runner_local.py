@@ -136,7 +136,7 @@ class Calls:
 
 def run(runner: LocalRunner, job: BacktestJob, calls: Calls | None = None, poll: float = 0.5) -> RunOutcome:
     calls = calls or Calls()
-    return runner.run(job, should_cancel=calls.should_cancel, heartbeat=calls.heartbeat, poll_seconds=poll)
+    return runner.run(job, should_cancel=calls.should_cancel, on_poll=calls.heartbeat, poll_seconds=poll)
 
 
 def leftovers(marker: Path) -> list[psutil.Process]:
@@ -420,7 +420,7 @@ for case in spec["cases"]:
     start_ticks = ticks
     runner = {"LocalRunner": LocalRunner, "WarmRunner": WarmRunner}[spec["runner"]]
     outcome = runner(case["command"], kill_grace_seconds=1).run(
-        job, should_cancel=lambda: case["cancel"] and len(beats) >= 1, heartbeat=lambda: beats.append(1),
+        job, should_cancel=lambda: case["cancel"] and len(beats) >= 1, on_poll=lambda: beats.append(1),
         poll_seconds=0.2,
     )
     report[case["name"]] = {
@@ -505,7 +505,7 @@ def test_the_warm_runner_reports_freqtrades_progress(workspace: Workspace) -> No
     seen: list[float] = []
 
     outcome = WarmRunner().run(
-        job, should_cancel=lambda: False, heartbeat=lambda: None, poll_seconds=0.05, progress=seen.append
+        job, should_cancel=lambda: False, on_poll=lambda: None, poll_seconds=0.05, progress=seen.append
     )
 
     assert outcome.succeeded, outcome.log_tail
@@ -518,7 +518,7 @@ def test_a_warm_backtest_gives_the_stock_clis_result(workspace: Workspace, tmp_p
     """Same strategy, data, range and configs: the forked backtest and ``freqtrade backtesting`` in a new
     interpreter trade alike, to the last figure."""
     warm = workspace.job("warm-vs-cli")
-    outcome = WarmRunner().run(warm, should_cancel=lambda: False, heartbeat=lambda: None, poll_seconds=0.1)
+    outcome = WarmRunner().run(warm, should_cancel=lambda: False, on_poll=lambda: None, poll_seconds=0.1)
     assert outcome.succeeded, outcome.log_tail
     stock = workspace.job("cli-vs-warm")
     stock.results_dir.mkdir(parents=True)

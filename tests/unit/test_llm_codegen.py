@@ -20,6 +20,7 @@ from langchain_core.outputs import ChatResult
 from pydantic import Field
 
 from gentrade.samples import DRAFT, draft
+from gentrade.strategies.acceptance import CodeRejected
 from gentrade.strategies.catalogue import CATALOGUE
 from gentrade.strategies.check import StrategyCheckFailed
 from gentrade.strategies.compiler import compile_strategy
@@ -32,7 +33,6 @@ from gentrade.strategies.llm_codegen import (
     draft_request,
     strip_fences,
 )
-from gentrade.strategies.pipeline import CodeRejected
 from gentrade.strategies.review import ALLOWED_IMPORT_ROOTS
 
 DRAFT_MODEL = parse_draft(DRAFT)
