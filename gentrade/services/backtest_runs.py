@@ -48,8 +48,8 @@ from gentrade.services import host_files
 from gentrade.services.backtest_runners import configured_runner, market_cache
 from gentrade.strategies.loaded import informative_of, informative_ranges
 from gentrade.strategies.loaded import startup_candles as needed_startup_candles
-from gentrade.tasks.celery_app import publish_run
 from gentrade.timeframes import TIMEFRAME_SECONDS
+from gentrade.work_queue import publish_run
 
 log = logging.getLogger(__name__)
 TRANSIENT_RETRIES = 4

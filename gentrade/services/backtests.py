@@ -27,8 +27,8 @@ from gentrade.services.pagination import page_of
 from gentrade.services.public_errors import public_error
 from gentrade.strategies.draft import DraftInvalid, parse_draft
 from gentrade.strategies.loaded import startup_candles
-from gentrade.tasks.celery_app import publish_run
 from gentrade.timeframes import TIMEFRAME_SECONDS
+from gentrade.work_queue import publish_run
 
 log = logging.getLogger(__name__)
 

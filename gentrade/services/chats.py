@@ -18,7 +18,7 @@ from gentrade.services import agent_threads, json_reads, ownership, strategies
 from gentrade.services.errors import Conflict
 from gentrade.services.json_reads import iso_datetime
 from gentrade.services.pagination import MAX_OFFSET, rows_page_of
-from gentrade.tasks.celery_app import publish_prune
+from gentrade.work_queue import publish_prune
 
 _UNSET: Any = object()
 

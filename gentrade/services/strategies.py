@@ -37,7 +37,7 @@ from gentrade.strategies.draft import DraftInvalid, StrategyDraft, parse_draft
 from gentrade.strategies.isolated_check import check_in_subprocess
 from gentrade.strategies.llm_codegen import LlmCodegen
 from gentrade.strategies.pipeline import CodeRejected, accepted, verified_code
-from gentrade.tasks.celery_app import publish_prune
+from gentrade.work_queue import publish_prune
 
 DRAFT_TOOL = "StrategyDraftOutputTool"
 # Code brought by a trader is checked on these (its pairs come with each backtest).
