@@ -120,7 +120,8 @@ def deploy_card(user: User, tool_call_id: uuid.UUID, chat_id: uuid.UUID | None, 
 
 
 def _card_chat(user: User, chat_id: uuid.UUID | None, thread_id: uuid.UUID) -> Chat | None:
-    """The chat a card is saved from: the one named (the caller's), else the one holding its thread, if saved."""
+    """The chat a card is saved from: the one named (checked as the caller's), else the caller's chat holding the
+    draft's thread, if it is saved yet (a lookup among the caller's chats: nothing to refuse)."""
     if chat_id is None:
         return db.session.scalar(select(Chat).where(Chat.thread_id == thread_id, Chat.user_id == user.id))
     return ownership.owned_chat_by_id(user, chat_id)
@@ -311,6 +312,8 @@ get_owned = ownership.owned_strategy
 
 # The strategy as ``StrategySchema`` dumps it (keys sorted, as Flask writes them), its owner, and the caller's
 # user id by Clerk id, in one statement (one row even when either is missing). Constants only are formatted in.
+# The body is built for its owner only (nothing another's is sent back); whether the caller gets it, a 403 or a
+# 404 is ``ownership.check``'s decision on the two ids.
 _FALSY_JSON = "('null', 'false', '0', '\"\"', '[]', '{}')"  # what Python's ``or`` passes over in the draft
 _OWNED_JSON = f"""
 SELECT u.id AS caller_id, s.user_id AS owner_id,
