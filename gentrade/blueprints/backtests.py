@@ -24,7 +24,7 @@ KEEP_ALIVE_EVERY = 15  # polls between keep-alive comments, so proxies do not cu
 
 @blp.route("")
 class Backtests(MethodView):
-    decorators = [login_required]
+    decorators = [login_required(get_without_transaction=True, provision_user_first=True)]
 
     @blp.arguments(BacktestCreateSchema)
     @blp.response(202, BacktestSchema)
@@ -55,7 +55,7 @@ class Backtests(MethodView):
 
 @blp.route("/<uuid:backtest_id>")
 class BacktestById(MethodView):
-    decorators = [login_required]
+    decorators = [login_required(get_without_transaction=True, provision_user_first=True)]
 
     @blp.response(200, BacktestSchema)
     def get(self, backtest_id: uuid.UUID) -> Backtest:
@@ -64,7 +64,7 @@ class BacktestById(MethodView):
 
 
 @blp.route("/<uuid:backtest_id>/cancel", methods=["POST"])
-@login_required
+@login_required(get_without_transaction=False, provision_user_first=True)
 @blp.response(200, BacktestSchema)
 def cancel(backtest_id: uuid.UUID) -> Backtest:
     """Cancel a queued or running backtest (a running Freqtrade is killed)."""
@@ -72,7 +72,7 @@ def cancel(backtest_id: uuid.UUID) -> Backtest:
 
 
 @blp.route("/<uuid:backtest_id>/result", methods=["GET"])
-@login_required
+@login_required(get_without_transaction=True, provision_user_first=True)
 @blp.response(
     200,
     {"type": "string", "format": "binary"},
@@ -98,7 +98,7 @@ def result(backtest_id: uuid.UUID) -> Response:
 
 
 @blp.route("/<uuid:backtest_id>/events", methods=["GET"])
-@login_required
+@login_required(get_without_transaction=True, provision_user_first=True)
 @blp.doc(
     responses={
         "200": {
