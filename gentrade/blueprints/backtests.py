@@ -29,7 +29,11 @@ class Backtests(MethodView):
     @blp.arguments(BacktestCreateSchema)
     @blp.response(202, BacktestSchema)
     @blp.alt_response(429, description="Too many of your backtests are queued or running.")
-    @blp.alt_response(503, description="The task queue is unreachable; the backtest was recorded as failed.")
+    @blp.alt_response(
+        503,
+        description="The exchange's market list cannot be loaded, so the pairs cannot be checked (nothing is recorded; "
+        "see `Retry-After`); or the task queue is unreachable (the backtest was recorded as failed).",
+    )
     def post(self, body: dict[str, Any]) -> Backtest:
         """Queue a backtest of one of your strategies over a date range."""
         return backtests.create(
