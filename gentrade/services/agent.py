@@ -134,33 +134,61 @@ class AgentTurn:
             raise
 
     def _graph_events(self, stream: Iterator[Any]) -> Iterator[TurnEvent]:
-        started: dict[str, dict[str, Any]] = {}
-        speaking: str | None = None  # the node whose answer the last token belonged to
+        relay = _GraphRelay(self.user_id, self.thread_id)
         for mode, payload in stream:
             if mode == "messages":
-                chunk, metadata = payload
-                node = metadata.get("langgraph_node")
-                if node in STREAMED_NODES and isinstance(chunk, AIMessageChunk) and chunk.content:
-                    if speaking not in (None, node):  # the coach's answer, then the revised draft's announcement
-                        yield Token(AIMessageChunk(content=PARAGRAPH, id=chunk.id), node)
-                    speaking = node
-                    yield Token(chunk, node)
-                continue
-            for node, update in (payload or {}).items():
-                if node == "router":
-                    yield DRAFTING if (update or {}).get("route") == "strategy" else WRITING
-                elif node == "coach_revision" and (update or {}).get("change"):
-                    yield DRAFTING
-                elif node == "tools":
-                    yield WRITING
-                for message in (update or {}).get("messages", []):
-                    if node == "strategy_draft" and isinstance(message, AIMessage):
-                        for call in message.tool_calls:
-                            agent_threads.record_draft(self.user_id, self.thread_id, call["id"], call["args"]["draft"])
-                            started[call["id"]] = call["args"]
-                            yield DraftStarted(call["id"], call["args"])
-                    elif node == "tools" and isinstance(message, ToolMessage):
-                        yield DraftShown(message.tool_call_id, started.get(message.tool_call_id, {}), message)
+                yield from relay.tokens(*payload)
+            else:
+                yield from relay.updates(payload or {})
+
+
+class _GraphRelay:
+    """The graph's stream (``messages`` and ``updates`` modes) as :data:`TurnEvent` objects: the answer's tokens,
+    the steps, and the drafts started (recorded as they come) and shown."""
+
+    def __init__(self, user_id: uuid.UUID, thread_id: uuid.UUID) -> None:
+        self.user_id = user_id
+        self.thread_id = thread_id
+        self.started: dict[str, dict[str, Any]] = {}  # the draft tool's arguments by call id
+        self.speaking: str | None = None  # the node whose answer the last token belonged to
+
+    def tokens(self, chunk: Any, metadata: dict[str, Any]) -> Iterator[TurnEvent]:
+        node = metadata.get("langgraph_node")
+        if node not in STREAMED_NODES or not isinstance(chunk, AIMessageChunk) or not chunk.content:
+            return
+        if self.speaking not in (None, node):  # the coach's answer, then the revised draft's announcement
+            yield Token(AIMessageChunk(content=PARAGRAPH, id=chunk.id), node)
+        self.speaking = node
+        yield Token(chunk, node)
+
+    def updates(self, payload: dict[str, Any]) -> Iterator[TurnEvent]:
+        for node, update in payload.items():
+            step = _step_after(node, update or {})
+            if step is not None:
+                yield step
+            for message in (update or {}).get("messages", []):
+                yield from self._drafts(node, message)
+
+    def _drafts(self, node: str, message: Any) -> Iterator[TurnEvent]:
+        if node == "strategy_draft" and isinstance(message, AIMessage):
+            for call in message.tool_calls:
+                agent_threads.record_draft(self.user_id, self.thread_id, call["id"], call["args"]["draft"])
+                self.started[call["id"]] = call["args"]
+                yield DraftStarted(call["id"], call["args"])
+        elif node == "tools" and isinstance(message, ToolMessage):
+            yield DraftShown(message.tool_call_id, self.started.get(message.tool_call_id, {}), message)
+
+
+def _step_after(node: str, update: dict[str, Any]) -> Step | None:
+    """What the turn does once ``node`` has run: draft (the router chose a strategy, the coach asked for a
+    change) or write the answer."""
+    if node == "router":
+        return DRAFTING if update.get("route") == "strategy" else WRITING
+    if node == "coach_revision" and update.get("change"):
+        return DRAFTING
+    if node == "tools":
+        return WRITING
+    return None
 
 
 def _record_failure(graph: Any, thread: dict[str, Any], question: HumanMessage, draft_before: Any) -> None:
