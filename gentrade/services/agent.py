@@ -219,7 +219,7 @@ def _record_tokens(user_id: uuid.UUID, tokens: int) -> None:
 
 
 @dataclass
-class Turn:
+class TurnOutput:
     """What the turn produced so far (what the chat will be saved with)."""
 
     text: str = ""
@@ -235,7 +235,7 @@ def start_turn(user: User, thread_id: uuid.UUID) -> Chat:
     return chat
 
 
-OUR_WIRE = Wire(first=("status", {"step": READING.name}), end=("end", {}), end_after_error=True)
+AGENT_STREAM_WIRE = Wire(first=("status", {"step": READING.name}), end=("end", {}), end_after_error=True)
 
 
 def run_turn(
@@ -246,13 +246,13 @@ def run_turn(
     lock = agent_limits.admit(user_id, thread_id)
     request_id = current_request_id()  # the turn runs off the request: the id goes with it
     produce = lambda: _turn_events(user_id, chat_id, thread_id, message, request_id)  # noqa: E731
-    return streamed_turn(produce, OUR_WIRE, _keepalive_seconds(), lock.release, f"turn-{thread_id}")
+    return streamed_turn(produce, AGENT_STREAM_WIRE, _keepalive_seconds(), lock.release, f"turn-{thread_id}")
 
 
 def _turn_events(
     user_id: uuid.UUID, chat_id: uuid.UUID, thread_id: uuid.UUID, message: str, request_id: str
 ) -> Iterator[tuple[str, Any]]:
-    turn = Turn()
+    turn = TurnOutput()
     try:
         for event in AgentTurn(user_id, thread_id, message).events():
             if isinstance(event, Step):
@@ -273,7 +273,7 @@ def _turn_events(
         yield "message", saved
 
 
-def _assistant_message(turn: Turn) -> dict[str, Any]:
+def _assistant_message(turn: TurnOutput) -> dict[str, Any]:
     if turn.error:
         return {"role": "assistant", "content": ERROR_REPLY, "type": "error"}
     message: dict[str, Any] = {"role": "assistant", "content": turn.text, "type": "text"}
@@ -287,7 +287,7 @@ def _assistant_message(turn: Turn) -> dict[str, Any]:
     return message
 
 
-def _save(chat_id: uuid.UUID, user_text: str, turn: Turn) -> dict[str, Any]:
+def _save(chat_id: uuid.UUID, user_text: str, turn: TurnOutput) -> dict[str, Any]:
     """Append the turn to the chat in one transaction; give an untitled chat a title from its first message."""
     now = utcnow()
     assistant = _assistant_message(turn) | {"created_at": now.isoformat()}

@@ -80,7 +80,7 @@ class _Plan:
 
 
 @dataclass(frozen=True)
-class Step:
+class NextStep:
     """What the task should do next: nothing, or run again after ``retry_in`` seconds."""
 
     outcome: str
@@ -115,7 +115,7 @@ def _plan(backtest_id: uuid.UUID) -> tuple[_Plan, int] | None:
     return loaded
 
 
-def execute(backtest_id: uuid.UUID, task_id: str | None, retries: int) -> Step:
+def execute(backtest_id: uuid.UUID, task_id: str | None, retries: int) -> NextStep:
     """Run the backtest if this delivery can claim it; the run's duration is recorded by how it ended."""
     began = time.monotonic()
     step = _execute_or_retry(backtest_id, task_id, retries)
@@ -123,7 +123,7 @@ def execute(backtest_id: uuid.UUID, task_id: str | None, retries: int) -> Step:
     return step
 
 
-def _execute_or_retry(backtest_id: uuid.UUID, task_id: str | None, retries: int) -> Step:
+def _execute_or_retry(backtest_id: uuid.UUID, task_id: str | None, retries: int) -> NextStep:
     try:
         return _execute(backtest_id, task_id, retries)
     except OperationalError as exc:
@@ -133,26 +133,26 @@ def _execute_or_retry(backtest_id: uuid.UUID, task_id: str | None, retries: int)
         db.session.rollback()
         log.warning("backtest %s: database error, retry in %.0f s: %s", backtest_id, DATABASE_RETRY_SECONDS, exc)
         try:
-            state.requeue(backtest_id, state.error("database_unavailable", "the database connection dropped"))
+            state.requeue(backtest_id, state.user_error("database_unavailable", "the database connection dropped"))
         except OperationalError:
             db.session.rollback()
-        return Step("retry", DATABASE_RETRY_SECONDS)
+        return NextStep("retry", DATABASE_RETRY_SECONDS)
 
 
-def _execute(backtest_id: uuid.UUID, task_id: str | None, retries: int) -> Step:
+def _execute(backtest_id: uuid.UUID, task_id: str | None, retries: int) -> NextStep:
     claim = state.claim(backtest_id, task_id)
     if claim is not state.Claim.CLAIMED:
         log.info("backtest %s: %s, nothing to run", backtest_id, claim)
         # Busy: another delivery is on it; look again once its heartbeat could have gone stale.
-        return Step(claim, state.stale_after().total_seconds() if claim is state.Claim.BUSY else None)
+        return NextStep(claim, state.stale_after().total_seconds() if claim is state.Claim.BUSY else None)
     loaded = _plan(backtest_id)
     if loaded is None:
-        return Step(state.Claim.MISSING)
+        return NextStep(state.Claim.MISSING)
     plan, attempts = loaded
     settings = runtime().settings
     if attempts > settings.backtest_max_attempts:
         state.fail(backtest_id, "worker_lost", f"the worker stopped during {attempts - 1} attempts")
-        return Step("failed")
+        return NextStep("failed")
     with Heartbeat(backtest_id, current_app._get_current_object()) as heartbeat:  # type: ignore[attr-defined]
         try:
             step = _pipeline(plan, heartbeat)
@@ -161,25 +161,26 @@ def _execute(backtest_id: uuid.UUID, task_id: str | None, retries: int) -> Step:
             return step
         except DiskFull as exc:
             state.fail(backtest_id, "disk_full", "the results folder is out of space", str(exc)[-2000:])
-            return Step("failed")
+            return NextStep("failed")
         except OperationalError:
             raise
         except ExchangeUnavailable as exc:
             if retries < TRANSIENT_RETRIES:
                 delay = 10.0 * 2**retries
-                state.requeue(backtest_id, state.error("exchange_unavailable", f"retrying in {delay:.0f} s", str(exc)))
+                retrying = state.user_error("exchange_unavailable", f"retrying in {delay:.0f} s", str(exc))
+                state.requeue(backtest_id, retrying)
                 log.warning("backtest %s: exchange unavailable, retry in %.0f s", backtest_id, delay)
-                return Step("retry", delay)
+                return NextStep("retry", delay)
             state.fail(backtest_id, "data_unavailable", "the exchange could not be reached", str(exc)[-2000:])
-            return Step("failed")
+            return NextStep("failed")
         except Exception as exc:
             log.exception("backtest %s failed unexpectedly", backtest_id)
             db.session.rollback()
             state.fail(backtest_id, "internal_error", f"{type(exc).__name__}: {exc}"[:500])
-            return Step("failed")
+            return NextStep("failed")
 
 
-def _pipeline(plan: _Plan, heartbeat: Heartbeat) -> Step:
+def _pipeline(plan: _Plan, heartbeat: Heartbeat) -> NextStep:
     """Data, verification, Freqtrade, results: each phase ends the backtest (failed, cancelled) or hands on."""
     now = datetime.now(UTC)
     start = datetime.combine(plan.timerange_start, datetime.min.time(), tzinfo=UTC)
@@ -194,15 +195,15 @@ def _pipeline(plan: _Plan, heartbeat: Heartbeat) -> Step:
         except MarketListUnavailable as exc:
             raise ExchangeUnavailable(str(exc)) from exc
     if not heartbeat.check_now():
-        return Step("cancelled")
+        return NextStep("cancelled")
     try:
         for candles in ranges:
             verify(cache.root, candles.pairs, candles.timeframe, candles.start, candles.end)
     except DataProblem as problem:
         state.fail(plan.backtest_id, problem.code, problem.message, problem.detail)
-        return Step("failed")
+        return NextStep("failed")
     if not state.start_running(plan.backtest_id):
-        return Step("cancelled")
+        return NextStep("cancelled")
     job = _prepared_job(plan, cache.root, start, ranges[0].end)
     return _run(plan, runner, job, heartbeat)
 
@@ -232,38 +233,38 @@ def _prepared_job(plan: _Plan, datadir: Path, start: datetime, end: datetime) ->
         raise
 
 
-def _run(plan: _Plan, runner: Runner, job: BacktestJob, heartbeat: Heartbeat) -> Step:
+def _run(plan: _Plan, runner: Runner, job: BacktestJob, heartbeat: Heartbeat) -> NextStep:
     """Freqtrade, until it ends or the backtest is no longer ours; a failed run is recorded with its reason."""
     progress = ProgressRecorder(plan.backtest_id)
     try:
         outcome = runner.run(job, should_cancel=lambda: heartbeat.lost, heartbeat=lambda: None, progress=progress)
     except RunnerProblem as problem:
         state.fail(plan.backtest_id, problem.code, problem.message)
-        return Step("failed")
+        return NextStep("failed")
     if outcome.cancelled or heartbeat.lost:
-        return Step("cancelled")
+        return NextStep("cancelled")
     if not outcome.succeeded:
         if not outcome.timed_out:
             _check_space(job.results_dir, outcome.log_tail)
         code, message = failure_of(outcome, job)
         state.fail(plan.backtest_id, code, message, outcome.log_tail)
-        return Step("failed")
+        return NextStep("failed")
     return _record_results(plan, outcome, job.results_dir)
 
 
-def _record_results(plan: _Plan, outcome: RunOutcome, results_dir: Path) -> Step:
+def _record_results(plan: _Plan, outcome: RunOutcome, results_dir: Path) -> NextStep:
     """Parse Freqtrade's results and finish the backtest with them (unless it was cancelled meanwhile)."""
     try:
         parsed = parse_results(results_dir, plan.strategy_name)
     except (ResultsMissing, ResultsInvalid) as exc:
         _check_space(results_dir, outcome.log_tail)
         state.fail(plan.backtest_id, "results_invalid", str(exc), outcome.log_tail)
-        return Step("failed")
+        return NextStep("failed")
     relative = str(parsed.archive.relative_to(runtime().user_dirs.path_for(plan.clerk_id)))
     if not state.finish(plan.backtest_id, parsed.summary, relative, _archive(parsed.archive)):
-        return Step("cancelled")  # cancelled or deleted while Freqtrade was finishing
+        return NextStep("cancelled")  # cancelled or deleted while Freqtrade was finishing
     log.info("backtest %s finished in %.1f s", plan.backtest_id, outcome.seconds)
-    return Step("finished")
+    return NextStep("finished")
 
 
 def _archive(path: Path) -> state.Archive | None:
@@ -361,7 +362,7 @@ def reap() -> int:
     for backtest_id, attempts in state.stale():
         if attempts >= max_attempts:
             state.fail(backtest_id, "worker_lost", f"the worker stopped during {attempts} attempts")
-        elif state.requeue(backtest_id, state.error("worker_lost", "the worker stopped; running it again")):
+        elif state.requeue(backtest_id, state.user_error("worker_lost", "the worker stopped; running it again")):
             publish_run(backtest_id)
         handled += 1
     return handled

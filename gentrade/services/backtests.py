@@ -42,7 +42,7 @@ class QueueUnavailable(Unavailable):
     """The backtest was recorded, but its task could not be published (the row ends ``queue_unavailable``)."""
 
 
-def _validate(strategy: Strategy, start: date, end: date, pairs: list[str] | None, timeframe: str) -> list[str]:
+def _valid_pairs(strategy: Strategy, start: date, end: date, pairs: list[str] | None, timeframe: str) -> list[str]:
     settings = runtime().settings
     problems: dict[str, list[str]] = {}
     today = datetime.now(UTC).date()
@@ -125,7 +125,7 @@ def create(
 ) -> Backtest:
     strategy = ownership.owned_strategy(user, strategy_id)
     timeframe = timeframe or strategy.timeframe
-    chosen_pairs = _validate(strategy, start, end, pairs, timeframe)
+    chosen_pairs = _valid_pairs(strategy, start, end, pairs, timeframe)
     # Serialise this user's starts (row lock), so the active limit holds under concurrent requests.
     db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
     limit = runtime().settings.backtest_max_active_per_user

@@ -360,7 +360,7 @@ def delete(user: User, strategy_id: uuid.UUID) -> None:
     publish_prune(user.clerk_id)  # the copies on the worker hosts
 
 
-def stage_delete(user: User, strategy: Strategy) -> Any:
+def stage_delete(user: User, strategy: Strategy) -> Callable[[], None]:
     """Delete the row (its backtests cascade) and unlink chat messages in the current transaction.
 
     Returns the file-system clean-up to run once the transaction has committed.
