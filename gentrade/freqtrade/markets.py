@@ -105,27 +105,26 @@ class PairListings:
         except Exception as exc:  # ccxt raises many kinds; any of them means "unknown right now"
             reason = f"{type(exc).__name__}: {exc}"
             log.warning("could not load the exchange's markets from %s: %s", exchange_api_url or EXCHANGE, reason)
-            self._record(exchange_api_url, failure=reason)
+            self._remember_failure(exchange_api_url, reason)
             if usable is not None:
                 log.warning("serving the last good market list of %s meanwhile", exchange_api_url or EXCHANGE)
             return _stale_or_refuse(usable, reason, FAILURE_SECONDS)
         else:
-            self._record(exchange_api_url, pairs=pairs)
+            self._remember_success(exchange_api_url, pairs)
             return pairs
         finally:
             with self._lock:
                 del self._loading[exchange_api_url]
             flight.set()
 
-    def _record(
-        self, exchange_api_url: str | None, pairs: frozenset[str] | None = None, failure: str | None = None
-    ) -> None:
+    def _remember_success(self, exchange_api_url: str | None, pairs: frozenset[str]) -> None:
         with self._lock:
-            if pairs is not None:
-                self.good[exchange_api_url] = (self._clock(), pairs)
-                self._failed.pop(exchange_api_url, None)
-            if failure is not None:
-                self._failed[exchange_api_url] = (self._clock(), failure)
+            self.good[exchange_api_url] = (self._clock(), pairs)
+            self._failed.pop(exchange_api_url, None)
+
+    def _remember_failure(self, exchange_api_url: str | None, reason: str) -> None:
+        with self._lock:
+            self._failed[exchange_api_url] = (self._clock(), reason)
 
     def _wait_for(self, exchange_api_url: str | None, flight: threading.Event) -> frozenset[str]:
         """Without any list: wait for the load under way, then take what it left."""
