@@ -29,6 +29,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gentrade.exchange_sim import ExchangeSimulator
+from gentrade.freqtrade import markets
 from tests import backtest_stack
 from tests.backtest_stack import (
     BACKTESTS,
@@ -368,6 +369,7 @@ def test_an_unreachable_exchange_is_retried_and_the_backtest_finishes_once_it_is
     api: FlaskClient, tokens: Tokens, exchange: ExchangeSimulator
 ) -> None:
     strategy_id = deploy(api, tokens)
+    markets.listed_pairs(exchange.api_url)  # the API has the market list (a 503 without one, as it cannot check)
     exchange.stop()  # connections refused
     try:
         backtest_id = start(api, tokens, strategy_id, **uncached(days_back=200))["id"]

@@ -27,7 +27,7 @@ from gentrade.models import BacktestArchive, Strategy
 from gentrade.runtime import runtime
 from gentrade.services import backtest_runs, host_files, users
 from gentrade.settings import Settings
-from gentrade.tasks.celery_app import publish_prune, publish_run
+from gentrade.work_queue import publish_prune, publish_run
 from tests import backtest_stack
 from tests.backtest_stack import BACKTESTS, FINAL, deploy, start, wait_for
 from tests.conftest import Tokens
