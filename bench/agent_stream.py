@@ -10,16 +10,35 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass, field
 
-from bench.common import bearer, bench_app, percentile, result_line, summary
+from bench.common import bearer, bench_app, p50_p95, percentile, summary
+from bench.figures import Figure, parser, run_benchmark
+from gentrade import sse_reader
 
 TURNS = 50
 TARGET_FIRST_BYTE = 0.100
 MESSAGES = ("an RSI strategy on BTC/USDT 1h with a 5% stop", "use EMA 50 as a trend filter")
 
 
-def main() -> int:
-    first_bytes, totals, reads = [], [], []
+@dataclass
+class Timings:
+    """Seconds per turn: to the first byte and to ``end``; and of reading the chat (the baseline)."""
+
+    first_bytes: list[float] = field(default_factory=list)
+    totals: list[float] = field(default_factory=list)
+    reads: list[float] = field(default_factory=list)
+
+
+def ended_cleanly(body: bytes) -> bool:
+    """Whether the turn's events reached ``end`` with no ``error`` on the way."""
+    names = [event for event, _ in sse_reader.parse(body.decode())]
+    return "end" in names and "error" not in names
+
+
+def measure() -> Timings | None:
+    """TURNS turns, each followed by a read of its chat; None (reported) when a turn did not end cleanly."""
+    timings = Timings()
     # One user's turns back to back: the per-user turn limit (10 a minute by default) is lifted for the bench.
     with bench_app("gentrade_bench_agent", agent_turns_per_minute=10 * TURNS) as (app, data_dir):
         client = app.test_client()
@@ -33,36 +52,51 @@ def main() -> int:
             response = client.post("/api/v1/agent/stream", json=body, headers=headers, buffered=False)
             chunks = iter(response.response)
             first = next(chunks)
-            first_bytes.append(time.perf_counter() - started)
+            timings.first_bytes.append(time.perf_counter() - started)
             text = first + b"".join(chunks)
-            totals.append(time.perf_counter() - started)
+            timings.totals.append(time.perf_counter() - started)
             response.close()
-            if b"event: end" not in text or b"event: error" in text:
+            if not ended_cleanly(text):
                 print(f"turn {index} did not end cleanly: {text[-300:]!r}", file=sys.stderr)
-                return 1
+                return None
             started = time.perf_counter()
             client.get(f"/api/v1/chats/{thread}", headers=headers)
-            reads.append(time.perf_counter() - started)
+            timings.reads.append(time.perf_counter() - started)
+    return timings
 
-    p95 = percentile(first_bytes, 0.95)
-    print(f"first SSE byte ({TURNS} turns): {summary(first_bytes)}")
-    print(f"whole turn to `end`         : {summary(totals)}")
-    print(f"GET the chat (baseline)     : {summary(reads)}")
-    print(f"ratio first byte / chat read (p50): {percentile(first_bytes, 0.5) / percentile(reads, 0.5):.1f}x")
+
+def report(timings: Timings) -> list[str]:
+    p95 = percentile(timings.first_bytes, 0.95)
     verdict = "met" if p95 <= TARGET_FIRST_BYTE else "MISSED"
-    print(f"target first byte p95 <= {TARGET_FIRST_BYTE * 1000:.0f} ms: {verdict} ({p95 * 1000:.1f} ms)")
-    turn_p50 = percentile(totals, 0.5) * 1000
-    print(
-        result_line(
+    return [
+        f"first SSE byte ({TURNS} turns): {summary(timings.first_bytes)}",
+        f"whole turn to `end`         : {summary(timings.totals)}",
+        f"GET the chat (baseline)     : {summary(timings.reads)}",
+        f"ratio first byte / chat read (p50): {_ratio(timings):.1f}x",
+        f"target first byte p95 <= {TARGET_FIRST_BYTE * 1000:.0f} ms: {verdict} ({p95 * 1000:.1f} ms)",
+    ]
+
+
+def figures(timings: Timings) -> list[Figure]:
+    turn_p50 = percentile(timings.totals, 0.5) * 1000
+    return [
+        Figure(
             "P6 agent stream, first SSE byte (offline)",
-            f"p50 {percentile(first_bytes, 0.5) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms; turn p50 {turn_p50:.0f} ms",
-            f"GET the chat p50 {percentile(reads, 0.5) * 1000:.1f} ms",
-            round(percentile(first_bytes, 0.5) / percentile(reads, 0.5), 1),
+            f"{p50_p95(timings.first_bytes)}; turn p50 {turn_p50:.0f} ms",
+            f"GET the chat p50 {percentile(timings.reads, 0.5) * 1000:.1f} ms",
+            round(_ratio(timings), 1),
             f"first byte p95 <= {TARGET_FIRST_BYTE * 1000:.0f} ms",
-            p95 <= TARGET_FIRST_BYTE,
+            percentile(timings.first_bytes, 0.95) <= TARGET_FIRST_BYTE,
         )
-    )
-    return 0
+    ]
+
+
+def _ratio(timings: Timings) -> float:
+    return percentile(timings.first_bytes, 0.5) / percentile(timings.reads, 0.5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_benchmark(parser(__doc__.splitlines()[0]), argv, lambda _: measure(), report, figures)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass
 
 from bench.backtest_stack import backtest_stack
-from bench.common import result_line
+from bench.figures import Figure, parser, run_benchmark
 
 CONCURRENT = 16
 PAIRS = ("BTC/USDT", "ETH/USDT")
@@ -40,16 +41,37 @@ def seconds_for_all(hosts: int) -> tuple[float, list[int]]:
     return elapsed, ran
 
 
-def main() -> int:
-    one, ran_one = seconds_for_all(1)
-    two, ran_two = seconds_for_all(2)
-    ratio = two / one
-    print(f"{CONCURRENT} backtests at once, one worker host:  {one:6.2f} s   (baseline; ran {ran_one})")
-    print(f"{CONCURRENT} backtests at once, two worker hosts: {two:6.2f} s   (ran per host: {ran_two})")
-    print(f"ratio two hosts / one host: {ratio:.2f} (one machine: the second host shares its 2 cores)")
-    print(result_line(f"Issue 17: {CONCURRENT} backtests, two worker hosts (2 processes each)", f"{two:.2f} s",
-                      f"one worker host {one:.2f} s", round(ratio, 3), "none (same machine)", None))  # fmt: skip
-    return 0
+@dataclass
+class Hosts:
+    """Seconds for all CONCURRENT backtests, and how many each host ran: with one worker host and with two."""
+
+    one: float
+    ran_one: list[int]
+    two: float
+    ran_two: list[int]
+
+
+def measure() -> Hosts:
+    return Hosts(*seconds_for_all(1), *seconds_for_all(2))
+
+
+def report(hosts: Hosts) -> list[str]:
+    return [
+        f"{CONCURRENT} backtests at once, one worker host:  {hosts.one:6.2f} s   (baseline; ran {hosts.ran_one})",
+        f"{CONCURRENT} backtests at once, two worker hosts: {hosts.two:6.2f} s   (ran per host: {hosts.ran_two})",
+        f"ratio two hosts / one host: {hosts.two / hosts.one:.2f} (one machine: the second host shares its 2 cores)",
+    ]
+
+
+def figures(hosts: Hosts) -> list[Figure]:
+    return [
+        Figure(f"Issue 17: {CONCURRENT} backtests, two worker hosts (2 processes each)", f"{hosts.two:.2f} s",
+               f"one worker host {hosts.one:.2f} s", round(hosts.two / hosts.one, 3), "none (same machine)", None)
+    ]  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_benchmark(parser(__doc__.splitlines()[0]), argv, lambda _: measure(), report, figures)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ Run: ``.venv/bin/python -m bench.backtest_memory [--quick]`` (``--quick``: 8 x 3
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -28,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import result_line
+from bench.figures import Figure, parser, run_benchmark
 from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
 from gentrade.freqtrade.jobs import BacktestJob
 from gentrade.freqtrade.limits import (
@@ -122,7 +121,7 @@ def stock_cli(setup: Setup, job: BacktestJob, folder: Path) -> dict[str, Any]:
 def service(setup: Setup, job: BacktestJob, memory_cgroup: str) -> dict[str, Any]:
     """The warm runner as the worker runs it, under the default limits (or RLIMIT_DATA alone)."""
     runner = WarmRunner(memory_cgroup=memory_cgroup)
-    outcome = runner.run(job, should_cancel=lambda: False, heartbeat=lambda: None, poll_seconds=0.2)
+    outcome = runner.run(job, should_cancel=lambda: False, on_poll=lambda: None, poll_seconds=0.2)
     peak = outcome.peak_memory_bytes
     return {
         "ok": outcome.succeeded,
@@ -144,11 +143,8 @@ def prepare(root: Path) -> Setup:
     return Setup(user_data, datadir)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="8 pairs x 365 days of 5m only")
-    options = parser.parse_args()
-    sizes = [(8, 365, "5m")] if options.quick else SIZES
+def measure(sizes: list[tuple[int, int, str]]) -> list[dict[str, Any]]:
+    """One row per size: the estimate, and the stock CLI's and the service's runs (printed as they finish)."""
     place = find_cgroup_place()
     mechanism = f"cgroup v{place.version} under {place.parent}" if place else "RLIMIT_DATA (no cgroup here)"
     print(f"{cpus()} CPUs; default limits: {MEMORY_MB} MiB by {mechanism}; ", end="")
@@ -174,41 +170,68 @@ def main() -> int:
                     row[name] = run(setup.job(pairs, days, timeframe, work), work)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
-    report(rows)
-    return 0
+    return rows
 
 
-def report(rows: list[dict[str, Any]]) -> None:
-    print()
-    print("| pairs x days | candles | stock CLI s | VmHWM MiB | VmData peak MiB | VmData - VmHWM | VmPeak MiB "
-          "| estimate MiB | service s (default) | cgroup peak MiB | RLIMIT_DATA alone |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+def report(rows: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "",
+        "| pairs x days | candles | stock CLI s | VmHWM MiB | VmData peak MiB | VmData - VmHWM | VmPeak MiB "
+        "| estimate MiB | service s (default) | cgroup peak MiB | RLIMIT_DATA alone |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
         cli, default, rlimit = row["cli"], row["default"], row["rlimit"]
         verdict = "finished" if rlimit["ok"] else ("MemoryError" if rlimit["out_of_memory"] else "failed")
-        print(
+        lines.append(
             f"| {row['pairs']} x {row['days']} {row['timeframe']} | {row['candles']:,} | {cli['seconds']} "
             f"| {cli['hwm']:,} | {cli['vm_data']:,} | {cli['vm_data'] - cli['hwm']:,} | {cli['vm_peak']:,} "
             f"| {row['estimate']:,} | {default['seconds']} {'ok' if default['ok'] else 'FAILED'} "
             f"| {default['cgroup_peak'] if default['cgroup_peak'] is not None else '-'} | {verdict} |"
         )
-    under = [row for row in rows if row["cli"]["hwm"] > row["estimate"]]
-    print(f"\nmeasured peaks above their estimate: {len(under)} of {len(rows)}")
-    excess = max(row["cli"]["vm_data"] - row["cli"]["hwm"] for row in rows)
-    allowance = data_limit_bytes(0) // MIB - 1
-    print(f"VmData above VmHWM: at most {excess} MiB; RLIMIT_DATA's allowance here: {allowance} MiB")
+    lines.append(f"\nmeasured peaks above their estimate: {len(_above_estimate(rows))} of {len(rows)}")
+    lines.append(
+        f"VmData above VmHWM: at most {_data_excess(rows)} MiB; RLIMIT_DATA's allowance here: {_allowance()} MiB"
+    )
+    return lines
+
+
+def figures(rows: list[dict[str, Any]]) -> list[Figure]:
+    """The largest size the default limits accept, and whether every accepted size kept to its estimate."""
     fits_default = [row for row in rows if row["estimate"] <= MEMORY_MB]
     finished = all(row["default"]["ok"] and row["rlimit"]["ok"] for row in fits_default)
     largest = max(fits_default, key=lambda row: row["candles"])
-    print(
-        result_line(
+    default, cli = largest["default"], largest["cli"]
+    return [
+        Figure(
             f"{largest['pairs']} pairs x {largest['days']} days {largest['timeframe']} under the default limits",
-            f"{largest['default']['seconds']} s",
-            f"stock CLI {largest['cli']['seconds']} s, {largest['cli']['hwm']} MiB peak",
-            round(largest["default"]["seconds"] / largest["cli"]["seconds"], 2) if largest["cli"]["seconds"] else None,
+            f"{default['seconds']} s",
+            f"stock CLI {cli['seconds']} s, {cli['hwm']} MiB peak",
+            round(default["seconds"] / cli["seconds"], 2) if cli["seconds"] else None,
             "every accepted size finishes, both mechanisms; no peak above its estimate",
-            finished and not under and excess <= allowance,
+            finished and not _above_estimate(rows) and _data_excess(rows) <= _allowance(),
         )
+    ]
+
+
+def _above_estimate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [row for row in rows if row["cli"]["hwm"] > row["estimate"]]
+
+
+def _data_excess(rows: list[dict[str, Any]]) -> int:
+    """MiB of VmData above VmHWM, at most: what RLIMIT_DATA must allow beyond the memory limit."""
+    return max(row["cli"]["vm_data"] - row["cli"]["hwm"] for row in rows)
+
+
+def _allowance() -> int:
+    return data_limit_bytes(0) // MIB - 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parser(__doc__.splitlines()[0])
+    arguments.add_argument("--quick", action="store_true", help="8 pairs x 365 days of 5m only")
+    return run_benchmark(
+        arguments, argv, lambda args: measure([(8, 365, "5m")] if args.quick else SIZES), report, figures
     )
 
 

@@ -15,16 +15,31 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 
 from bench.backtest_stack import backtest_stack
-from bench.common import result_line, runner_choice
+from bench.common import AgainstStockTool, runner_parser
+from bench.figures import Figure, run_benchmark
 
 RUNS = 5
 TARGET = 0.6
 
 
-def main(argv: list[str] | None = None) -> int:
-    runner, tool, label = runner_choice(__doc__.splitlines()[0], argv)
+@dataclass
+class Overhead(AgainstStockTool):
+    """Seconds per backtest through the API and with the stock tool; klines requests during the API's runs."""
+
+    api: list[float]
+    baseline: list[float]
+    klines_during: int
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.api) / statistics.median(self.baseline)
+
+
+def measure(runner: str) -> Overhead:
+    """RUNS backtests through the API on cached data, then RUNS of the stock tool on the same files."""
     with backtest_stack(("BTC/USDT", "ETH/USDT"), runner=runner) as stack:
         strategy_id = stack.deploy("OverheadProbe")
         first = stack.wait(stack.start(strategy_id))  # downloads the data once
@@ -45,19 +60,34 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             subprocess.run(command, check=True, capture_output=True, cwd=out)
             cli_times.append(time.perf_counter() - started)
+    return Overhead(runner, api_times, cli_times, klines_during)
 
-    api, cli = statistics.median(api_times), statistics.median(cli_times)
-    ratio = api / cli
-    print(f"backtest through the API{label} (median of {RUNS}): {api:6.2f} s")
-    print(f"{tool} (median of {RUNS}): {cli:6.2f} s   (baseline)")
-    print(f"ratio API/baseline: {ratio:.3f}   target <= {TARGET}: {'met' if ratio <= TARGET else 'MISSED'}")
-    print(f"data reuse: {klines_during} klines requests during {RUNS} backtests on cached data (target 0)")
-    print(result_line(f"P2 backtest through the API{label}", f"median {api:.2f} s", f"{tool} median {cli:.2f} s",
-                      round(ratio, 3), f"ratio <= {TARGET}", ratio <= TARGET))  # fmt: skip
-    if runner == "local":
-        print(result_line("P3 data reuse (cached range)", f"{klines_during} klines requests in {RUNS} backtests",
-                          "first backtest downloaded", None, "0 requests", klines_during == 0))  # fmt: skip
-    return 0
+
+def report(overhead: Overhead) -> list[str]:
+    return [
+        f"backtest through the API{overhead.label} (median of {RUNS}): {statistics.median(overhead.api):6.2f} s",
+        f"{overhead.tool} (median of {RUNS}): {statistics.median(overhead.baseline):6.2f} s   (baseline)",
+        overhead.ratio_line("ratio API/baseline", 3, TARGET),
+        f"data reuse: {overhead.klines_during} klines requests during {RUNS} backtests on cached data (target 0)",
+    ]
+
+
+def figures(overhead: Overhead) -> list[Figure]:
+    """P2, and P3 with the local runner."""
+    api, cli = statistics.median(overhead.api), statistics.median(overhead.baseline)
+    result = [
+        overhead.figure("P2 backtest through the API", f"median {api:.2f} s", f"median {cli:.2f} s", TARGET)
+    ]  # fmt: skip
+    if overhead.runner == "local":
+        klines = overhead.klines_during
+        result.append(Figure("P3 data reuse (cached range)", f"{klines} klines requests in {RUNS} backtests",
+                             "first backtest downloaded", None, "0 requests", klines == 0))  # fmt: skip
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = runner_parser(__doc__.splitlines()[0])
+    return run_benchmark(arguments, argv, lambda args: measure(args.runner), report, figures)
 
 
 if __name__ == "__main__":

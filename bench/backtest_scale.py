@@ -15,17 +15,33 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from bench.backtest_stack import backtest_stack
-from bench.common import result_line, runner_choice
+from bench.common import AgainstStockTool, runner_parser
+from bench.figures import Figure, run_benchmark
 
 CONCURRENT = 16
 LANES = 2  # the worker's processes, and the CLI's parallel runs
 TARGET = 0.6
+ONE_DOWNLOAD = 3  # klines requests of one download of the new pair: a listing probe and 2 chunks
 
 
-def main(argv: list[str] | None = None) -> int:
-    runner, tool, label = runner_choice(__doc__.splitlines()[0], argv)
+@dataclass
+class Scale(AgainstStockTool):
+    """Seconds for all CONCURRENT backtests through the service and with the stock tool in LANES lanes; the
+    klines requests for the new pair two concurrent backtests needed."""
+
+    service: float
+    stock: float
+    new_pair_requests: int
+
+    @property
+    def ratio(self) -> float:
+        return self.service / self.stock
+
+
+def measure(runner: str) -> Scale:
     with backtest_stack(("BTC/USDT", "ETH/USDT", "SOL/USDT", "ADA/USDT"), worker_processes=2, runner=runner) as stack:
         # Data reuse: two backtests needing the same new pair at once download it once.
         first, second = stack.deploy("ReuseA", pairs=["SOL/USDT"]), stack.deploy("ReuseB", pairs=["SOL/USDT"])
@@ -51,20 +67,35 @@ def main(argv: list[str] | None = None) -> int:
         with ThreadPoolExecutor(max_workers=LANES) as lanes:
             list(lanes.map(cli, range(CONCURRENT)))
         stock = time.perf_counter() - started
+    return Scale(runner, service, stock, sol_requests)
 
-    ratio = service / stock
-    print(f"{CONCURRENT} runs of the {tool}, {LANES} at a time: {stock:6.2f} s   (baseline)")
-    print(f"{CONCURRENT} through the API{label}, {LANES} worker processes: {service:6.2f} s")
-    print(f"ratio: {ratio:.2f}   target <= {TARGET}: {'met' if ratio <= TARGET else 'MISSED'}")
-    print(f"data reuse: SOL/USDT downloaded with {sol_requests} klines requests for 2 concurrent backtests")
-    print(result_line(f"P4 {CONCURRENT} backtests at once, {LANES} worker processes{label}", f"{service:.2f} s",
-                      f"{tool} in {LANES} lanes {stock:.2f} s", round(ratio, 3), f"ratio <= {TARGET}",
-                      ratio <= TARGET))  # fmt: skip
-    if runner == "local":
-        once = "one download: a listing probe and 2 chunks = 3"
-        print(result_line("P3 two concurrent backtests on one new pair", f"{sol_requests} klines requests",
-                          once, None, "downloaded once (3)", sol_requests == 3))  # fmt: skip
-    return 0
+
+def report(scale: Scale) -> list[str]:
+    return [
+        f"{CONCURRENT} runs of the {scale.tool}, {LANES} at a time: {scale.stock:6.2f} s   (baseline)",
+        f"{CONCURRENT} through the API{scale.label}, {LANES} worker processes: {scale.service:6.2f} s",
+        scale.ratio_line("ratio", 2, TARGET),
+        f"data reuse: SOL/USDT downloaded with {scale.new_pair_requests} klines requests for 2 concurrent backtests",
+    ]
+
+
+def figures(scale: Scale) -> list[Figure]:
+    """P4, and P3 with the local runner."""
+    result = [
+        scale.figure(f"P4 {CONCURRENT} backtests at once, {LANES} worker processes", f"{scale.service:.2f} s",
+                     f"in {LANES} lanes {scale.stock:.2f} s", TARGET)
+    ]  # fmt: skip
+    if scale.runner == "local":
+        requests = scale.new_pair_requests
+        once = f"one download: a listing probe and 2 chunks = {ONE_DOWNLOAD}"
+        result.append(Figure("P3 two concurrent backtests on one new pair", f"{requests} klines requests", once,
+                             None, f"downloaded once ({ONE_DOWNLOAD})", requests == ONE_DOWNLOAD))  # fmt: skip
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = runner_parser(__doc__.splitlines()[0])
+    return run_benchmark(arguments, argv, lambda args: measure(args.runner), report, figures)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ or ``docker run`` of the stock image for the docker runner."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from flask_migrate import upgrade
 from bench.common import POSTGRES_URL
 from bench.docker_cli import docker_run_command
 from gentrade import create_app, devkeys
+from gentrade.demo import stop_stack
 from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
 from gentrade.freqtrade.jobs import BacktestJob
 from gentrade.samples import draft
@@ -174,9 +174,7 @@ def backtest_stack(
         yield BacktestStack(app, app.test_client(), data_dir, exchange, headers, runner)
     finally:
         for worker in workers:
-            os.killpg(worker.pid, signal.SIGTERM)
-        for worker in workers:
-            worker.wait(timeout=60)
+            stop_stack(worker)
         exchange.stop()
         with app.app_context():
             from gentrade.extensions import db

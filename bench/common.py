@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import psycopg
 from flask import Flask
 from flask_migrate import upgrade
 
+from bench.figures import Figure, parser
 from gentrade import create_app, devkeys
 from gentrade.settings import Settings
 
@@ -63,22 +64,48 @@ def summary(samples: list[float]) -> str:
     )
 
 
-def runner_choice(description: str, argv: list[str] | None) -> tuple[str, str, str]:
-    """``--runner local|docker`` of a backtest benchmark: (runner, the baseline tool's name, a label for figures)."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument(
+def p50_p95(samples: list[float]) -> str:
+    """A latency figure's value: "p50 X ms, p95 Y ms"."""
+    return f"p50 {percentile(samples, 0.5) * 1000:.1f} ms, p95 {percentile(samples, 0.95) * 1000:.1f} ms"
+
+
+def runner_parser(description: str) -> argparse.ArgumentParser:
+    """A backtest benchmark's arguments: ``--figures`` and ``--runner local|docker``."""
+    result = parser(description)
+    result.add_argument(
         "--runner",
         choices=("local", "docker"),
         default="local",
         help="the worker's runner; docker: measured against `docker run` of the stock image",
     )
-    runner = parser.parse_args(argv).runner
-    if runner == "local":
-        return runner, "stock CLI", ""
-    return runner, "docker run of the stock image", ", docker runner"
+    return result
 
 
-def result_line(name: str, figure: str, baseline: str, ratio: float | None, target: str, met: bool) -> str:
-    """The one machine-readable line ``bench.run_all`` collects into bench/RESULTS.md."""
-    payload = {"name": name, "figure": figure, "baseline": baseline, "ratio": ratio, "target": target, "met": met}
-    return "RESULT " + json.dumps(payload)
+@dataclass
+class AgainstStockTool:
+    """A backtest benchmark's measurement against the stock tool of its ``--runner``: the ``freqtrade`` CLI, or
+    ``docker run`` of the stock image for the docker runner. ``ratio``: the service's time over the tool's."""
+
+    runner: str
+
+    @property
+    def ratio(self) -> float:
+        raise NotImplementedError
+
+    @property
+    def tool(self) -> str:
+        return "stock CLI" if self.runner == "local" else "docker run of the stock image"
+
+    @property
+    def label(self) -> str:
+        """Added to the figures' names: which runner the service used."""
+        return "" if self.runner == "local" else ", docker runner"
+
+    def ratio_line(self, name: str, digits: int, target: float) -> str:
+        verdict = "met" if self.ratio <= target else "MISSED"
+        return f"{name}: {self.ratio:.{digits}f}   target <= {target}: {verdict}"
+
+    def figure(self, name: str, value: str, baseline: str, target: float) -> Figure:
+        """The figure, its baseline named after the tool; met at or under ``target``."""
+        return Figure(f"{name}{self.label}", value, f"{self.tool} {baseline}", round(self.ratio, 3),
+                      f"ratio <= {target}", self.ratio <= target)  # fmt: skip

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass
 
-from bench.common import bearer, bench_app, percentile, result_line, summary
+from bench.common import bearer, bench_app, p50_p95, percentile, summary
+from bench.figures import Figure, parser, run_benchmark
 from gentrade.samples import draft
 from gentrade.strategies.check import warm_up
 from gentrade.strategies.compiler import compile_strategy
@@ -35,7 +37,16 @@ def drafts() -> list[dict]:
     ]
 
 
-def main() -> int:
+@dataclass
+class Timings:
+    """Seconds per draft: deployed through the API, and compiled alone (the baseline)."""
+
+    deploy: list[float]
+    compile: list[float]
+
+
+def measure() -> Timings | None:
+    """Compile every draft alone, then deploy each through the API; None (reported) when a deploy fails."""
     samples = drafts()
     warm_up()
     compile_times = []
@@ -55,25 +66,40 @@ def main() -> int:
             deploy_times.append(time.perf_counter() - started)
             if response.status_code != 201:
                 print(f"deploy failed: {response.status_code} {response.json}", file=sys.stderr)
-                return 1
+                return None
+    return Timings(deploy_times, compile_times)
 
-    p95 = percentile(deploy_times, 0.95)
-    print(f"deploy  ({DRAFTS} drafts): {summary(deploy_times)}")
-    print(f"compile (baseline)  : {summary(compile_times)}")
-    print(f"ratio deploy/compile p50: {percentile(deploy_times, 0.5) / percentile(compile_times, 0.5):.1f}x")
-    print(f"target p95 <= {TARGET_P95 * 1000:.0f} ms: {'met' if p95 <= TARGET_P95 else 'MISSED'} ({p95 * 1000:.1f} ms)")
-    compile_p95 = percentile(compile_times, 0.95)
-    print(
-        result_line(
+
+def report(timings: Timings) -> list[str]:
+    p95 = percentile(timings.deploy, 0.95)
+    return [
+        f"deploy  ({DRAFTS} drafts): {summary(timings.deploy)}",
+        f"compile (baseline)  : {summary(timings.compile)}",
+        f"ratio deploy/compile p50: {_ratio(timings):.1f}x",
+        f"target p95 <= {TARGET_P95 * 1000:.0f} ms: {'met' if p95 <= TARGET_P95 else 'MISSED'} ({p95 * 1000:.1f} ms)",
+    ]
+
+
+def figures(timings: Timings) -> list[Figure]:
+    p95 = percentile(timings.deploy, 0.95)
+    return [
+        Figure(
             "P5 deploy (POST /strategies)",
-            f"p50 {percentile(deploy_times, 0.5) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms",
-            f"compile alone p95 {compile_p95 * 1000:.2f} ms",
-            round(percentile(deploy_times, 0.5) / percentile(compile_times, 0.5), 1),
+            p50_p95(timings.deploy),
+            f"compile alone p95 {percentile(timings.compile, 0.95) * 1000:.2f} ms",
+            round(_ratio(timings), 1),
             f"p95 <= {TARGET_P95 * 1000:.0f} ms",
             p95 <= TARGET_P95,
         )
-    )
-    return 0
+    ]
+
+
+def _ratio(timings: Timings) -> float:
+    return percentile(timings.deploy, 0.5) / percentile(timings.compile, 0.5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_benchmark(parser(__doc__.splitlines()[0]), argv, lambda _: measure(), report, figures)
 
 
 if __name__ == "__main__":

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import docker
 
-from bench.common import result_line
 from bench.docker_cli import docker_run_command
+from bench.figures import Figure, parser, run_benchmark
 from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
 from gentrade.freqtrade.jobs import BacktestJob
 from gentrade.freqtrade.market_list import ensure_market_list
@@ -47,7 +47,7 @@ TARGET = 0.6
 
 
 def seconds(runner: LocalRunner | DockerRunner, job: BacktestJob) -> float:
-    outcome = runner.run(job, should_cancel=lambda: False, heartbeat=lambda: None, poll_seconds=0.2)
+    outcome = runner.run(job, should_cancel=lambda: False, on_poll=lambda: None, poll_seconds=0.2)
     assert outcome.succeeded, outcome.log_tail
     return outcome.seconds
 
@@ -62,7 +62,8 @@ def docker_run_seconds(runner: DockerRunner, job: BacktestJob) -> float:
     return elapsed
 
 
-def main() -> int:
+def measure() -> dict[str, list[float]]:
+    """Seconds of each way, RUNS times, interleaved."""
     pool, reuse_pool = ContainerPool(), ContainerPool()
     with (
         tempfile.TemporaryDirectory() as folder,
@@ -112,39 +113,42 @@ def main() -> int:
         finally:
             pool.close()
             reuse_pool.close()
-    medians = {name: statistics.median(values) for name, values in times.items()}
+    return times
+
+
+def report(times: dict[str, list[float]]) -> list[str]:
+    medians = _medians(times)
+    lines = []
     for name, value in medians.items():
         runs = " ".join(f"{v:.2f}" for v in times[name])
-        print(f"{name:<11} (median of {RUNS}): {value:6.2f} s   [{runs}]")
-    ratio = medians["pooled"] / medians["docker run"]
-    met = ratio <= TARGET
-    print(f"ratio pooled/docker run: {ratio:.3f}   (target <= {TARGET}: {'met' if met else 'MISSED'})")
-    reused_ratio = medians["reused"] / medians["docker run"]
-    reused_met = reused_ratio <= TARGET
-    print(f"ratio reused/docker run: {reused_ratio:.3f}   (target <= {TARGET}: {'met' if reused_met else 'MISSED'})")
-    print(f"ratio pooled/cold runner: {medians['pooled'] / medians['cold']:.3f}")
-    print(f"ratio cold runner/local: {medians['cold'] / medians['local']:.3f}")
-    print(
-        result_line(
-            "Docker runner, pooled container",
-            f"median {medians['pooled']:.2f} s",
-            f"docker run of the stock image median {medians['docker run']:.2f} s",
-            round(ratio, 3),
-            f"<= {TARGET}",
-            met,
-        )
-    )
-    print(
-        result_line(
-            "Docker runner, reused pooled container",
-            f"median {medians['reused']:.2f} s",
-            f"docker run of the stock image median {medians['docker run']:.2f} s",
-            round(reused_ratio, 3),
-            f"<= {TARGET}",
-            reused_met,
-        )
-    )
-    return 0
+        lines.append(f"{name:<11} (median of {RUNS}): {value:6.2f} s   [{runs}]")
+    for name in ("pooled", "reused"):
+        ratio = medians[name] / medians["docker run"]
+        verdict = "met" if ratio <= TARGET else "MISSED"
+        lines.append(f"ratio {name}/docker run: {ratio:.3f}   (target <= {TARGET}: {verdict})")
+    lines.append(f"ratio pooled/cold runner: {medians['pooled'] / medians['cold']:.3f}")
+    lines.append(f"ratio cold runner/local: {medians['cold'] / medians['local']:.3f}")
+    return lines
+
+
+def figures(times: dict[str, list[float]]) -> list[Figure]:
+    """The pooled and the reused container against ``docker run`` of the stock image."""
+    medians = _medians(times)
+    baseline = f"docker run of the stock image median {medians['docker run']:.2f} s"
+    result = []
+    for name, title in (("pooled", "pooled container"), ("reused", "reused pooled container")):
+        ratio = medians[name] / medians["docker run"]
+        result.append(Figure(f"Docker runner, {title}", f"median {medians[name]:.2f} s", baseline, round(ratio, 3),
+                             f"<= {TARGET}", ratio <= TARGET))  # fmt: skip
+    return result
+
+
+def _medians(times: dict[str, list[float]]) -> dict[str, float]:
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_benchmark(parser(__doc__.splitlines()[0]), argv, lambda _: measure(), report, figures)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from flask_cors import CORS
 
-from gentrade import auth, database, devkeys, errors, runtime
+from gentrade import auth, database, devkeys, errors, request_ids, runtime
 from gentrade.blueprints import API_BLUEPRINTS, docs_assets
 from gentrade.cli import gentrade_cli
 from gentrade.extensions import db, migrate
@@ -101,7 +101,7 @@ def _build_runtime(settings: Settings) -> runtime.Runtime:
 
 def configure_logging(level: str) -> None:
     """Log lines carry the request id; configured once per process."""
-    errors.install_request_id_logging()
+    request_ids.install_request_id_logging()
     root = logging.getLogger()
     if any(getattr(handler, "_gentrade", False) for handler in root.handlers):
         return

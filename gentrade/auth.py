@@ -1,4 +1,8 @@
-"""Request authentication: the bearer token becomes ``g.current_user`` or a 401 JSON error."""
+"""Request authentication: the bearer token becomes ``g.clerk_id`` and the caller's user, or a 401 JSON error.
+
+Each route says what its authentication also does (``login_required``'s arguments): whether its reads run
+without a transaction, and whether the caller's user is provisioned before the view runs.
+"""
 
 from __future__ import annotations
 
@@ -53,17 +57,14 @@ def _bearer_token() -> str:
     return token.strip()
 
 
-def verified_clerk_id(*, reads_in_session: bool = True) -> str:
-    """The Clerk id of a verified bearer token (else a 401, or a 503 without keys); a read's session then runs
-    without a transaction (unless ``reads_in_session`` is False: the view reads on a connection of its own)."""
+def verified_clerk_id() -> str:
+    """The Clerk id of a verified bearer token; else a 401, or a 503 without keys."""
     try:
         claims = runtime().token_verifier.verify(_bearer_token())
     except InvalidToken as exc:
         abort(401, message=str(exc), headers=_CHALLENGE)
     except KeysUnavailable:
         abort(503, message="token keys unavailable, try again shortly")
-    if reads_in_session and request.method in READ_ONLY_METHODS:
-        read_without_transaction()
     return cast(str, claims["sub"])
 
 
@@ -75,38 +76,46 @@ def account(clerk_id: str) -> User:
     return user
 
 
-def login_required(view: F) -> F:
-    """Verify the bearer token before the view runs; the view reads :func:`current_user`."""
+def login_required(*, get_without_transaction: bool, provision_user_first: bool) -> Callable[[F], F]:
+    """Verify the bearer token before the view runs (401, or 503 without keys); both arguments say, at the route,
+    what else the view gets, so no route has to guess.
 
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        g.clerk_id = verified_clerk_id()
-        g.current_user = account(g.clerk_id)
+    ``get_without_transaction``: GET, HEAD and OPTIONS requests run the session's statements in autocommit (no
+    ``BEGIN``/``ROLLBACK`` round trips; ``gentrade.database.read_without_transaction``); other methods keep
+    their transaction. Set before the session's first statement, so after the token and before the user's row.
+
+    ``provision_user_first``: load the caller's user row before the view, creating it on a first request (a
+    deleted account gets its 401 here); the view reads it with :func:`current_user`. False for the hottest
+    reads, whose one statement reads the caller's row beside the data (by :func:`current_clerk_id`), a round
+    trip and an ORM load fewer: the view calls :func:`current_user` where that row is missing (a first request
+    provisions it, a deleted account gets its 401), and a refusal raised before the view read the row (a 422
+    for the query string) takes the account check first, so statuses come in the same order either way.
+    """
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            g.clerk_id = verified_clerk_id()
+            if get_without_transaction and request.method in READ_ONLY_METHODS:
+                read_without_transaction()
+            if provision_user_first:
+                g.current_user = account(g.clerk_id)
+                return view(*args, **kwargs)
+            return _account_refusal_first(view, *args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
+def _account_refusal_first(view: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a view that reads the caller's row itself; a deleted account's 401 comes before its other refusals."""
+    try:
         return view(*args, **kwargs)
-
-    return cast(F, wrapper)
-
-
-def caller_read_by_view(view: F) -> F:
-    """For the hottest reads: verify the bearer token only, and let the view's one statement read the caller's
-    user row with the data (by :func:`current_clerk_id`), a round trip and an ORM load fewer than
-    :func:`login_required`. The view calls :func:`current_user` where that row is missing (a first request
-    provisions it, a deleted account gets its 401). A refusal raised before the view read the row (a 422 for
-    the query string) takes the account check first, so statuses come in the same order as under
-    :func:`login_required`. The statement runs on a connection of its own (``gentrade.services.json_reads``),
-    so the ORM session is not prepared for reading."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        g.clerk_id = verified_clerk_id(reads_in_session=False)
-        try:
-            return view(*args, **kwargs)
-        except HTTPException as refusal:
-            if refusal.code != 401:  # not the account check's own refusal
-                current_user()  # a deleted account's 401 comes before any other refusal
-            raise
-
-    return cast(F, wrapper)
+    except HTTPException as refusal:
+        if refusal.code != 401:  # not the account check's own refusal
+            current_user()
+        raise
 
 
 def current_clerk_id() -> str:
@@ -114,7 +123,8 @@ def current_clerk_id() -> str:
 
 
 def current_user() -> User:
-    """The caller's user: loaded by :func:`login_required`, or on first use under :func:`caller_read_by_view`."""
+    """The caller's user: loaded before the view by :func:`login_required`, or here on first use when the route
+    does not ``provision_user_first``."""
     if "current_user" not in g:
         g.current_user = account(current_clerk_id())
     return cast(User, g.current_user)

@@ -8,22 +8,19 @@ exception) into JSON; this extends its handler so each body has ``code``, ``stat
 from __future__ import annotations
 
 import logging
-import re
-import uuid
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response
 from flask_smorest import Api
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, ServiceUnavailable, default_exceptions
 
 from gentrade.extensions import db
+from gentrade.request_ids import REQUEST_ID_HEADER, current_request_id
 from gentrade.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
-REQUEST_ID_HEADER = "X-Request-ID"
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class ErrorSchema(ma.Schema):
@@ -68,30 +65,6 @@ def _public_message(error: HTTPException) -> str:
     if (error.code or 500) >= 500:
         return "Internal server error. Quote the request_id when reporting it."
     return error.description or error.name
-
-
-def current_request_id() -> str:
-    if not has_request_context():
-        return "-"
-    if "request_id" not in g:
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-    return g.request_id
-
-
-def install_request_id_logging() -> None:
-    """Every log record, whichever handler writes it, carries the request id (``-`` outside a request)."""
-    previous = logging.getLogRecordFactory()
-    if getattr(previous, "_adds_request_id", False):
-        return
-
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = previous(*args, **kwargs)
-        record.request_id = current_request_id()
-        return record
-
-    factory._adds_request_id = True  # type: ignore[attr-defined]
-    logging.setLogRecordFactory(factory)
 
 
 def init_error_handling(app: Flask, api: JsonErrorApi) -> None:

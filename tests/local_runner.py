@@ -112,4 +112,4 @@ def run_locally(
     runner: LocalRunner, job: BacktestJob, calls: Heartbeats | None = None, poll: float = 0.5
 ) -> RunOutcome:
     calls = calls or Heartbeats()
-    return runner.run(job, should_cancel=calls.should_cancel, heartbeat=calls.heartbeat, poll_seconds=poll)
+    return runner.run(job, should_cancel=calls.should_cancel, on_poll=calls.heartbeat, poll_seconds=poll)

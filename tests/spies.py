@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from gentrade.extensions import db
 from gentrade.models import Strategy
-from gentrade.strategies import check, isolated_check, pipeline
+from gentrade.strategies import acceptance, check, isolated_check
 
 
 @dataclass
@@ -34,7 +34,7 @@ def spy_on_checks(monkeypatch: pytest.MonkeyPatch) -> Calls:
 
         return spy
 
-    monkeypatch.setattr(pipeline, "check_strategy", counting(check.check_strategy, "in_process"))
+    monkeypatch.setattr(acceptance, "check_strategy", counting(check.check_strategy, "in_process"))
     # Called once per child the isolated check starts, just before it starts it.
     monkeypatch.setattr(isolated_check, "child_environment", counting(isolated_check.child_environment, "children"))
     return calls

@@ -164,7 +164,7 @@ def build_graph(model: BaseChatModel, checkpointer: BaseCheckpointSaver | None) 
         return {"messages": [_streamed(model, [*messages, *_history(state)])]}
 
     def coach_revision(state: AgentState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
-        if not (runtime.context and runtime.context.backtest) or not _current_draft(state, runtime):
+        if not _can_revise_after_backtest(state, runtime):
             return {"change": None}
         messages = [
             SystemMessage(REVISION_PROMPT),
@@ -180,12 +180,6 @@ def build_graph(model: BaseChatModel, checkpointer: BaseCheckpointSaver | None) 
     def general(state: AgentState) -> dict[str, Any]:
         messages = [SystemMessage(GENERAL_PROMPT), *_history(state)]
         return {"messages": [_streamed(model, messages)]}
-
-    def route(state: AgentState) -> Literal["strategy_draft", "coach", "general"]:
-        return {"strategy": "strategy_draft", "coach": "coach"}.get(state.get("route", ""), "general")  # type: ignore[return-value]
-
-    def after_coach(state: AgentState) -> Literal["strategy_draft", "__end__"]:
-        return "strategy_draft" if state.get("change") else END
 
     graph = StateGraph(AgentState, context_schema=TurnContext)
     graph.add_node("router", router)
@@ -204,6 +198,21 @@ def build_graph(model: BaseChatModel, checkpointer: BaseCheckpointSaver | None) 
     graph.add_edge("announce", END)
     graph.add_edge("general", END)
     return graph.compile(checkpointer=checkpointer)
+
+
+def route(state: AgentState) -> Literal["strategy_draft", "coach", "general"]:
+    """Where the router's decision leads."""
+    return {"strategy": "strategy_draft", "coach": "coach"}.get(state.get("route", ""), "general")  # type: ignore[return-value]
+
+
+def after_coach(state: AgentState) -> Literal["strategy_draft", "__end__"]:
+    """To the draft node when the coach's answer names a change, else the turn ends."""
+    return "strategy_draft" if state.get("change") else END
+
+
+def _can_revise_after_backtest(state: AgentState, runtime: Runtime[TurnContext]) -> bool:
+    """The coach can recommend a change only with a finished backtest and a draft to change."""
+    return bool(runtime.context and runtime.context.backtest) and bool(_current_draft(state, runtime))
 
 
 def _streamed(model: BaseChatModel, messages: list[BaseMessage]) -> AIMessage:

@@ -15,6 +15,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models.chat_models import BaseChatModel
 from pydantic import SecretStr
 
+from gentrade.agents.errors import error_kind
 from gentrade.agents.structured import METHOD_KEY
 from gentrade.metrics import instruments
 from gentrade.settings import LlmProvider, Settings
@@ -71,4 +72,4 @@ class LlmErrors(BaseCallbackHandler):
 
     def on_llm_error(self, error: BaseException, **kwargs: Any) -> None:
         if isinstance(error, Exception):  # not a generator closed early, nor an interrupt
-            instruments.llm_failed(self.provider, error)
+            instruments.llm_failed(self.provider, error_kind(error))

@@ -31,9 +31,3 @@ class CoachRevision(BaseModel):
         max_length=500,
         description="The change in one sentence, as a trader would ask for it (e.g. 'widen the stop loss to 8%').",
     )
-
-
-class StrategyCode(BaseModel):
-    """The LLM code path's answer: one Python module with one Freqtrade IStrategy class."""
-
-    code: str = Field(description="The complete Python module, no Markdown fences.")

@@ -11,6 +11,7 @@ into the model's own shape; the pydantic model then validates it and stays the a
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
@@ -151,29 +152,38 @@ def _allows_null(node: dict[str, Any], defs: dict[str, Any]) -> bool:
 
 def _fits(value: Any, node: dict[str, Any], defs: dict[str, Any]) -> bool:
     """Whether ``value`` looks like an instance of the union branch ``node`` (its type and constants)."""
-    kind = node.get("type")
     if "anyOf" in node or "oneOf" in node:
         return any(_fits(value, _resolved(b, defs), defs) for b in node.get("anyOf") or node["oneOf"])
-    if kind == "null":
-        return value is None
-    if kind == "object":
-        if _is_map(node):
-            return isinstance(value, list)
-        if not isinstance(value, dict):
-            return False
-        properties = node.get("properties", {})
-        if not set(node.get("required", ())) <= set(value) or not set(value) <= set(properties):
-            return False
-        return all(value.get(name) == sub["const"] for name, sub in properties.items() if "const" in sub)
-    if kind == "array":
+    kind = node.get("type")
+    fits = _FITS_TYPE.get(kind) if isinstance(kind, str) else None
+    return fits is None or fits(value, node)
+
+
+def _fits_object(value: Any, node: dict[str, Any]) -> bool:
+    if _is_map(node):
         return isinstance(value, list)
-    if kind == "string":
-        return isinstance(value, str) and ("enum" not in node or value in node["enum"])
-    if kind in ("number", "integer"):
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if kind == "boolean":
-        return isinstance(value, bool)
-    return True
+    if not isinstance(value, dict):
+        return False
+    properties = node.get("properties", {})
+    if not set(node.get("required", ())) <= set(value) or not set(value) <= set(properties):
+        return False
+    return all(value.get(name) == sub["const"] for name, sub in properties.items() if "const" in sub)
+
+
+def _fits_number(value: Any, _node: dict[str, Any]) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# A JSON schema type -> whether a value fits a node of it (a type not listed fits anything).
+_FITS_TYPE: dict[str, Callable[[Any, dict[str, Any]], bool]] = {
+    "null": lambda value, _node: value is None,
+    "object": _fits_object,
+    "array": lambda value, _node: isinstance(value, list),
+    "string": lambda value, node: isinstance(value, str) and ("enum" not in node or value in node["enum"]),
+    "number": _fits_number,
+    "integer": _fits_number,
+    "boolean": lambda value, _node: isinstance(value, bool),
+}
 
 
 # --- the strict-mode subset ----------------------------------------------------------------------------------

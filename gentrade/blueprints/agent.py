@@ -24,7 +24,7 @@ EVENTS_DOC = """Server-sent events (the first, `status`, at once; `: keep-alive`
 
 
 @blp.route("/stream", methods=["POST"])
-@login_required
+@login_required(get_without_transaction=False, provision_user_first=True)
 @blp.arguments(AgentTurnSchema)
 @blp.doc(
     responses={

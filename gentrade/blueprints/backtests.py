@@ -24,12 +24,16 @@ KEEP_ALIVE_EVERY = 15  # polls between keep-alive comments, so proxies do not cu
 
 @blp.route("")
 class Backtests(MethodView):
-    decorators = [login_required]
+    decorators = [login_required(get_without_transaction=True, provision_user_first=True)]
 
     @blp.arguments(BacktestCreateSchema)
     @blp.response(202, BacktestSchema)
     @blp.alt_response(429, description="Too many of your backtests are queued or running.")
-    @blp.alt_response(503, description="The task queue is unreachable; the backtest was recorded as failed.")
+    @blp.alt_response(
+        503,
+        description="The exchange's market list cannot be loaded, so the pairs cannot be checked (nothing is recorded; "
+        "see `Retry-After`); or the task queue is unreachable (the backtest was recorded as failed).",
+    )
     def post(self, body: dict[str, Any]) -> Backtest:
         """Queue a backtest of one of your strategies over a date range."""
         return backtests.create(
@@ -55,7 +59,7 @@ class Backtests(MethodView):
 
 @blp.route("/<uuid:backtest_id>")
 class BacktestById(MethodView):
-    decorators = [login_required]
+    decorators = [login_required(get_without_transaction=True, provision_user_first=True)]
 
     @blp.response(200, BacktestSchema)
     def get(self, backtest_id: uuid.UUID) -> Backtest:
@@ -64,7 +68,7 @@ class BacktestById(MethodView):
 
 
 @blp.route("/<uuid:backtest_id>/cancel", methods=["POST"])
-@login_required
+@login_required(get_without_transaction=False, provision_user_first=True)
 @blp.response(200, BacktestSchema)
 def cancel(backtest_id: uuid.UUID) -> Backtest:
     """Cancel a queued or running backtest (a running Freqtrade is killed)."""
@@ -72,7 +76,7 @@ def cancel(backtest_id: uuid.UUID) -> Backtest:
 
 
 @blp.route("/<uuid:backtest_id>/result", methods=["GET"])
-@login_required
+@login_required(get_without_transaction=True, provision_user_first=True)
 @blp.response(
     200,
     {"type": "string", "format": "binary"},
@@ -98,7 +102,7 @@ def result(backtest_id: uuid.UUID) -> Response:
 
 
 @blp.route("/<uuid:backtest_id>/events", methods=["GET"])
-@login_required
+@login_required(get_without_transaction=True, provision_user_first=True)
 @blp.doc(
     responses={
         "200": {

@@ -10,7 +10,7 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
-from gentrade.auth import caller_read_by_view, current_clerk_id, current_user, login_required
+from gentrade.auth import current_clerk_id, current_user, login_required
 from gentrade.blueprints.base import ApiBlueprint, json_body
 from gentrade.models import Chat
 from gentrade.schemas.chats import (
@@ -28,7 +28,7 @@ blp = ApiBlueprint("chats", __name__, url_prefix="/api/v1/chats", description="C
 @blp.route("")
 class Chats(MethodView):
     # Per method: the list reads the caller's user row in its own statement.
-    @login_required
+    @login_required(get_without_transaction=False, provision_user_first=True)
     @blp.arguments(ChatCreateSchema)
     @blp.response(201, ChatSchema)
     @blp.alt_response(200, schema=ChatSchema, description="Saved again: the chat under this thread_id was updated.")
@@ -38,7 +38,7 @@ class Chats(MethodView):
         chat, created = chats.create(current_user(), body.get("title"), body.get("messages"), body.get("thread_id"))
         return chat, 201 if created else 200
 
-    @caller_read_by_view
+    @login_required(get_without_transaction=False, provision_user_first=False)
     @blp.response(200, ChatSummarySchema(many=True))
     @blp.paginate()
     def get(self, pagination_parameters: PaginationParameters) -> list[Mapping[str, Any]] | Response:
@@ -52,7 +52,7 @@ class Chats(MethodView):
         items, pagination_parameters.item_count = chats.list_page(current_user(), page, page_size)
         return items
 
-    @login_required
+    @login_required(get_without_transaction=False, provision_user_first=True)
     @blp.arguments(ChatUpdateByBodySchema)
     @blp.response(200, ChatSchema)
     def patch(self, body: dict[str, Any]) -> Chat:
@@ -63,7 +63,7 @@ class Chats(MethodView):
 
 @blp.route("/<uuid:thread_id>")
 class ChatByThread(MethodView):
-    decorators = [login_required]
+    decorators = [login_required(get_without_transaction=True, provision_user_first=True)]
 
     @blp.response(200, ChatSchema)
     def get(self, thread_id: uuid.UUID) -> Chat:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask_smorest import abort
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from gentrade.blueprints.base import ApiBlueprint
-from gentrade.extensions import db
 from gentrade.schemas.common import StatusSchema
-from gentrade.tasks.celery_app import broker_reachable
+from gentrade.services import readiness
 
 blp = ApiBlueprint("health", __name__, description="Process and dependency health.")
-log = logging.getLogger(__name__)
 
 
 @blp.route("/healthz")
@@ -31,13 +26,9 @@ def healthz() -> dict[str, Any]:
 @blp.response(200, StatusSchema)
 def readyz() -> dict[str, Any]:
     """The database and the task broker answer; 503 otherwise."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
-        db.session.rollback()
-        log.warning("readiness check failed: %s", exc)
+    answered = readiness.check()
+    if not answered.database:
         abort(503, message="database unreachable")
-    if not broker_reachable():
-        log.warning("readiness check failed: broker unreachable")
+    if not answered.broker:
         abort(503, message="task broker unreachable")
     return {"status": "ready"}

@@ -37,7 +37,7 @@ your own, which a chat you then save (`POST /api/v1/chats` with your own `thread
 
 
 @blp.route("/stream_events", methods=["POST"])
-@login_required
+@login_required(get_without_transaction=False, provision_user_first=True)
 @blp.arguments(StreamEventsSchema)
 @blp.doc(
     responses={

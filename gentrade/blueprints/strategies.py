@@ -9,7 +9,7 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
-from gentrade.auth import caller_read_by_view, current_clerk_id, current_user, login_required
+from gentrade.auth import current_clerk_id, current_user, login_required
 from gentrade.blueprints.base import ApiBlueprint, json_body
 from gentrade.models import Strategy
 from gentrade.schemas.strategies import StrategyCreateSchema, StrategySchema, StrategySummarySchema
@@ -25,7 +25,7 @@ blp = ApiBlueprint(
 
 @blp.route("")
 class Strategies(MethodView):
-    decorators = [login_required]
+    decorators = [login_required(get_without_transaction=True, provision_user_first=True)]
 
     @blp.arguments(StrategyCreateSchema)
     @blp.response(201, StrategySchema)
@@ -56,7 +56,7 @@ class Strategies(MethodView):
 @blp.route("/<uuid:strategy_id>")
 class StrategyById(MethodView):
     # Per method: the read takes the caller's user row in its own statement.
-    @caller_read_by_view
+    @login_required(get_without_transaction=False, provision_user_first=False)
     @blp.response(200, StrategySchema)
     def get(self, strategy_id: uuid.UUID) -> Strategy | Response:
         """One strategy with its code and draft."""
@@ -64,7 +64,7 @@ class StrategyById(MethodView):
             return json_body(strategies.get_owned_json(current_clerk_id(), strategy_id, current_user))
         return strategies.get_owned(current_user(), strategy_id)
 
-    @login_required
+    @login_required(get_without_transaction=False, provision_user_first=True)
     @blp.response(204)
     def delete(self, strategy_id: uuid.UUID) -> None:
         """Delete the strategy, its file, its backtests and their results, and its links in the chat."""

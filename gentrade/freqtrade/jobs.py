@@ -79,10 +79,12 @@ class Runner(Protocol):
         job: BacktestJob,
         *,
         should_cancel: Callable[[], bool],
-        heartbeat: Callable[[], None],
+        on_poll: Callable[[], None],
         poll_seconds: float = 1.0,
         progress: Callable[[float], None] | None = None,
     ) -> RunOutcome:
-        """Run the backtest to completion, timeout or cancel; call ``heartbeat`` and ``should_cancel`` each poll,
-        and ``progress`` with how far it is (0..1) when the backtest reports it."""
+        """Run the backtest to completion, timeout or cancel; call ``on_poll`` and ``should_cancel`` each poll,
+        and ``progress`` with how far it is (0..1) when the backtest reports it. ``on_poll`` is a hook for whoever
+        wants to see the polls go by (tests and benchmarks count them); the worker's liveness heartbeat is a
+        thread of its own and passes a no-op."""
         ...

@@ -11,7 +11,7 @@ the cache with ``os.replace``, so a backtest never reads half a file; a per-(pai
 ``flock`` keeps two workers from fetching the same file at once.
 
 Exit code 0 proves nothing (``download-data`` exits 0 for unknown pairs, late listings, gaps and
-HTTP 500s): :mod:`gentrade.freqtrade.verify` decides whether the data is usable. Only a non-zero
+HTTP 500s): :mod:`gentrade.freqtrade.candle_check` decides whether the data is usable. Only a non-zero
 exit (the exchange unreachable) or a timeout raises :class:`ExchangeUnavailable` here.
 """
 
@@ -177,7 +177,7 @@ class MarketDataCache:
     def ensure(self, pairs: Iterable[str], timeframe: str, start: datetime, end: datetime) -> DownloadReport:
         """Download whatever the cache lacks of ``[start, end)`` for ``pairs``; fetch nothing already cached.
 
-        Does not judge the data (call :func:`gentrade.freqtrade.verify.verify` next). Raises
+        Does not judge the data (call :func:`gentrade.freqtrade.candle_check.check_candles` next). Raises
         :class:`ExchangeUnavailable` when the exchange cannot be reached.
         """
         began = time.monotonic()

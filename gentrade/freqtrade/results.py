@@ -178,6 +178,14 @@ def _pair_summary(row: Mapping[str, Any]) -> dict[str, Any]:
     trades = _int(row.get("trades")) or 0
     return {
         "pair": str(row.get("key")),
+        **_outcomes(row, trades),
+        "avg_duration_seconds": _duration_text_seconds(row.get("duration_avg")) if trades else None,
+    }
+
+
+def _outcomes(row: Mapping[str, Any], trades: int) -> dict[str, Any]:
+    """How a group of trades (a pair's, an exit reason's) ended, as Freqtrade's summary tables give it."""
+    return {
         "trades": trades,
         "wins": _int(row.get("wins")) or 0,
         "draws": _int(row.get("draws")) or 0,
@@ -185,7 +193,6 @@ def _pair_summary(row: Mapping[str, Any]) -> dict[str, Any]:
         "win_rate": _number(row.get("winrate"), RATIO_DIGITS) if trades else None,
         "profit_total": _number(row.get("profit_total"), RATIO_DIGITS),
         "profit_total_abs": _number(row.get("profit_total_abs"), MONEY_DIGITS),
-        "avg_duration_seconds": _duration_text_seconds(row.get("duration_avg")) if trades else None,
     }
 
 
@@ -199,19 +206,7 @@ def _exit_reasons(rows: Any) -> list[dict[str, Any]]:
     for row in _list(rows):
         if row.get("key") == TOTAL_ROW or row.get("key") is None:
             continue
-        trades = _int(row.get("trades")) or 0
-        reasons.append(
-            {
-                "reason": str(row.get("key")),
-                "trades": trades,
-                "wins": _int(row.get("wins")) or 0,
-                "draws": _int(row.get("draws")) or 0,
-                "losses": _int(row.get("losses")) or 0,
-                "win_rate": _number(row.get("winrate"), RATIO_DIGITS) if trades else None,
-                "profit_total": _number(row.get("profit_total"), RATIO_DIGITS),
-                "profit_total_abs": _number(row.get("profit_total_abs"), MONEY_DIGITS),
-            }
-        )
+        reasons.append({"reason": str(row.get("key")), **_outcomes(row, _int(row.get("trades")) or 0)})
     return sorted(reasons, key=lambda reason: (-reason["trades"], reason["reason"]))
 
 

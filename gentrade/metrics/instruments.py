@@ -11,8 +11,6 @@ import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gentrade.agents.errors import error_kind  # the one classification, shared with the client's codes
-
 if TYPE_CHECKING:
     from prometheus_client import Counter, Histogram
 
@@ -90,5 +88,6 @@ def agent_turn_ended(outcome: str) -> None:
     _instruments().agent_turns.labels(outcome).inc()
 
 
-def llm_failed(provider: str, error: BaseException) -> None:
-    _instruments().llm_errors.labels(provider, error_kind(error)).inc()
+def llm_failed(provider: str, kind: str) -> None:
+    """``kind`` is the agent's one classification of the error (``agents.errors.error_kind``), a fixed set."""
+    _instruments().llm_errors.labels(provider, kind).inc()

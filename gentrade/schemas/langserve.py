@@ -68,18 +68,18 @@ class StreamEventsSchema(_Lenient):
     kwargs = ma.fields.Dict(metadata={"description": 'Call options; `version` must be "v2" when given.'})
 
     @ma.validates("kwargs")
-    def _v2(self, kwargs: dict[str, Any], **_: Any) -> None:
+    def _only_v2_events(self, kwargs: dict[str, Any], **_: Any) -> None:
         if kwargs.get("version", "v2") != "v2":
             raise ma.ValidationError('Only version "v2" stream events are served.')
 
     @ma.post_load
-    def _turn(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+    def _as_turn(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
         """The newest message's text and the thread, from what the client sent."""
         newest = data["input"]["messages"][-1]
         role = newest.get("role") or newest.get("type")
         if role not in USER_ROLES:
             raise ma.ValidationError({"messages": ["The newest message must be the user's."]}, "input")
-        text = _text(newest["content"])
+        text = _message_text(newest["content"])
         if not 1 <= len(text) <= MESSAGE_MAX:
             raise ma.ValidationError(
                 {"messages": [f"The newest message must have between 1 and {MESSAGE_MAX} characters of text."]}, "input"
@@ -88,7 +88,7 @@ class StreamEventsSchema(_Lenient):
         return {"message": text, "thread_id": configurable.get("thread_id"), "input": data["input"]}
 
 
-def _text(content: Any) -> str:
+def _message_text(content: Any) -> str:
     if isinstance(content, str):
         return content.strip()
     if isinstance(content, list) and len(content) <= PARTS_MAX:

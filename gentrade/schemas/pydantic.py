@@ -32,16 +32,22 @@ def openapi30(schema: Any) -> Any:
     """The OpenAPI 3.0 spelling of a JSON Schema 2020-12 schema (the subset pydantic emits)."""
     if not isinstance(schema, dict):
         return schema
-    result: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key in _SCHEMA_MAPS:
-            result[key] = {name: openapi30(item) for name, item in value.items()}
-        elif key in _SCHEMA_LISTS:
-            result[key] = [openapi30(item) for item in value]
-        elif key in _SCHEMAS:
-            result[key] = openapi30(value)
-        else:
-            result[key] = value
+    return _respelled_keywords({key: _translated_value(key, value) for key, value in schema.items()})
+
+
+def _translated_value(key: str, value: Any) -> Any:
+    """A keyword's value, with the schemas it holds translated (a map, a list, or one schema of them)."""
+    if key in _SCHEMA_MAPS:
+        return {name: openapi30(item) for name, item in value.items()}
+    if key in _SCHEMA_LISTS:
+        return [openapi30(item) for item in value]
+    if key in _SCHEMAS:
+        return openapi30(value)
+    return value
+
+
+def _respelled_keywords(result: dict[str, Any]) -> dict[str, Any]:
+    """The keywords 3.0 spells otherwise: ``const``, ``examples``, numeric exclusive bounds, a null variant."""
     if "const" in result:
         result["enum"] = [result.pop("const")]
     if "examples" in result:

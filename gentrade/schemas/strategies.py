@@ -11,8 +11,8 @@ from marshmallow import validate
 
 from gentrade.freqtrade.userdir import STRATEGY_NAME
 from gentrade.schemas.common import StrictSchema
+from gentrade.strategies.acceptance import MAX_CODE_CHARS
 from gentrade.strategies.draft import RESERVED_NAMES
-from gentrade.strategies.pipeline import MAX_CODE_CHARS
 
 DRAFT_REF = {"$ref": "#/components/schemas/StrategyDraft"}
 

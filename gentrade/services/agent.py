@@ -35,10 +35,10 @@ from gentrade.agents.providers import LlmErrors, chat_model
 from gentrade.agents.schemas import DRAFT_TOOL_NAME
 from gentrade.agents.stream_events import StreamEvents
 from gentrade.agents.token_usage import TokenCount
-from gentrade.errors import current_request_id
 from gentrade.extensions import db
 from gentrade.metrics import instruments
 from gentrade.models import Chat, User, utcnow
+from gentrade.request_ids import current_request_id
 from gentrade.runtime import runtime
 from gentrade.services import agent_limits, agent_threads, ownership
 from gentrade.services.background_events import Wire, streamed_turn
@@ -134,33 +134,61 @@ class AgentTurn:
             raise
 
     def _graph_events(self, stream: Iterator[Any]) -> Iterator[TurnEvent]:
-        started: dict[str, dict[str, Any]] = {}
-        speaking: str | None = None  # the node whose answer the last token belonged to
+        relay = _GraphRelay(self.user_id, self.thread_id)
         for mode, payload in stream:
             if mode == "messages":
-                chunk, metadata = payload
-                node = metadata.get("langgraph_node")
-                if node in STREAMED_NODES and isinstance(chunk, AIMessageChunk) and chunk.content:
-                    if speaking not in (None, node):  # the coach's answer, then the revised draft's announcement
-                        yield Token(AIMessageChunk(content=PARAGRAPH, id=chunk.id), node)
-                    speaking = node
-                    yield Token(chunk, node)
-                continue
-            for node, update in (payload or {}).items():
-                if node == "router":
-                    yield DRAFTING if (update or {}).get("route") == "strategy" else WRITING
-                elif node == "coach_revision" and (update or {}).get("change"):
-                    yield DRAFTING
-                elif node == "tools":
-                    yield WRITING
-                for message in (update or {}).get("messages", []):
-                    if node == "strategy_draft" and isinstance(message, AIMessage):
-                        for call in message.tool_calls:
-                            agent_threads.record_draft(self.user_id, self.thread_id, call["id"], call["args"]["draft"])
-                            started[call["id"]] = call["args"]
-                            yield DraftStarted(call["id"], call["args"])
-                    elif node == "tools" and isinstance(message, ToolMessage):
-                        yield DraftShown(message.tool_call_id, started.get(message.tool_call_id, {}), message)
+                yield from relay.tokens(*payload)
+            else:
+                yield from relay.updates(payload or {})
+
+
+class _GraphRelay:
+    """The graph's stream (``messages`` and ``updates`` modes) as :data:`TurnEvent` objects: the answer's tokens,
+    the steps, and the drafts started (recorded as they come) and shown."""
+
+    def __init__(self, user_id: uuid.UUID, thread_id: uuid.UUID) -> None:
+        self.user_id = user_id
+        self.thread_id = thread_id
+        self.started: dict[str, dict[str, Any]] = {}  # the draft tool's arguments by call id
+        self.speaking: str | None = None  # the node whose answer the last token belonged to
+
+    def tokens(self, chunk: Any, metadata: dict[str, Any]) -> Iterator[TurnEvent]:
+        node = metadata.get("langgraph_node")
+        if node not in STREAMED_NODES or not isinstance(chunk, AIMessageChunk) or not chunk.content:
+            return
+        if self.speaking not in (None, node):  # the coach's answer, then the revised draft's announcement
+            yield Token(AIMessageChunk(content=PARAGRAPH, id=chunk.id), node)
+        self.speaking = node
+        yield Token(chunk, node)
+
+    def updates(self, payload: dict[str, Any]) -> Iterator[TurnEvent]:
+        for node, update in payload.items():
+            step = _step_after(node, update or {})
+            if step is not None:
+                yield step
+            for message in (update or {}).get("messages", []):
+                yield from self._drafts(node, message)
+
+    def _drafts(self, node: str, message: Any) -> Iterator[TurnEvent]:
+        if node == "strategy_draft" and isinstance(message, AIMessage):
+            for call in message.tool_calls:
+                agent_threads.record_draft(self.user_id, self.thread_id, call["id"], call["args"]["draft"])
+                self.started[call["id"]] = call["args"]
+                yield DraftStarted(call["id"], call["args"])
+        elif node == "tools" and isinstance(message, ToolMessage):
+            yield DraftShown(message.tool_call_id, self.started.get(message.tool_call_id, {}), message)
+
+
+def _step_after(node: str, update: dict[str, Any]) -> Step | None:
+    """What the turn does once ``node`` has run: draft (the router chose a strategy, the coach asked for a
+    change) or write the answer."""
+    if node == "router":
+        return DRAFTING if update.get("route") == "strategy" else WRITING
+    if node == "coach_revision" and update.get("change"):
+        return DRAFTING
+    if node == "tools":
+        return WRITING
+    return None
 
 
 def _record_failure(graph: Any, thread: dict[str, Any], question: HumanMessage, draft_before: Any) -> None:
@@ -191,7 +219,7 @@ def _record_tokens(user_id: uuid.UUID, tokens: int) -> None:
 
 
 @dataclass
-class Turn:
+class TurnOutput:
     """What the turn produced so far (what the chat will be saved with)."""
 
     text: str = ""
@@ -207,7 +235,7 @@ def start_turn(user: User, thread_id: uuid.UUID) -> Chat:
     return chat
 
 
-OUR_WIRE = Wire(first=("status", {"step": READING.name}), end=("end", {}), end_after_error=True)
+AGENT_STREAM_WIRE = Wire(first=("status", {"step": READING.name}), end=("end", {}), end_after_error=True)
 
 
 def run_turn(
@@ -218,13 +246,13 @@ def run_turn(
     lock = agent_limits.admit(user_id, thread_id)
     request_id = current_request_id()  # the turn runs off the request: the id goes with it
     produce = lambda: _turn_events(user_id, chat_id, thread_id, message, request_id)  # noqa: E731
-    return streamed_turn(produce, OUR_WIRE, _keepalive_seconds(), lock.release, f"turn-{thread_id}")
+    return streamed_turn(produce, AGENT_STREAM_WIRE, _keepalive_seconds(), lock.release, f"turn-{thread_id}")
 
 
 def _turn_events(
     user_id: uuid.UUID, chat_id: uuid.UUID, thread_id: uuid.UUID, message: str, request_id: str
 ) -> Iterator[tuple[str, Any]]:
-    turn = Turn()
+    turn = TurnOutput()
     try:
         for event in AgentTurn(user_id, thread_id, message).events():
             if isinstance(event, Step):
@@ -245,7 +273,7 @@ def _turn_events(
         yield "message", saved
 
 
-def _assistant_message(turn: Turn) -> dict[str, Any]:
+def _assistant_message(turn: TurnOutput) -> dict[str, Any]:
     if turn.error:
         return {"role": "assistant", "content": ERROR_REPLY, "type": "error"}
     message: dict[str, Any] = {"role": "assistant", "content": turn.text, "type": "text"}
@@ -259,7 +287,7 @@ def _assistant_message(turn: Turn) -> dict[str, Any]:
     return message
 
 
-def _save(chat_id: uuid.UUID, user_text: str, turn: Turn) -> dict[str, Any]:
+def _save(chat_id: uuid.UUID, user_text: str, turn: TurnOutput) -> dict[str, Any]:
     """Append the turn to the chat in one transaction; give an untitled chat a title from its first message."""
     now = utcnow()
     assistant = _assistant_message(turn) | {"created_at": now.isoformat()}

@@ -1,8 +1,8 @@
-"""The worker side of a backtest: claim it, fetch and verify data, run Freqtrade, parse, record.
+"""The worker side of a backtest: claim it, fetch and check the candles, run Freqtrade, parse, record.
 
 Called by the Celery task with the backtest id. Every status change is written as it happens
-(``backtest_state``). A heartbeat thread keeps ``heartbeat_at`` fresh while the worker owns the
-backtest and notices a cancel (or a deletion) within one beat; the runner then kills Freqtrade.
+(``backtest_state``). A heartbeat thread (``backtest_watch``) keeps ``heartbeat_at`` fresh while the worker
+owns the backtest and notices a cancel (or a deletion) within one beat; the runner then kills Freqtrade.
 
 No database transaction stays open across the long phases (download, Freqtrade): the backtest is
 read into a plain ``_Plan`` and the read committed, so a dropped connection costs nothing until
@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import shutil
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -30,26 +29,27 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from gentrade.extensions import db
+from gentrade.freqtrade.candle_check import DataProblem, check_candles
 from gentrade.freqtrade.candle_times import range_end
 from gentrade.freqtrade.exchange_config import command_overrides
-from gentrade.freqtrade.jobs import BacktestJob, RunnerProblem, RunOutcome
+from gentrade.freqtrade.jobs import BacktestJob, Runner, RunnerProblem, RunOutcome
 from gentrade.freqtrade.limits import memory_limit_message, time_limit_message
 from gentrade.freqtrade.market_data import ExchangeUnavailable
 from gentrade.freqtrade.market_list import MarketListUnavailable, ensure_market_list
 from gentrade.freqtrade.results import ResultsInvalid, ResultsMissing, parse_results
 from gentrade.freqtrade.runners import DockerRunner
 from gentrade.freqtrade.userdir import write_atomically
-from gentrade.freqtrade.verify import DataProblem, verify
 from gentrade.metrics import instruments
 from gentrade.models import Backtest, Strategy, User
 from gentrade.runtime import runtime
 from gentrade.services import backtest_state as state
 from gentrade.services import host_files
 from gentrade.services.backtest_runners import configured_runner, market_cache
-from gentrade.strategies.loaded import informative_of, informative_ranges
+from gentrade.services.backtest_watch import Heartbeat, ProgressRecorder
+from gentrade.strategies.loaded import CandleRange, informative_of, informative_ranges
 from gentrade.strategies.loaded import startup_candles as needed_startup_candles
-from gentrade.tasks.celery_app import publish_run
 from gentrade.timeframes import TIMEFRAME_SECONDS
+from gentrade.work_queue import publish_run
 
 log = logging.getLogger(__name__)
 TRANSIENT_RETRIES = 4
@@ -80,46 +80,11 @@ class _Plan:
 
 
 @dataclass(frozen=True)
-class Step:
+class NextStep:
     """What the task should do next: nothing, or run again after ``retry_in`` seconds."""
 
     outcome: str
     retry_in: float | None = None
-
-
-class _Heartbeat:
-    """Beats every few seconds in a thread; ``lost`` turns True once the backtest is no longer ours."""
-
-    def __init__(self, backtest_id: uuid.UUID, app: Any) -> None:
-        self.backtest_id = backtest_id
-        self.app = app
-        self.lost = False
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{backtest_id}", daemon=True)
-
-    def _loop(self) -> None:
-        with self.app.app_context():
-            interval = state.heartbeat_every()
-            while not self._stop.wait(interval):
-                try:
-                    if not state.beat(self.backtest_id):
-                        self.lost = True
-                except Exception:  # a database blip must not kill the backtest; the next beat retries
-                    log.warning("heartbeat of %s failed", self.backtest_id, exc_info=True)
-
-    def check_now(self) -> bool:
-        """Beat immediately (used when a phase starts) and say whether we still own the backtest."""
-        if not state.beat(self.backtest_id):
-            self.lost = True
-        return not self.lost
-
-    def __enter__(self) -> _Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
 
 
 def _plan(backtest_id: uuid.UUID) -> tuple[_Plan, int] | None:
@@ -150,7 +115,7 @@ def _plan(backtest_id: uuid.UUID) -> tuple[_Plan, int] | None:
     return loaded
 
 
-def execute(backtest_id: uuid.UUID, task_id: str | None, retries: int) -> Step:
+def execute(backtest_id: uuid.UUID, task_id: str | None, retries: int) -> NextStep:
     """Run the backtest if this delivery can claim it; the run's duration is recorded by how it ended."""
     began = time.monotonic()
     step = _execute_or_retry(backtest_id, task_id, retries)
@@ -158,7 +123,7 @@ def execute(backtest_id: uuid.UUID, task_id: str | None, retries: int) -> Step:
     return step
 
 
-def _execute_or_retry(backtest_id: uuid.UUID, task_id: str | None, retries: int) -> Step:
+def _execute_or_retry(backtest_id: uuid.UUID, task_id: str | None, retries: int) -> NextStep:
     try:
         return _execute(backtest_id, task_id, retries)
     except OperationalError as exc:
@@ -168,27 +133,27 @@ def _execute_or_retry(backtest_id: uuid.UUID, task_id: str | None, retries: int)
         db.session.rollback()
         log.warning("backtest %s: database error, retry in %.0f s: %s", backtest_id, DATABASE_RETRY_SECONDS, exc)
         try:
-            state.requeue(backtest_id, state.error("database_unavailable", "the database connection dropped"))
+            state.requeue(backtest_id, state.user_error("database_unavailable", "the database connection dropped"))
         except OperationalError:
             db.session.rollback()
-        return Step("retry", DATABASE_RETRY_SECONDS)
+        return NextStep("retry", DATABASE_RETRY_SECONDS)
 
 
-def _execute(backtest_id: uuid.UUID, task_id: str | None, retries: int) -> Step:
+def _execute(backtest_id: uuid.UUID, task_id: str | None, retries: int) -> NextStep:
     claim = state.claim(backtest_id, task_id)
     if claim is not state.Claim.CLAIMED:
         log.info("backtest %s: %s, nothing to run", backtest_id, claim)
         # Busy: another delivery is on it; look again once its heartbeat could have gone stale.
-        return Step(claim, state.stale_after().total_seconds() if claim is state.Claim.BUSY else None)
+        return NextStep(claim, state.stale_after().total_seconds() if claim is state.Claim.BUSY else None)
     loaded = _plan(backtest_id)
     if loaded is None:
-        return Step(state.Claim.MISSING)
+        return NextStep(state.Claim.MISSING)
     plan, attempts = loaded
     settings = runtime().settings
     if attempts > settings.backtest_max_attempts:
         state.fail(backtest_id, "worker_lost", f"the worker stopped during {attempts - 1} attempts")
-        return Step("failed")
-    with _Heartbeat(backtest_id, current_app._get_current_object()) as heartbeat:  # type: ignore[attr-defined]
+        return NextStep("failed")
+    with Heartbeat(backtest_id, current_app._get_current_object()) as heartbeat:  # type: ignore[attr-defined]
         try:
             step = _pipeline(plan, heartbeat)
             if step.outcome == "cancelled":
@@ -196,42 +161,33 @@ def _execute(backtest_id: uuid.UUID, task_id: str | None, retries: int) -> Step:
             return step
         except DiskFull as exc:
             state.fail(backtest_id, "disk_full", "the results folder is out of space", str(exc)[-2000:])
-            return Step("failed")
+            return NextStep("failed")
         except OperationalError:
             raise
         except ExchangeUnavailable as exc:
             if retries < TRANSIENT_RETRIES:
                 delay = 10.0 * 2**retries
-                state.requeue(backtest_id, state.error("exchange_unavailable", f"retrying in {delay:.0f} s", str(exc)))
+                retrying = state.user_error("exchange_unavailable", f"retrying in {delay:.0f} s", str(exc))
+                state.requeue(backtest_id, retrying)
                 log.warning("backtest %s: exchange unavailable, retry in %.0f s", backtest_id, delay)
-                return Step("retry", delay)
+                return NextStep("retry", delay)
             state.fail(backtest_id, "data_unavailable", "the exchange could not be reached", str(exc)[-2000:])
-            return Step("failed")
+            return NextStep("failed")
         except Exception as exc:
             log.exception("backtest %s failed unexpectedly", backtest_id)
             db.session.rollback()
             state.fail(backtest_id, "internal_error", f"{type(exc).__name__}: {exc}"[:500])
-            return Step("failed")
+            return NextStep("failed")
 
 
-def _pipeline(plan: _Plan, heartbeat: _Heartbeat) -> Step:
-    backtest_id = plan.backtest_id
-    startup_candles = needed_startup_candles(plan.draft, plan.loaded)
-    candle = timedelta(seconds=TIMEFRAME_SECONDS[plan.timeframe])
-    start = datetime.combine(plan.timerange_start, datetime.min.time(), tzinfo=UTC)
+def _pipeline(plan: _Plan, heartbeat: Heartbeat) -> NextStep:
+    """Data, verification, Freqtrade, results: each phase ends the backtest (failed, cancelled) or hands on."""
     now = datetime.now(UTC)
-    end = range_end(plan.timerange_end, plan.timeframe, now)  # decided once: download, verify, run
-    data_start = start - startup_candles * candle
-    pairs = list(plan.pairs)
-
-    informative = informative_ranges(
-        informative_of(plan.draft, plan.loaded), pairs, start, plan.timerange_end, now, startup_candles
-    )
-
+    start = datetime.combine(plan.timerange_start, datetime.min.time(), tzinfo=UTC)
+    ranges = _candle_ranges(plan, start, now)
     cache = market_cache()
-    cache.ensure(pairs, plan.timeframe, data_start, end)
-    for other in informative:  # the candles the strategy reads besides its own (informative pairs)
-        cache.ensure(other.pairs, other.timeframe, other.start, other.end)
+    for candles in ranges:
+        cache.ensure(candles.pairs, candles.timeframe, candles.start, candles.end)
     runner = configured_runner()
     if isinstance(runner, DockerRunner):  # its containers have no network: the markets come from the cache
         try:
@@ -239,52 +195,76 @@ def _pipeline(plan: _Plan, heartbeat: _Heartbeat) -> Step:
         except MarketListUnavailable as exc:
             raise ExchangeUnavailable(str(exc)) from exc
     if not heartbeat.check_now():
-        return Step("cancelled")
+        return NextStep("cancelled")
     try:
-        verify(cache.root, pairs, plan.timeframe, data_start, end)
-        for other in informative:
-            verify(cache.root, other.pairs, other.timeframe, other.start, other.end)
+        for candles in ranges:
+            check_candles(cache.root, candles.pairs, candles.timeframe, candles.start, candles.end)
     except DataProblem as problem:
-        state.fail(backtest_id, problem.code, problem.message, problem.detail)
-        return Step("failed")
+        state.fail(plan.backtest_id, problem.code, problem.message, problem.detail)
+        return NextStep("failed")
+    if not state.start_running(plan.backtest_id):
+        return NextStep("cancelled")
+    job = _prepared_job(plan, cache.root, start, ranges[0].end)
+    return _run(plan, runner, job, heartbeat)
 
-    if not state.start_running(backtest_id):
-        return Step("cancelled")
-    dirs = runtime().user_dirs
-    results_dir = dirs.backtest_results(plan.clerk_id, backtest_id)
+
+def _candle_ranges(plan: _Plan, start: datetime, now: datetime) -> list[CandleRange]:
+    """The candles the run reads: first its pairs' own, from the start-up candles before ``start`` to the range's
+    end (decided once, ``now``: download, verification and run agree), then the informative ones."""
+    startup_candles = needed_startup_candles(plan.draft, plan.loaded)
+    candle = timedelta(seconds=TIMEFRAME_SECONDS[plan.timeframe])
+    end = range_end(plan.timerange_end, plan.timeframe, now)
+    pairs = list(plan.pairs)
+    own = CandleRange(pairs, plan.timeframe, start - startup_candles * candle, end)
+    informative = informative_of(plan.draft, plan.loaded)
+    return [own, *informative_ranges(informative, pairs, start, plan.timerange_end, now, startup_candles)]
+
+
+def _prepared_job(plan: _Plan, datadir: Path, start: datetime, end: datetime) -> BacktestJob:
+    """The run's results folder and job. The database is the source of truth: this host may never have seen the
+    user or the strategy, so it writes them first."""
+    results_dir = runtime().user_dirs.backtest_results(plan.clerk_id, plan.backtest_id)
     try:
-        # The database is the source of truth: this host may never have seen the user or the strategy.
         host_files.materialize(plan.clerk_id, plan.strategy_name, plan.code)
         results_dir.mkdir(parents=True, exist_ok=True)
-        job = _job(plan, cache.root, results_dir, start, end)
+        return _job(plan, datadir, results_dir, start, end)
     except OSError as exc:
         _raise_if_no_space(exc, results_dir)
         raise
+
+
+def _run(plan: _Plan, runner: Runner, job: BacktestJob, heartbeat: Heartbeat) -> NextStep:
+    """Freqtrade, until it ends or the backtest is no longer ours; a failed run is recorded with its reason."""
+    progress = ProgressRecorder(plan.backtest_id)
     try:
-        progress = _ProgressReporter(plan.backtest_id)
-        outcome = runner.run(job, should_cancel=lambda: heartbeat.lost, heartbeat=lambda: None, progress=progress)
+        outcome = runner.run(job, should_cancel=lambda: heartbeat.lost, on_poll=lambda: None, progress=progress)
     except RunnerProblem as problem:
-        state.fail(backtest_id, problem.code, problem.message)
-        return Step("failed")
+        state.fail(plan.backtest_id, problem.code, problem.message)
+        return NextStep("failed")
     if outcome.cancelled or heartbeat.lost:
-        return Step("cancelled")
+        return NextStep("cancelled")
     if not outcome.succeeded:
         if not outcome.timed_out:
-            _check_space(results_dir, outcome.log_tail)
+            _check_space(job.results_dir, outcome.log_tail)
         code, message = failure_of(outcome, job)
-        state.fail(backtest_id, code, message, outcome.log_tail)
-        return Step("failed")
+        state.fail(plan.backtest_id, code, message, outcome.log_tail)
+        return NextStep("failed")
+    return _record_results(plan, outcome, job.results_dir)
+
+
+def _record_results(plan: _Plan, outcome: RunOutcome, results_dir: Path) -> NextStep:
+    """Parse Freqtrade's results and finish the backtest with them (unless it was cancelled meanwhile)."""
     try:
         parsed = parse_results(results_dir, plan.strategy_name)
     except (ResultsMissing, ResultsInvalid) as exc:
         _check_space(results_dir, outcome.log_tail)
-        state.fail(backtest_id, "results_invalid", str(exc), outcome.log_tail)
-        return Step("failed")
-    relative = str(parsed.archive.relative_to(dirs.path_for(plan.clerk_id)))
-    if not state.finish(backtest_id, parsed.summary, relative, _archive(parsed.archive)):
-        return Step("cancelled")  # cancelled or deleted while Freqtrade was finishing
-    log.info("backtest %s finished in %.1f s", backtest_id, outcome.seconds)
-    return Step("finished")
+        state.fail(plan.backtest_id, "results_invalid", str(exc), outcome.log_tail)
+        return NextStep("failed")
+    relative = str(parsed.archive.relative_to(runtime().user_dirs.path_for(plan.clerk_id)))
+    if not state.finish(plan.backtest_id, parsed.summary, relative, _archive(parsed.archive)):
+        return NextStep("cancelled")  # cancelled or deleted while Freqtrade was finishing
+    log.info("backtest %s finished in %.1f s", plan.backtest_id, outcome.seconds)
+    return NextStep("finished")
 
 
 def _archive(path: Path) -> state.Archive | None:
@@ -306,26 +286,6 @@ def failure_of(outcome: RunOutcome, job: BacktestJob) -> tuple[str, str]:
     if outcome.out_of_memory:  # an OOM kill of its cgroup or container, or MemoryError under RLIMIT_DATA
         return "resource_limit", memory_limit_message(job.memory_mb)
     return "strategy_error", f"Freqtrade exited with {outcome.exit_code}"
-
-
-class _ProgressReporter:
-    """Records the running backtest's progress when it moved by a percent or more (a write per poll at most)."""
-
-    STEP = 0.01
-
-    def __init__(self, backtest_id: uuid.UUID) -> None:
-        self.backtest_id = backtest_id
-        self.recorded = 0.0
-
-    def __call__(self, value: float) -> None:
-        if value - self.recorded < self.STEP:
-            return
-        self.recorded = value
-        try:
-            state.advance(self.backtest_id, value)
-        except Exception:  # progress is a courtesy: a database hiccup must not fail the backtest
-            db.session.rollback()
-            log.warning("could not record the progress of %s", self.backtest_id, exc_info=True)
 
 
 def _check_space(results_dir: Path, log_tail: str) -> None:
@@ -402,7 +362,7 @@ def reap() -> int:
     for backtest_id, attempts in state.stale():
         if attempts >= max_attempts:
             state.fail(backtest_id, "worker_lost", f"the worker stopped during {attempts} attempts")
-        elif state.requeue(backtest_id, state.error("worker_lost", "the worker stopped; running it again")):
+        elif state.requeue(backtest_id, state.user_error("worker_lost", "the worker stopped; running it again")):
             publish_run(backtest_id)
         handled += 1
     return handled

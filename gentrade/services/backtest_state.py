@@ -53,12 +53,12 @@ class Claim(StrEnum):
     MISSING = "missing"  # deleted (with its strategy or user)
 
 
-def error(code: str, message: str, detail: Any = None) -> dict[str, Any]:
+def user_error(code: str, message: str, detail: Any = None) -> dict[str, Any]:
     """The ``error`` a user sees: message and detail without tracebacks or server paths (``public_errors``)."""
     return public_error({"code": code, "message": message, "detail": detail})
 
 
-def _move(backtest_id: uuid.UUID, allowed: tuple[str, ...], **values: Any) -> bool:
+def _conditional_update(backtest_id: uuid.UUID, allowed: tuple[str, ...], **values: Any) -> bool:
     """The conditional UPDATE, in the current transaction; True when the backtest was in an allowed state."""
     result = db.session.execute(
         update(Backtest)
@@ -70,7 +70,8 @@ def _move(backtest_id: uuid.UUID, allowed: tuple[str, ...], **values: Any) -> bo
 
 
 def _transition(backtest_id: uuid.UUID, allowed: tuple[str, ...], **values: Any) -> bool:
-    moved = _move(backtest_id, allowed, **values)
+    """:func:`_conditional_update`, committed at once."""
+    moved = _conditional_update(backtest_id, allowed, **values)
     db.session.commit()
     return moved
 
@@ -136,7 +137,7 @@ def advance(backtest_id: uuid.UUID, progress: float) -> None:
 def finish(backtest_id: uuid.UUID, summary: dict[str, Any], result_path: str, archive: Archive | None) -> bool:
     """End it ``finished`` with its result archive, in one transaction: a finished backtest whose archive fitted
     always has it stored."""
-    finished = _move(
+    finished = _conditional_update(
         backtest_id,
         (BacktestStatus.RUNNING,),
         status=BacktestStatus.FINISHED,
@@ -167,7 +168,7 @@ def fail(backtest_id: uuid.UUID, code: str, message: str, detail: Any = None) ->
         backtest_id,
         ACTIVE_STATUSES,
         status=BacktestStatus.FAILED,
-        error=error(code, message, detail),
+        error=user_error(code, message, detail),
         finished_at=utcnow(),
         heartbeat_at=None,
     )
@@ -178,7 +179,7 @@ def cancel(backtest_id: uuid.UUID) -> bool:
         backtest_id,
         ACTIVE_STATUSES,
         status=BacktestStatus.CANCELLED,
-        error=error("cancelled", "cancelled by the user"),
+        error=user_error("cancelled", "cancelled by the user"),
         finished_at=utcnow(),
         heartbeat_at=None,
     )

@@ -16,19 +16,20 @@ from typing import Any
 from sqlalchemy import func, select
 
 from gentrade.extensions import db
+from gentrade.freqtrade.exchange_config import EXCHANGE
 from gentrade.freqtrade.limits import candles_per_pair, fits, too_big_message
-from gentrade.freqtrade.markets import listed_pairs
+from gentrade.freqtrade.markets import ListingUnavailable, listed_pairs
 from gentrade.models import Backtest, BacktestArchive, BacktestStatus, Strategy, User
 from gentrade.models.backtest import ACTIVE_STATUSES, FINAL_STATUSES
 from gentrade.runtime import runtime
 from gentrade.services import backtest_state, ownership
-from gentrade.services.errors import Conflict, Invalid, NotFound, ServiceError
+from gentrade.services.errors import Conflict, Invalid, NotFound, ServiceError, Unavailable
 from gentrade.services.pagination import page_of
 from gentrade.services.public_errors import public_error
 from gentrade.strategies.draft import DraftInvalid, parse_draft
 from gentrade.strategies.loaded import startup_candles
-from gentrade.tasks.celery_app import publish_run
 from gentrade.timeframes import TIMEFRAME_SECONDS
+from gentrade.work_queue import publish_run
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +38,11 @@ class TooManyActive(ServiceError):
     status = 429
 
 
-class QueueUnavailable(ServiceError):
-    status = 503
+class QueueUnavailable(Unavailable):
+    """The backtest was recorded, but its task could not be published (the row ends ``queue_unavailable``)."""
 
 
-def _validate(strategy: Strategy, start: date, end: date, pairs: list[str] | None, timeframe: str) -> list[str]:
+def _valid_pairs(strategy: Strategy, start: date, end: date, pairs: list[str] | None, timeframe: str) -> list[str]:
     settings = runtime().settings
     problems: dict[str, list[str]] = {}
     today = datetime.now(UTC).date()
@@ -66,14 +67,30 @@ def _validate(strategy: Strategy, start: date, end: date, pairs: list[str] | Non
     quotes = {pair.split("/")[1] for pair in chosen}
     if len(quotes) > 1:
         problems.setdefault("pairs", []).append("All pairs must share one quote currency.")
-    listed = listed_pairs(settings.exchange_api_url)
-    unknown = [pair for pair in chosen if listed is not None and pair not in listed]
-    if unknown:
-        problems.setdefault("pairs", []).append(f"Not listed on the exchange: {', '.join(unknown)}.")
-    if problems:
-        raise Invalid("the backtest request is invalid", problems)
+    _check_listed(chosen, problems)
     _check_size(strategy, start, end, chosen, timeframe)
     return chosen
+
+
+def _check_listed(pairs: list[str], problems: dict[str, list[str]]) -> None:
+    """A 422 naming the pairs the exchange does not list, with the request's other ``problems``. When the
+    exchange's list cannot be had (and none is cached) the pairs cannot be checked: a request that is invalid
+    anyway gets its 422, any other a 503 with ``Retry-After`` (``gentrade.freqtrade.markets``)."""
+    try:
+        listed = listed_pairs(runtime().settings.exchange_api_url) if pairs else frozenset()
+    except ListingUnavailable as exc:
+        if problems:
+            raise Invalid("the backtest request is invalid", problems) from exc
+        raise Unavailable(
+            "the exchange's market list is unavailable, try again shortly",
+            {"pairs": [f"Cannot be checked now: {EXCHANGE}'s market list could not be loaded."]},
+            retry_after=exc.retry_after,
+        ) from exc
+    unknown = [pair for pair in pairs if pair not in listed]
+    if unknown:
+        problems.setdefault("pairs", []).append(f"Not listed on {EXCHANGE}: {', '.join(unknown)}.")
+    if problems:
+        raise Invalid("the backtest request is invalid", problems)
 
 
 def _check_size(strategy: Strategy, start: date, end: date, pairs: list[str], timeframe: str) -> None:
@@ -108,7 +125,7 @@ def create(
 ) -> Backtest:
     strategy = ownership.owned_strategy(user, strategy_id)
     timeframe = timeframe or strategy.timeframe
-    chosen_pairs = _validate(strategy, start, end, pairs, timeframe)
+    chosen_pairs = _valid_pairs(strategy, start, end, pairs, timeframe)
     # Serialise this user's starts (row lock), so the active limit holds under concurrent requests.
     db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
     limit = runtime().settings.backtest_max_active_per_user

@@ -18,7 +18,7 @@ from gentrade.services import agent_threads, json_reads, ownership, strategies
 from gentrade.services.errors import Conflict
 from gentrade.services.json_reads import iso_datetime
 from gentrade.services.pagination import MAX_OFFSET, rows_page_of
-from gentrade.tasks.celery_app import publish_prune
+from gentrade.work_queue import publish_prune
 
 _UNSET: Any = object()
 
@@ -65,13 +65,24 @@ def create(
 
 
 def _saved_before(user: User, thread_id: uuid.UUID) -> Chat | None:
-    """The caller's chat under ``thread_id``; a 409 when the id is someone else's chat or agent thread."""
+    """The caller's chat under ``thread_id``, or None when the id is free.
+
+    A uniqueness rule, not an access check: a client saving under a ``thread_id`` of its own choosing creates a
+    chat with that key, and keys are unique across users; so an id another user's chat (or any opened agent
+    thread) holds is a 409 "already used", never a 403 that would confirm someone else's chat.
+    """
     chat = db.session.scalar(select(Chat).where(Chat.thread_id == thread_id))
-    if chat is not None and chat.user_id != user.id:
-        raise Conflict("this thread_id is already used", {"thread_id": ["Already used."]})
-    if chat is None and db.session.get(OpenedThread, thread_id) is not None:
-        raise Conflict("this thread_id is already used", {"thread_id": ["Already used."]})
+    if chat is None:
+        if db.session.get(OpenedThread, thread_id) is not None:
+            raise _thread_id_taken()
+        return None
+    if not ownership.belongs_to(user, chat):
+        raise _thread_id_taken()
     return chat
+
+
+def _thread_id_taken() -> Conflict:
+    return Conflict("this thread_id is already used", {"thread_id": ["Already used."]})
 
 
 def shorten(title: str | None) -> str | None:

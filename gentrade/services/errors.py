@@ -38,3 +38,15 @@ class TooManyRequests(ServiceError):
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message, {}, {"Retry-After": str(max(1, retry_after))})
+
+
+class Unavailable(ServiceError):
+    """A dependency (the task queue, the exchange's market list) cannot answer now; ``retry_after`` (seconds), when
+    known, tells the client when to try again."""
+
+    status = 503
+
+    def __init__(self, message: str, errors: dict[str, object] | None = None, retry_after: int | None = None) -> None:
+        super().__init__(
+            message, errors, {"Retry-After": str(max(1, retry_after))} if retry_after is not None else None
+        )

@@ -1,4 +1,10 @@
-"""Load a row by its public id and check it belongs to the caller: 404 if absent, 403 if not theirs (FR.5)."""
+"""Load a row by its public id and check it belongs to the caller: 404 if absent, 403 if not theirs (FR.5).
+
+The one place that decides whether a caller may use a row they name: every resource read, changed or
+deleted by its id goes through an ``owned_*`` loader here (a new resource adds its own, built on
+``_checked``), and a read whose one SQL statement fetched the owner's id beside the data calls :func:`check`.
+Lists are not decided here: their queries select the caller's rows only.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +43,12 @@ def check(caller_id: uuid.UUID, owner_id: uuid.UUID | None, what: str, field: st
         raise NotFound(f"{what} not found", {field: ["Unknown."]} if field else None)
     if owner_id != caller_id:
         raise Forbidden(f"this {what} belongs to another user")
+
+
+def belongs_to(user: User, row: _Owned) -> bool:
+    """Whether ``row`` is the caller's, for the few rules that are not access (a key another user already
+    holds is a conflict, not a 403)."""
+    return row.user_id == user.id
 
 
 def _checked(user: User, row: Row | None, what: str, field: str | None = None) -> Row:

@@ -3,7 +3,7 @@
 A failed run's detail is the tail of Freqtrade's log, and a Python traceback there names the server's folders (the
 data folder, the virtualenv's site-packages, the project). The worker's log keeps the whole text with the
 backtest's id; the row and the API carry this scrubbed copy, built by one function used on every write
-(``backtest_state.error``) and again on every read (rows written before it existed):
+(``backtest_state.user_error``) and again on every read (rows written before it existed):
 
 * no traceback frames: ``Traceback (most recent call last):`` and each ``File "...", line N, in f`` with its source
   line go; a frame in the user's own strategy stays as ``in your strategy X.py, line N, in f`` (it is theirs);

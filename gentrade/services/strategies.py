@@ -32,12 +32,12 @@ from gentrade.services.errors import Conflict, Invalid, NotFound
 from gentrade.services.json_reads import iso_datetime
 from gentrade.services.pagination import page_of
 from gentrade.settings import StrategyCodegen
+from gentrade.strategies.acceptance import CodeRejected, accepted_code, review_and_check
 from gentrade.strategies.card import edited_fields
 from gentrade.strategies.draft import DraftInvalid, StrategyDraft, parse_draft
 from gentrade.strategies.isolated_check import check_in_subprocess
 from gentrade.strategies.llm_codegen import LlmCodegen
-from gentrade.strategies.pipeline import CodeRejected, accepted, verified_code
-from gentrade.tasks.celery_app import publish_prune
+from gentrade.work_queue import publish_prune
 
 DRAFT_TOOL = "StrategyDraftOutputTool"
 # Code brought by a trader is checked on these (its pairs come with each backtest).
@@ -120,7 +120,8 @@ def deploy_card(user: User, tool_call_id: uuid.UUID, chat_id: uuid.UUID | None, 
 
 
 def _card_chat(user: User, chat_id: uuid.UUID | None, thread_id: uuid.UUID) -> Chat | None:
-    """The chat a card is saved from: the one named (the caller's), else the one holding its thread, if saved."""
+    """The chat a card is saved from: the one named (checked as the caller's), else the caller's chat holding the
+    draft's thread, if it is saved yet (a lookup among the caller's chats: nothing to refuse)."""
     if chat_id is None:
         return db.session.scalar(select(Chat).where(Chat.thread_id == thread_id, Chat.user_id == user.id))
     return ownership.owned_chat_by_id(user, chat_id)
@@ -149,7 +150,9 @@ def deploy_code(user: User, name: str, code: str) -> Strategy:
     if _name_taken(user, name):
         raise Conflict(f"you already have a strategy named {name}", name_errors)
     try:
-        result = accepted(code, name, list(CODE_CHECK_PAIRS), CODE_CHECK_STAKE_CURRENCY, check=check_in_subprocess)
+        result = review_and_check(
+            code, name, list(CODE_CHECK_PAIRS), CODE_CHECK_STAKE_CURRENCY, check=check_in_subprocess
+        )
     except CodeRejected as exc:
         raise _not_accepted(exc) from exc
     return _store(user, None, _Stored(name, code, {}, result["loaded"]), lambda _: None, name_errors)
@@ -168,7 +171,7 @@ def _code_for(draft: StrategyDraft) -> str:
     if settings.strategy_codegen is StrategyCodegen.LLM:
         # LlmCodegen reviews each answer and checks it in a child process (code it wrote never runs here).
         return LlmCodegen(chat_model(settings), max_repairs=settings.codegen_max_repairs).generate(draft)
-    return verified_code(draft)
+    return accepted_code(draft)
 
 
 def _name_taken(user: User, name: str) -> bool:
@@ -311,6 +314,8 @@ get_owned = ownership.owned_strategy
 
 # The strategy as ``StrategySchema`` dumps it (keys sorted, as Flask writes them), its owner, and the caller's
 # user id by Clerk id, in one statement (one row even when either is missing). Constants only are formatted in.
+# The body is built for its owner only (nothing another's is sent back); whether the caller gets it, a 403 or a
+# 404 is ``ownership.check``'s decision on the two ids.
 _FALSY_JSON = "('null', 'false', '0', '\"\"', '[]', '{}')"  # what Python's ``or`` passes over in the draft
 _OWNED_JSON = f"""
 SELECT u.id AS caller_id, s.user_id AS owner_id,
@@ -357,7 +362,7 @@ def delete(user: User, strategy_id: uuid.UUID) -> None:
     publish_prune(user.clerk_id)  # the copies on the worker hosts
 
 
-def stage_delete(user: User, strategy: Strategy) -> Any:
+def stage_delete(user: User, strategy: Strategy) -> Callable[[], None]:
     """Delete the row (its backtests cascade) and unlink chat messages in the current transaction.
 
     Returns the file-system clean-up to run once the transaction has committed.

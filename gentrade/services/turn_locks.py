@@ -28,7 +28,7 @@ THREAD_LOCK_SPACE = 0x61676E74  # first key of a thread's two-key advisory lock 
 USER_SLOT_SPACE = 0x61677500  # first key of a user's turn slot: this plus the slot's number ("agu")
 
 
-def _key(value: uuid.UUID) -> int:
+def _lock_key(value: uuid.UUID) -> int:
     """A signed 32-bit key from a UUID (the advisory lock's second key)."""
     return int.from_bytes(hashlib.sha256(value.bytes).digest()[:4], "big", signed=True)
 
@@ -95,9 +95,9 @@ def lock_turn(settings: Settings, user_id: uuid.UUID, thread_id: uuid.UUID) -> T
         _AdvisoryLocks(settings) if settings.sqlalchemy_url.startswith("postgresql") else _FileLocks(settings)
     )
     try:
-        if not locks.take(THREAD_LOCK_SPACE, _key(thread_id)):
+        if not locks.take(THREAD_LOCK_SPACE, _lock_key(thread_id)):
             raise ThreadBusy(str(thread_id))
-        user_key = _key(user_id)
+        user_key = _lock_key(user_id)
         if not any(locks.take(USER_SLOT_SPACE + slot, user_key) for slot in range(settings.agent_concurrent_turns)):
             raise UserBusy(str(user_id))
     except BaseException:

@@ -21,7 +21,7 @@ from gentrade.agents.checkpoints import delete_threads
 from gentrade.extensions import db
 from gentrade.models import Chat, DeletedUser, OpenedThread, User, utcnow
 from gentrade.runtime import runtime
-from gentrade.tasks.celery_app import publish_prune
+from gentrade.work_queue import publish_prune
 
 log = logging.getLogger(__name__)
 USER_LOCK_SPACE = 0x67656E74  # first key of the two-key advisory locks on a Clerk user ("gent")

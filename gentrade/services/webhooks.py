@@ -47,7 +47,7 @@ def _clerk_id(data: dict[str, Any]) -> str:
     return clerk_id
 
 
-def _stage(event_type: str, data: dict[str, Any]) -> Callable[[], None] | None:
+def _stage_effect(event_type: str, data: dict[str, Any]) -> Callable[[], None] | None:
     """Stage the event's database effect; return the file-system work to run after the commit."""
     if event_type in ("user.created", "user.updated"):
         clerk_id = _clerk_id(data)
@@ -73,7 +73,7 @@ def handle(svix_id: str, event: dict[str, Any]) -> Outcome:
     db.session.add(WebhookEvent(svix_id=svix_id, type=event_type[:128]))
     try:
         db.session.flush()
-        after_commit = _stage(event_type, data)
+        after_commit = _stage_effect(event_type, data)
         db.session.commit()
     except LookupError:
         db.session.commit()  # remember it, so a replay is a duplicate too

@@ -43,43 +43,66 @@ def match_listed(
     """The indicators as listed, matched to the draft's (on a strategy of ``timeframe``): the same one keeps its
     id, one of the same type with other parameters or another timeframe too (a moving average's id follows its
     period); returns them, the renames and the removed."""
-    result: list[dict[str, Any] | None] = [None] * len(refs)
-    free = list(range(len(old)))
-    taken = {item["id"] for item in old}
-    renamed: dict[str, str] = {}
-    wanted_timeframes = [higher_timeframe(ref, timeframe) for ref in refs]
-
-    def take(k: int, match: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
-        j = next((j for j in free if old[j]["type"] == refs[k].type and match(old[j])), None)
-        if j is None:
-            return None
-        free.remove(j)
-        return copy.deepcopy(old[j])
-
-    for k, ref in enumerate(refs):  # the same indicator, written with its parameters
-        if ref.params is not None:
-            result[k] = take(k, lambda item, k=k: _same(item, refs[k], wanted_timeframes[k]))
-    for k, ref in enumerate(refs):  # written without parameters: the draft's one of that type, as it is
-        if result[k] is None and ref.params is None:
-            result[k] = take(k, lambda item, k=k: item.get("timeframe") == wanted_timeframes[k])
-    for k, ref in enumerate(refs):  # the same type with new parameters or on another timeframe
-        if result[k] is None:
-            item = take(k, lambda item: True)
-            if item is not None:
-                if ref.params is not None:
-                    _reparametrised(item, ref.params, taken, renamed)
-                result[k] = _on_timeframe(item, wanted_timeframes[k])
-    for k, ref in enumerate(refs):  # new ones
-        if result[k] is None:
-            item = new_indicator(ref, wanted_timeframes[k], taken)
-            taken.add(item["id"])
-            result[k] = item
-    items = [item for item in result if item is not None]
+    matching = _Matching(old, refs, [higher_timeframe(ref, timeframe) for ref in refs])
+    matching.same_ones()
+    matching.unparametrised_ones()
+    matching.changed_ones()
+    matching.new_ones()
+    items = [item for item in matching.result if item is not None]
     labels = [indicator_label(item) for item in items]
     twice = next((label for label in labels if labels.count(label) > 1), None)
     if twice:
         raise Unusable(f"{twice} is listed twice")
-    return items, renamed, [old[j] for j in free]
+    return items, matching.renamed, [old[j] for j in matching.free]
+
+
+class _Matching:
+    """The listed indicators (``refs``) matched to the draft's (``old``) in passes, the closest matches first; each
+    of the draft's is taken once, and ``free`` holds those no listed one took."""
+
+    def __init__(self, old: list[dict[str, Any]], refs: list[IndicatorRef], timeframes: list[str | None]) -> None:
+        self.old, self.refs, self.timeframes = old, refs, timeframes
+        self.result: list[dict[str, Any] | None] = [None] * len(refs)
+        self.free = list(range(len(old)))
+        self.taken = {item["id"] for item in old}
+        self.renamed: dict[str, str] = {}
+
+    def _take(self, k: int, match: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+        j = next((j for j in self.free if self.old[j]["type"] == self.refs[k].type and match(self.old[j])), None)
+        if j is None:
+            return None
+        self.free.remove(j)
+        return copy.deepcopy(self.old[j])
+
+    def _unmatched(self) -> list[tuple[int, IndicatorRef]]:
+        return [(k, ref) for k, ref in enumerate(self.refs) if self.result[k] is None]
+
+    def same_ones(self) -> None:
+        """The same indicator, written with its parameters."""
+        for k, ref in enumerate(self.refs):
+            if ref.params is not None:
+                self.result[k] = self._take(k, lambda item, k=k: _same(item, self.refs[k], self.timeframes[k]))
+
+    def unparametrised_ones(self) -> None:
+        """Written without parameters: the draft's one of that type, as it is."""
+        for k, ref in self._unmatched():
+            if ref.params is None:
+                self.result[k] = self._take(k, lambda item, k=k: item.get("timeframe") == self.timeframes[k])
+
+    def changed_ones(self) -> None:
+        """The same type with new parameters or on another timeframe."""
+        for k, ref in self._unmatched():
+            item = self._take(k, lambda item: True)
+            if item is not None:
+                if ref.params is not None:
+                    _reparametrised(item, ref.params, self.taken, self.renamed)
+                self.result[k] = _on_timeframe(item, self.timeframes[k])
+
+    def new_ones(self) -> None:
+        for k, ref in self._unmatched():
+            item = new_indicator(ref, self.timeframes[k], self.taken)
+            self.taken.add(item["id"])
+            self.result[k] = item
 
 
 def higher_timeframe(ref: IndicatorRef, timeframe: str | None) -> str | None:

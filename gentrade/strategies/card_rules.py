@@ -19,7 +19,7 @@ from typing import Any
 from gentrade.strategies.card import TIMES_WORD
 from gentrade.strategies.card_names import IndicatorRef, match_indicator
 from gentrade.strategies.card_text import Unreadable, Unusable, normal_text
-from gentrade.strategies.draft import MAX_DEPTH
+from gentrade.strategies.draft_types import MAX_DEPTH
 
 Tree = dict[str, Any]  # a condition {"left", "op", "right"} or a group {"all" | "any": [...]}; refs unresolved
 

@@ -15,16 +15,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from gentrade.strategies.draft import (
-    AllGroup,
-    AnyGroup,
-    Condition,
-    Node,
-    Series,
-    StrategyDraft,
-    as_series,
-    lookback_column,
-)
+from gentrade.strategies.draft import StrategyDraft, lookback_column
+from gentrade.strategies.draft_types import AllGroup, AnyGroup, Condition, Node, Series, as_series
 from gentrade.strategies.never_trades import series_text
 
 TAG_MAX_LENGTH = 120

@@ -2,159 +2,40 @@
 
 It is a pydantic model so that LangChain's structured output can use it as is. Validation is
 complete here: field types and ranges, the indicator catalogue, and that every operand refers
-to something the draft defines. An error names the field path and the reason. Over 400 lines because
-the model and its cross-field rules are one schema: split, a rule would sit away from the fields it reads.
+to something the draft defines. An error names the field path and the reason. The parts a draft is
+made of (indicators, series, conditions, groups) are :mod:`gentrade.strategies.draft_types`; the rules
+across its fields stay here, beside the fields they read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    ValidationError,
-    create_model,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from gentrade.strategies.catalogue import CATALOGUE, PRICE_COLUMNS, IndicatorSpec
+from gentrade.strategies.catalogue import CATALOGUE, PRICE_COLUMNS
+from gentrade.strategies.draft_types import (
+    MAX_CONDITIONS,
+    MAX_DEPTH,
+    NODE_TAGS,
+    AllGroup,
+    Condition,
+    Indicator,
+    Node,
+    Series,
+    as_series,
+)
 from gentrade.strategies.never_trades import never_breaks_out, never_changes
 from gentrade.timeframes import TIMEFRAME_MINUTES, TIMEFRAMES
 
-OPERATORS = ("<", "<=", ">", ">=", "crosses_above", "crosses_below")
 NAME_PATTERN = r"^[A-Z][A-Za-z0-9]{2,63}$"
 RESERVED_NAMES = frozenset({"True", "False", "None", "IStrategy", "DataFrame"})
-MAX_CONDITIONS = 50
-MAX_DEPTH = 5
 MAX_INFORMATIVE_TIMEFRAMES = 2
-MAX_AGO = 500
 MAX_STARTUP_CANDLES = 4999  # Freqtrade loads at most 5 x Binance's 1000 candles per pair, one still open
 
-IndicatorId = Annotated[
-    str,
-    Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="Lower-case id; conditions refer to it."),
-]
 Pair = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,15}/[A-Z0-9]{2,15}$", examples=["BTC/USDT"])]
-Number = Annotated[float, Field(allow_inf_nan=False)]
-SeriesName = Annotated[
-    str, Field(description="An indicator id, 'id.output' for multi-output indicators, or a price column.")
-]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Series(_Strict):
-    """A series scaled, offset or looked back on: ``times * ref[ago candles back] + plus``.
-
-    Why: "volume above 3 times its average" is ``{"ref": "vol_avg", "times": 3}``, "close 2 % above the
-    EMA" ``{"ref": "ema50", "times": 1.02}``, "the 4h EMA is rising" compares ``ema50`` with
-    ``{"ref": "ema50", "ago": 1}``. Only past candles: there is no lookahead.
-    """
-
-    # Defaults are left out of dumps: a stored draft says only what it changes.
-    ref: SeriesName
-    times: float = Field(
-        default=1.0, ge=-1000, le=1000, allow_inf_nan=False, exclude_if=lambda v: v == 1.0, description="Not 0."
-    )
-    plus: float = Field(
-        default=0.0, ge=-1e12, le=1e12, allow_inf_nan=False, exclude_if=lambda v: v == 0.0, description="Added last."
-    )
-    ago: int = Field(
-        default=0,
-        ge=0,
-        le=MAX_AGO,
-        exclude_if=lambda v: v == 0,
-        description="Candles back, of the series' own timeframe; 0 = the current one.",
-    )
-
-    @property
-    def plain(self) -> bool:
-        return self.times == 1.0 and self.plus == 0.0 and self.ago == 0
-
-
-Operand = Annotated[
-    Union[Number, str, Series],  # noqa: UP007 - pydantic's smart union keeps 30 a number and "rsi" a string
-    Field(description="A number, a series name (indicator id, 'id.output', price column), or a Series object."),
-]
-
-
-def as_series(operand: Any) -> Series | None:
-    """The operand as a :class:`Series` (a name is a plain one); None for a number."""
-    if isinstance(operand, Series):
-        return operand
-    return Series(ref=operand) if isinstance(operand, str) else None
-
-
-def _indicator_model(spec: IndicatorSpec) -> type[BaseModel]:
-    return create_model(
-        f"{spec.type.title()}Indicator",
-        __base__=_Strict,
-        __doc__=spec.title + (f" Outputs: {', '.join(spec.outputs)}." if spec.outputs else ""),
-        id=(IndicatorId, ...),
-        type=(Literal[spec.type], ...),
-        params=(spec.params, Field(default_factory=spec.params)),
-        timeframe=(
-            Literal[TIMEFRAMES] | None,  # type: ignore[valid-type]
-            Field(
-                default=None,
-                exclude_if=lambda value: value is None,  # absent, not null: drafts without one dump as before
-                description="A higher timeframe than the strategy's (e.g. 4h on 1h); absent: its own.",
-            ),
-        ),
-    )
-
-
-INDICATOR_MODELS = tuple(_indicator_model(spec) for spec in CATALOGUE.values())
-Indicator = Annotated[Union[INDICATOR_MODELS], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
-
-
-class Condition(_Strict):
-    left: Operand
-    op: Literal[OPERATORS]  # type: ignore[valid-type]
-    right: Operand
-
-    @field_validator("left", "right")
-    @classmethod
-    def _plain_as_name(cls, operand: Any) -> Any:
-        """``{"ref": "ema50"}`` is ``"ema50"``: one spelling for one operand, so a draft read back from its card
-        (which shows both alike) is the same draft."""
-        return operand.ref if isinstance(operand, Series) and operand.plain else operand
-
-
-class AllGroup(_Strict):
-    all: list[Node] = Field(min_length=1, max_length=MAX_CONDITIONS)
-
-
-class AnyGroup(_Strict):
-    any: list[Node] = Field(min_length=1, max_length=MAX_CONDITIONS)
-
-
-def _node_kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "all-group" if "all" in value else "any-group" if "any" in value else "condition"
-    return {AllGroup: "all-group", AnyGroup: "any-group"}.get(type(value), "condition")
-
-
-NODE_TAGS = ("condition", "all-group", "any-group")
-Node = Annotated[
-    Union[  # noqa: UP007
-        Annotated[Condition, Tag(NODE_TAGS[0])],
-        Annotated[AllGroup, Tag(NODE_TAGS[1])],
-        Annotated[AnyGroup, Tag(NODE_TAGS[2])],
-    ],
-    Discriminator(_node_kind),
-]
-AllGroup.model_rebuild()
-AnyGroup.model_rebuild()
 
 RoiMinutes = Annotated[str, Field(pattern=r"^[0-9]{1,6}$")]  # not \d: that admits any Unicode digit
 RoiRatio = Annotated[float, Field(ge=-1.0, le=100.0, allow_inf_nan=False)]
@@ -167,7 +48,7 @@ def _problem(location: str, message: str) -> PydanticCustomError:
     return PydanticCustomError("draft", "{location}: {message}", {"location": location, "message": message})
 
 
-class StrategyDraft(_Strict):
+class StrategyDraft(BaseModel):
     """A trading strategy as structured data. Every string in it is data, never code."""
 
     model_config = ConfigDict(extra="forbid", title="StrategyDraft")
@@ -197,16 +78,28 @@ class StrategyDraft(_Strict):
         return self
 
     def _problems(self) -> Iterator[tuple[str, str]]:
+        """Every rule across fields, in the order a trader reads the draft; the first problem is the error."""
         if self.name in RESERVED_NAMES:
             yield "name", f"{self.name} is reserved"
+        yield from self._pair_problems()
+        yield from self._timeframe_problems()
+        yield from self._indicator_problems()
+        yield from self._short_problems()
+        yield from self._rule_problems()
+        yield from self._roi_problems()
+        yield from self._history_problems()
+        positive, offset = self.trailing_stop_positive, self.trailing_stop_positive_offset
+        if positive and offset and offset <= positive:
+            yield "trailing_stop_positive_offset", "must be greater than trailing_stop_positive"
+
+    def _pair_problems(self) -> Iterator[tuple[str, str]]:
         quotes = {pair.split("/")[1] for pair in self.pairs}
         if len(quotes) > 1:
             yield "pairs", f"all pairs must share one quote currency, got {', '.join(sorted(quotes))}"
         if len(set(self.pairs)) != len(self.pairs):
             yield "pairs", "pairs must be unique"
-        yield from self._timeframe_problems()
-        yield from self._indicator_problems()
-        yield from self._short_problems()
+
+    def _rule_problems(self) -> Iterator[tuple[str, str]]:
         total = 0
         for field, node in self.condition_groups():
             for location, condition, depth in _walk(node, field, 1):
@@ -218,11 +111,15 @@ class StrategyDraft(_Strict):
                     yield from self._condition_problems(location, condition)
         if total > MAX_CONDITIONS:
             yield "entry_conditions", f"at most {MAX_CONDITIONS} conditions and groups in all"
+
+    def _roi_problems(self) -> Iterator[tuple[str, str]]:
         minutes: dict[int, str] = {}
         for key in self.minimal_roi:
             if int(key) in minutes:
                 yield f"minimal_roi.{key}", f"'{key}' and '{minutes[int(key)]}' are the same number of minutes"
             minutes[int(key)] = key
+
+    def _history_problems(self) -> Iterator[tuple[str, str]]:
         needed = self.effective_startup_candles
         if needed > MAX_STARTUP_CANDLES:
             yield (
@@ -232,9 +129,6 @@ class StrategyDraft(_Strict):
                     f"Freqtrade loads ({MAX_STARTUP_CANDLES}): use shorter periods or a lower higher timeframe"
                 ),
             )
-        positive, offset = self.trailing_stop_positive, self.trailing_stop_positive_offset
-        if positive and offset and offset <= positive:
-            yield "trailing_stop_positive_offset", "must be greater than trailing_stop_positive"
 
     def _timeframe_problems(self) -> Iterator[tuple[str, str]]:
         for index, indicator in enumerate(self.indicators):

@@ -25,14 +25,13 @@ from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from gentrade.agents.schemas import StrategyCode
+from gentrade.strategies.acceptance import MAX_CODE_CHARS, CheckFunction, CodeRejected
 from gentrade.strategies.catalogue import describe
 from gentrade.strategies.check import StrategyCheckFailed
 from gentrade.strategies.draft import StrategyDraft
 from gentrade.strategies.isolated_check import check_in_subprocess
-from gentrade.strategies.pipeline import MAX_CODE_CHARS, CheckFunction, CodeRejected
 from gentrade.strategies.review import (
     ALLOWED_FREQTRADE_MODULES,
     ALLOWED_IMPORT_ROOTS,
@@ -170,6 +169,12 @@ Answer with the complete module only (never a diff), without explanations."""
 STRUCTURED_ANSWER = 'Put the module in the "code" field, without Markdown fences.'
 TEXT_ANSWER = "Answer with the module in one ```python fenced block and nothing else."
 _FENCED = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\r?\n(.*?)```", re.DOTALL | re.IGNORECASE)
+
+
+class StrategyCode(BaseModel):
+    """The model's structured answer: one Python module with one Freqtrade IStrategy class."""
+
+    code: str = Field(description="The complete Python module, no Markdown fences.")
 
 
 def draft_request(draft: StrategyDraft, answer_format: str = STRUCTURED_ANSWER) -> str:

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from gentrade.strategies.catalogue import CATALOGUE, PRICE_COLUMNS
 
 if TYPE_CHECKING:
-    from gentrade.strategies.draft import Condition, Series, StrategyDraft
+    from gentrade.strategies.draft import StrategyDraft
+    from gentrade.strategies.draft_types import Condition, Series
 
 _MIRRORED_OPS = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "crosses_above": "crosses_below"}
 _NEVER_OUTSIDE_ITS_BAND = {("upper", ">"), ("upper", "crosses_above"), ("lower", "<"), ("lower", "crosses_below")}

@@ -1,10 +1,13 @@
-"""The Celery app, bound to the Flask app so every task runs inside its app context; and what the worker's
-main process does at its start (the runner check, the metrics server)."""
+"""The Celery app, bound to the Flask app so every task runs inside its app context: its configuration, the
+queues it declares (the task queue, and the hosts' fanout exchange on RabbitMQ), and what the worker's processes
+do at their start (the runner check, the sweep of this host's files, the metrics server).
+
+Sending work is ``gentrade.work_queue``'s (services use it, and must not import this module).
+"""
 
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from celery import Celery, Task
@@ -16,65 +19,68 @@ from celery.signals import (
     worker_ready,
     worker_shutdown,
 )
-from flask import Flask, current_app
+from flask import Flask
 from kombu import Queue
 from kombu.common import Broadcast
 
 from gentrade.extensions import db
 from gentrade.metrics import exposition
 from gentrade.process_guard import forbid_inspection
-from gentrade.runtime import runtime
+from gentrade.services import host_files
 from gentrade.settings import Settings
+from gentrade.work_queue import EXPIRE_OPENED_THREADS, PRUNE_HOST_FILES, REAP_STALE_BACKTESTS, hosts_exchange
 
 log = logging.getLogger(__name__)
 
 REAP_EVERY_SECONDS = 60.0
 EXPIRE_THREADS_EVERY_SECONDS = 3600.0
-RUN_BACKTEST = "gentrade.run_backtest"
-# A pooled broker connection that died with a broker restart fails the first send; one new connection fixes it. A
-# broker that is really down still fails within a second (no long back-off while a request waits).
-PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.25, "interval_max": 0.5}
-PRUNE_HOST_FILES = "gentrade.prune_host_files"
-
-
-def hosts_exchange(task_queue: str) -> str:
-    """The fanout exchange every worker host listens on (one per task queue, so separate deployments on one
-    broker stay apart)."""
-    return f"{task_queue}.hosts"
 
 
 def celery_init_app(app: Flask, settings: Settings) -> Celery:
+    """The Celery app of ``app``: its tasks run inside the Flask app's context; put on ``app.extensions``, where
+    ``gentrade.work_queue`` finds it to publish."""
+
     class FlaskTask(Task):
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
     celery = Celery(app.name, task_cls=FlaskTask)
-    celery.conf.update(
-        broker_url=settings.effective_broker_url,
-        broker_connection_retry_on_startup=True,
-        task_ignore_result=True,
-        task_serializer="json",
-        accept_content=["json"],
-        # A backtest is acknowledged only when it is done: a worker that dies leaves it in the queue.
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
-        worker_max_tasks_per_child=50,  # Freqtrade runs in subprocesses, but keep workers fresh anyway
-        task_default_queue=settings.task_queue,
-        beat_schedule={
-            "reap-stale-backtests": {"task": "gentrade.reap_stale_backtests", "schedule": REAP_EVERY_SECONDS},
-            "expire-opened-threads": {
-                "task": "gentrade.expire_opened_threads",
-                "schedule": EXPIRE_THREADS_EVERY_SECONDS,
-            },
-        },
-        include=["gentrade.tasks.backtests", "gentrade.tasks.agent", "gentrade.tasks.hosts"],
-    )
+    celery.conf.update(_configuration(settings))
     if _has_fanout(settings.effective_broker_url):
         _broadcast_to_hosts(celery, settings.task_queue)
     celery.set_default()
     app.extensions["celery"] = celery
+    _prepare_worker_processes(app, settings)
+    _prepare_worker(app)
+    if settings.worker_metrics_port is not None:
+        _serve_metrics(settings, settings.worker_metrics_port)
+    return celery
+
+
+def _configuration(settings: Settings) -> dict[str, Any]:
+    return {
+        "broker_url": settings.effective_broker_url,
+        "broker_connection_retry_on_startup": True,
+        "task_ignore_result": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        # A backtest is acknowledged only when it is done: a worker that dies leaves it in the queue.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_max_tasks_per_child": 50,  # Freqtrade runs in subprocesses, but keep workers fresh anyway
+        "task_default_queue": settings.task_queue,
+        "beat_schedule": {
+            "reap-stale-backtests": {"task": REAP_STALE_BACKTESTS, "schedule": REAP_EVERY_SECONDS},
+            "expire-opened-threads": {"task": EXPIRE_OPENED_THREADS, "schedule": EXPIRE_THREADS_EVERY_SECONDS},
+        },
+        "include": ["gentrade.tasks.backtests", "gentrade.tasks.agent", "gentrade.tasks.hosts"],
+    }
+
+
+def _prepare_worker_processes(app: Flask, settings: Settings) -> None:
+    """What each pool process does when it starts and ends: its own database connections, a warm runner."""
 
     @worker_process_init.connect(weak=False)
     def _fresh_connections(**kwargs: Any) -> None:
@@ -87,7 +93,7 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
 
             SERVERS.prestart()
         if settings.freqtrade_runner == "docker" and settings.docker_pool_size > 0:
-            from gentrade.services.backtest_runners import prestart_pool  # services import this module
+            from gentrade.services.backtest_runners import prestart_pool  # the runners: loaded by workers only
 
             with app.app_context():
                 prestart_pool()
@@ -100,29 +106,27 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
 
             POOL.close()
 
+
+def _prepare_worker(app: Flask) -> None:
+    """What the worker's main process does at its start: check its runner, then keep this host's files swept."""
+
     @worker_ready.connect(weak=False)
     def _sweep_this_host(**kwargs: Any) -> None:
         """A worker starting removes what this host keeps of users, strategies and backtests deleted while it was
         down, and again hourly (in the background: it may be many folders)."""
-        from gentrade.services import host_files  # services import this module
-
         host_files.keep_swept(app)
 
     @worker_init.connect(weak=False)
     def _check_runner(**kwargs: Any) -> None:
         """A runner that cannot work here (no Docker engine, one too old) stops the worker at its start, with
         the reason, instead of failing every backtest. SystemExit: Celery logs and ignores other exceptions."""
-        from gentrade.services.backtest_runners import runner_problem  # services import this module
+        from gentrade.services.backtest_runners import runner_problem  # the runners: loaded by workers only
 
         with app.app_context():
             problem = runner_problem()
         if problem:
             log.critical("the worker cannot run backtests: %s", problem)
             raise SystemExit(f"the worker cannot run backtests: {problem}")
-
-    if settings.worker_metrics_port is not None:
-        _serve_metrics(settings, settings.worker_metrics_port)
-    return celery
 
 
 def _has_fanout(broker_url: str) -> bool:
@@ -173,30 +177,6 @@ def _guard_secrets(**kwargs: Any) -> None:
     forbid_inspection()
 
 
-def publish_run(backtest_id: uuid.UUID) -> None:
-    """Queue ``run_backtest`` on this app's broker (explicitly: several apps may live in one process)."""
-    celery: Celery = current_app.extensions["celery"]
-    celery.send_task(
-        RUN_BACKTEST, args=[str(backtest_id)], task_id=str(backtest_id), retry=True, retry_policy=PUBLISH_RETRY
-    )
-
-
-def publish_prune(clerk_id: str) -> None:
-    """Tell every worker host to remove what it keeps of this user that the database no longer has (the user, a
-    strategy, backtests). Best effort: a host that misses it catches up at its start and hourly."""
-    celery: Celery = current_app.extensions["celery"]
-    hosts = celery.amqp.queues.aliases.get(hosts_exchange(runtime().settings.task_queue))
-    if hosts is None:  # a broker without broadcast: one host
-        return
-    try:
-        # declare: the exchange may not exist yet (no worker has started); a message no host hears is dropped
-        celery.send_task(
-            PRUNE_HOST_FILES, args=[clerk_id], retry=True, retry_policy=PUBLISH_RETRY, declare=[hosts.exchange]
-        )
-    except Exception:
-        log.warning("could not tell the worker hosts to remove the files of %s", clerk_id, exc_info=True)
-
-
 def remove_queue(celery: Celery, task_queue: str) -> None:
     """Delete a task queue and its two exchanges (its own, and the hosts' fanout), which RabbitMQ keeps after the
     queue: for a test's or benchmark's private queue once it is done."""
@@ -205,13 +185,3 @@ def remove_queue(celery: Celery, task_queue: str) -> None:
         channel.queue_delete(task_queue)
         for exchange in (task_queue, hosts_exchange(task_queue)):
             channel.exchange_delete(exchange)
-
-
-def broker_reachable(timeout: float = 2.0) -> bool:
-    celery: Celery = current_app.extensions["celery"]
-    try:
-        with celery.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=1, timeout=timeout)
-    except Exception:
-        return False
-    return True

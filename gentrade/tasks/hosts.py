@@ -7,11 +7,12 @@ import logging
 from celery import shared_task
 
 from gentrade.services import host_files
+from gentrade.work_queue import PRUNE_HOST_FILES
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="gentrade.prune_host_files")
+@shared_task(name=PRUNE_HOST_FILES)
 def prune_host_files(clerk_id: str | None = None) -> int:
     """Remove what this host keeps of one user (``clerk_id``) that the database no longer has (the broadcast after a
     deletion); without one, of everyone."""

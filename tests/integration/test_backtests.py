@@ -180,7 +180,7 @@ def test_a_redelivered_task_for_a_finished_backtest_does_nothing(
     done = wait_for_backtest(api, tokens, start_backtest(api, tokens, strategy_id)["id"], FINAL)
     assert done["status"] == "finished"
     with backtest_app.app_context():
-        from gentrade.tasks.celery_app import publish_run
+        from gentrade.work_queue import publish_run
 
         publish_run(uuid.UUID(done["id"]))
     time.sleep(3)

@@ -29,6 +29,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gentrade.exchange_sim import ExchangeSimulator
+from gentrade.freqtrade import markets
 from tests.backtests import BACKTESTS, FINAL, deploy_strategy, hand_written_strategy, start_backtest, wait_for_backtest
 from tests.chats import agent_turn, checkpoint_rows, new_chat
 from tests.clerk import Svix, Tokens, clerk_user_event
@@ -344,6 +345,7 @@ def test_an_unreachable_exchange_is_retried_and_the_backtest_finishes_once_it_is
     api: FlaskClient, tokens: Tokens, exchange: ExchangeSimulator
 ) -> None:
     strategy_id = deploy_strategy(api, tokens)
+    markets.listed_pairs(exchange.api_url)  # the API has the market list (a 503 without one, as it cannot check)
     exchange.stop()  # connections refused
     try:
         backtest_id = start_backtest(api, tokens, strategy_id, **uncached(days_back=200))["id"]

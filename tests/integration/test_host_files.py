@@ -25,7 +25,7 @@ from gentrade.models import BacktestArchive, Strategy
 from gentrade.runtime import runtime
 from gentrade.services import backtest_runs, host_files, users
 from gentrade.settings import Settings
-from gentrade.tasks.celery_app import publish_prune, publish_run
+from gentrade.work_queue import publish_prune, publish_run
 from tests.backtests import BACKTESTS, FINAL, add_backtest_row, deploy_strategy, start_backtest, wait_for_backtest
 from tests.clerk import Tokens
 from tests.concurrency import wait_until

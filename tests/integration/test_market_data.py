@@ -22,10 +22,10 @@ import pandas as pd
 import pytest
 
 from gentrade.exchange_sim import ExchangeSimulator, SimulatorConfig
+from gentrade.freqtrade.candle_check import DATA_INVALID, DATA_UNAVAILABLE, DataProblem, check_candles
 from gentrade.freqtrade.candle_times import range_end
 from gentrade.freqtrade.market_data import CacheBusy, ExchangeUnavailable, MarketDataCache, candle_span
 from gentrade.freqtrade.synthetic import synthetic_frame
-from gentrade.freqtrade.verify import DATA_INVALID, DATA_UNAVAILABLE, DataProblem, verify
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -46,7 +46,7 @@ def klines(sim: ExchangeSimulator, pair: str) -> int:
 
 def problem(cache: MarketDataCache, pairs: list[str], start: datetime, end: datetime) -> DataProblem:
     with pytest.raises(DataProblem) as caught:
-        verify(cache.root, pairs, "1h", start, end)
+        check_candles(cache.root, pairs, "1h", start, end)
     return caught.value
 
 
@@ -59,7 +59,7 @@ def test_downloads_once_then_only_the_missing_parts(tmp_path: Path) -> None:
         assert (first.downloaded, first.cached, first.invocations) == (("BTC/USDT",), (), 1)
         assert klines(sim, "BTC/USDT") == 2  # listing probe + one 1000-candle chunk
         assert cache.path("BTC/USDT", "1h") == cache.root / "BTC_USDT-1h.feather"
-        verify(cache.root, ["BTC/USDT"], "1h", day(9, 1), day(9, 15))
+        check_candles(cache.root, ["BTC/USDT"], "1h", day(9, 1), day(9, 15))
         span = candle_span(cache.path("BTC/USDT", "1h"))
         assert span is not None
         assert span[0] == day(9, 1)
@@ -87,7 +87,7 @@ def test_downloads_once_then_only_the_missing_parts(tmp_path: Path) -> None:
         assert cache.ensure(["BTC/USDT"], "1h", day(8, 25), NOW).invocations == 0
         assert klines(sim, "BTC/USDT") == 4
 
-    verify(cache.root, ["BTC/USDT"], "1h", day(8, 20), NOW)
+    check_candles(cache.root, ["BTC/USDT"], "1h", day(8, 20), NOW)
     stored = pd.read_feather(cache.path("BTC/USDT", "1h"))
     assert stored["date"].is_monotonic_increasing
     assert not stored["date"].duplicated().any()
@@ -110,7 +110,7 @@ def test_a_range_ending_today_is_cached_up_to_the_last_closed_candle(tmp_path: P
         cache = MarketDataCache(tmp_path, sim.api_url)
         cache.ensure(["BTC/USDT"], "1h", day(10, 25), end)
     assert candle_span(cache.path("BTC/USDT", "1h")) == (day(10, 25), end - HOUR)
-    verify(cache.root, ["BTC/USDT"], "1h", day(10, 25), end)
+    check_candles(cache.root, ["BTC/USDT"], "1h", day(10, 25), end)
 
 
 def test_a_pair_listed_late_is_unavailable_for_the_early_part(tmp_path: Path) -> None:
@@ -125,7 +125,7 @@ def test_a_pair_listed_late_is_unavailable_for_the_early_part(tmp_path: Path) ->
     assert found.code == DATA_UNAVAILABLE
     assert found.message == "ETH/USDT 1h: no candles before 2026-08-14 00:00 UTC (needed from 2026-08-01 00:00 UTC)"
     assert [entry["pair"] for entry in found.detail["problems"]] == ["ETH/USDT"]
-    verify(cache.root, ["ETH/USDT"], "1h", day(8, 14), day(9, 1))  # from the listing on, it is fine
+    check_candles(cache.root, ["ETH/USDT"], "1h", day(8, 14), day(9, 1))  # from the listing on, it is fine
 
 
 def test_a_two_day_gap_is_invalid_and_named(tmp_path: Path) -> None:
@@ -213,7 +213,7 @@ def test_two_workers_download_a_new_pair_once(tmp_path: Path) -> None:
     assert reports[0]["downloaded"] == ["SOL/USDT"]
     assert (reports[1]["downloaded"], reports[1]["invocations"]) == ([], 0)
     assert reports[1]["began"] < reports[0]["ended"], "the second worker ran while the first downloaded"
-    verify(MarketDataCache(tmp_path, None).root, ["SOL/USDT"], "1h", day(9, 1), day(9, 15))
+    check_candles(MarketDataCache(tmp_path, None).root, ["SOL/USDT"], "1h", day(9, 1), day(9, 15))
 
 
 def test_a_lock_held_too_long_raises_cache_busy(tmp_path: Path) -> None:

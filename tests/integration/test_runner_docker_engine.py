@@ -267,7 +267,7 @@ def run_in_docker(
     return runner.run(
         job,
         should_cancel=lambda: cancel_after is not None and len(beats) >= cancel_after,
-        heartbeat=lambda: beats.append(None),
+        on_poll=lambda: beats.append(None),
         poll_seconds=0.5 if progress is None else 0.1,
         progress=None if progress is None else progress.append,
     )
@@ -733,7 +733,7 @@ def test_a_reused_container_whose_server_died_fails_the_job_and_is_replaced(
         if len(beats) == 2:
             engine.api.kill(slot.container_id)
 
-    outcome = reusing.run(job, should_cancel=lambda: False, heartbeat=heartbeat, poll_seconds=0.5)
+    outcome = reusing.run(job, should_cancel=lambda: False, on_poll=heartbeat, poll_seconds=0.5)
 
     assert not outcome.succeeded
     assert outcome.exit_code == 137

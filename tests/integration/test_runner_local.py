@@ -334,7 +334,7 @@ for case in spec["cases"]:
     start_ticks = ticks
     runner = {"LocalRunner": LocalRunner, "WarmRunner": WarmRunner}[spec["runner"]]
     outcome = runner(case["command"], kill_grace_seconds=1).run(
-        job, should_cancel=lambda: case["cancel"] and len(beats) >= 1, heartbeat=lambda: beats.append(1),
+        job, should_cancel=lambda: case["cancel"] and len(beats) >= 1, on_poll=lambda: beats.append(1),
         poll_seconds=0.2,
     )
     report[case["name"]] = {
@@ -421,7 +421,7 @@ def test_the_warm_runner_reports_freqtrades_progress(local_workspace: LocalWorks
     seen: list[float] = []
 
     outcome = WarmRunner().run(
-        job, should_cancel=lambda: False, heartbeat=lambda: None, poll_seconds=0.05, progress=seen.append
+        job, should_cancel=lambda: False, on_poll=lambda: None, poll_seconds=0.05, progress=seen.append
     )
 
     assert outcome.succeeded, outcome.log_tail
@@ -434,7 +434,7 @@ def test_a_warm_backtest_gives_the_stock_clis_result(local_workspace: LocalWorks
     """Same strategy, data, range and configs: the forked backtest and ``freqtrade backtesting`` in a new
     interpreter trade alike, to the last figure."""
     warm = local_workspace.job("warm-vs-cli")
-    outcome = WarmRunner().run(warm, should_cancel=lambda: False, heartbeat=lambda: None, poll_seconds=0.1)
+    outcome = WarmRunner().run(warm, should_cancel=lambda: False, on_poll=lambda: None, poll_seconds=0.1)
     assert outcome.succeeded, outcome.log_tail
     stock = local_workspace.job("cli-vs-warm")
     stock.results_dir.mkdir(parents=True)

@@ -12,7 +12,8 @@ import pytest
 
 from gentrade.samples import DRAFT
 from gentrade.strategies.catalogue import CATALOGUE, INDICATOR_TYPES
-from gentrade.strategies.draft import MAX_CONDITIONS, MAX_DEPTH, DraftInvalid, StrategyDraft, parse_draft
+from gentrade.strategies.draft import DraftInvalid, StrategyDraft, parse_draft
+from gentrade.strategies.draft_types import MAX_CONDITIONS, MAX_DEPTH
 from tests.cards import RSI_BELOW_30, minimal
 
 DESIGN_EXAMPLE: dict[str, Any] = DRAFT

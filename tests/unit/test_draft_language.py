@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from gentrade.strategies.catalogue import CATALOGUE
-from gentrade.strategies.draft import MAX_STARTUP_CANDLES, DraftInvalid, Series, StrategyDraft, parse_draft
+from gentrade.strategies.draft import MAX_STARTUP_CANDLES, DraftInvalid, StrategyDraft, parse_draft
+from gentrade.strategies.draft_types import Series
 from tests.cards import minimal
 
 EMA = {"id": "ema50", "type": "ema", "params": {"period": 50}}

@@ -17,6 +17,7 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from gentrade.samples import DRAFT, draft
+from gentrade.strategies.acceptance import CodeRejected
 from gentrade.strategies.catalogue import CATALOGUE
 from gentrade.strategies.check import StrategyCheckFailed
 from gentrade.strategies.compiler import compile_strategy
@@ -29,7 +30,6 @@ from gentrade.strategies.llm_codegen import (
     draft_request,
     strip_fences,
 )
-from gentrade.strategies.pipeline import CodeRejected
 from gentrade.strategies.review import ALLOWED_IMPORT_ROOTS
 from tests.code_models import RecordingToolModel, recording_model
 

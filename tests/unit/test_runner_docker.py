@@ -102,7 +102,7 @@ def run_on_fake_engine(
     runner: DockerRunner, job: BacktestJob, calls: RunCalls | None = None, poll: float = 0.05
 ) -> Any:
     calls = calls or RunCalls()
-    return runner.run(job, should_cancel=calls.should_cancel, heartbeat=calls.heartbeat, poll_seconds=poll)
+    return runner.run(job, should_cancel=calls.should_cancel, on_poll=calls.heartbeat, poll_seconds=poll)
 
 
 def runner_for(docker_client: Any, data_dir: Path, **options: Any) -> DockerRunner:
@@ -253,7 +253,7 @@ def test_an_exception_in_heartbeat_still_removes_the_container(
 
     with pytest.raises(RuntimeError, match="database gone"):
         runner_for(docker_client, data_dir).run(
-            make_job(data_dir), should_cancel=lambda: False, heartbeat=heartbeat, poll_seconds=0.05
+            make_job(data_dir), should_cancel=lambda: False, on_poll=heartbeat, poll_seconds=0.05
         )
     assert_removed(fake_engine)
 
@@ -271,7 +271,7 @@ def test_engine_gone_mid_run_raises_instead_of_polling_forever(
     started = time.monotonic()
     with pytest.raises(requests.exceptions.ConnectionError):
         runner_for(docker_client, data_dir).run(
-            make_job(data_dir), should_cancel=lambda: False, heartbeat=heartbeat, poll_seconds=0.05
+            make_job(data_dir), should_cancel=lambda: False, on_poll=heartbeat, poll_seconds=0.05
         )
     assert time.monotonic() - started < 5
 
@@ -557,7 +557,7 @@ def test_a_pooled_run_hands_over_only_the_job_and_takes_the_results_back(
         reported.append(value)
 
     reported: list[float] = []
-    outcome = runner.run(job, should_cancel=lambda: False, heartbeat=lambda: None, poll_seconds=0.05, progress=progress)
+    outcome = runner.run(job, should_cancel=lambda: False, on_poll=lambda: None, poll_seconds=0.05, progress=progress)
 
     assert outcome.succeeded
     assert reported
@@ -916,7 +916,7 @@ def test_the_replacement_starts_while_the_job_runs(
     def heartbeat() -> None:
         idle_during.append([slot.container_id for slot in pool.idle()])
 
-    runner.run(job, should_cancel=lambda: False, heartbeat=heartbeat, poll_seconds=0.1)
+    runner.run(job, should_cancel=lambda: False, on_poll=heartbeat, poll_seconds=0.1)
 
     waiting = [ids for ids in idle_during if ids]
     assert waiting, "no replacement while the job ran"

@@ -10,18 +10,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gentrade.freqtrade.candle_times import range_end, required_candles
-from gentrade.freqtrade.market_data import candle_file
-from gentrade.freqtrade.synthetic import synthetic_frame
-from gentrade.freqtrade.verify import (
+from gentrade.freqtrade.candle_check import (
     DATA_INVALID,
     DATA_UNAVAILABLE,
     MAX_GAP,
     MAX_MISSING_SHARE,
     DataProblem,
+    check_candles,
     check_pair,
-    verify,
 )
+from gentrade.freqtrade.candle_times import range_end, required_candles
+from gentrade.freqtrade.market_data import candle_file
+from gentrade.freqtrade.synthetic import synthetic_frame
 
 START = datetime(2026, 8, 1, tzinfo=UTC)
 END = datetime(2026, 9, 1, tzinfo=UTC)
@@ -56,32 +56,32 @@ def store(root: Path) -> Callable[..., None]:
 
 def problem_of(root: Path, pairs: list[str] | None = None, start: datetime = START, end: datetime = END) -> DataProblem:
     with pytest.raises(DataProblem) as caught:
-        verify(root, pairs or ["BTC/USDT"], "1h", start, end)
+        check_candles(root, pairs or ["BTC/USDT"], "1h", start, end)
     return caught.value
 
 
 def test_complete_data_passes(root: Path, store: Callable[..., None]) -> None:
     store(frame())
     store(frame("ETH/USDT"), "ETH/USDT")
-    verify(root, ["BTC/USDT", "ETH/USDT"], "1h", START, END)
+    check_candles(root, ["BTC/USDT", "ETH/USDT"], "1h", START, END)
 
 
 def test_extra_candles_outside_the_range_are_fine(root: Path, store: Callable[..., None]) -> None:
     store(frame(start=START - 100 * HOUR, count=CANDLES + 300))
-    verify(root, ["BTC/USDT"], "1h", START, END)
+    check_candles(root, ["BTC/USDT"], "1h", START, END)
 
 
 def test_last_candle_may_open_one_timeframe_before_the_end(root: Path, store: Callable[..., None]) -> None:
     store(frame(count=CANDLES))  # last candle 2026-08-31 23:00, which closes at END
     assert frame()["date"].iloc[-1] == END - HOUR
-    verify(root, ["BTC/USDT"], "1h", START, END)
+    check_candles(root, ["BTC/USDT"], "1h", START, END)
 
 
 def test_unaligned_range_needs_the_candles_freqtrade_would_use(root: Path, store: Callable[..., None]) -> None:
     # 00:30 -> 00:30: Freqtrade's first candle is 01:00 (open times >= start), its last opens at 00:00.
     assert required_candles(START + HOUR / 2, END + HOUR / 2, "1h") == (START + HOUR, END)
     store(frame(start=START + HOUR, count=CANDLES))
-    verify(root, ["BTC/USDT"], "1h", START + HOUR / 2, END + HOUR / 2)
+    check_candles(root, ["BTC/USDT"], "1h", START + HOUR / 2, END + HOUR / 2)
 
 
 def test_a_past_last_day_ends_at_the_midnight_after_it() -> None:
@@ -108,7 +108,7 @@ def test_a_range_ending_today_needs_candles_up_to_the_last_closed_one_only(
 ) -> None:
     end = range_end(LAST_DAY, "1h", END - timedelta(hours=9, minutes=20))  # 14:00
     store(frame(count=CANDLES - 10))  # the last candle opened at 13:00 and closed at 14:00
-    verify(root, ["BTC/USDT"], "1h", START, end)
+    check_candles(root, ["BTC/USDT"], "1h", START, end)
     store(frame(count=CANDLES - 11))  # the closed 13:00 candle is missing
     problem = problem_of(root, end=end)
     assert problem.code == DATA_UNAVAILABLE
@@ -186,7 +186,7 @@ def test_dates_off_the_timeframe_grid_are_invalid(root: Path, store: Callable[..
 
 def test_gap_within_tolerance_passes(root: Path, store: Callable[..., None]) -> None:
     store(drop_hours(frame(), datetime(2026, 8, 10, tzinfo=UTC), ALLOWED_IN_A_ROW))
-    verify(root, ["BTC/USDT"], "1h", START, END)
+    check_candles(root, ["BTC/USDT"], "1h", START, END)
 
 
 def test_gap_above_tolerance_is_invalid_and_named(root: Path, store: Callable[..., None]) -> None:
@@ -207,7 +207,7 @@ def test_gap_tolerance_is_in_time_so_daily_candles_allow_none(root: Path, store:
     daily = frame(count=31, timeframe="1d")
     daily.drop(index=10).to_feather(candle_file(root, "BTC/USDT", "1d"))
     with pytest.raises(DataProblem, match=r"gap of 1 missing candles .*: 0 at 1d\)"):
-        verify(root, ["BTC/USDT"], "1d", START, END)
+        check_candles(root, ["BTC/USDT"], "1d", START, END)
 
 
 def test_too_many_missing_candles_in_total_are_invalid(root: Path, store: Callable[..., None]) -> None:
@@ -223,7 +223,7 @@ def test_too_many_missing_candles_in_total_are_invalid(root: Path, store: Callab
 def test_gaps_outside_the_range_do_not_matter(root: Path, store: Callable[..., None]) -> None:
     data = frame(start=START - 200 * HOUR, count=CANDLES + 200)
     store(drop_hours(data, START - 100 * HOUR, 48))
-    verify(root, ["BTC/USDT"], "1h", START, END)
+    check_candles(root, ["BTC/USDT"], "1h", START, END)
 
 
 @pytest.mark.parametrize("column", ["open", "high", "low", "close", "volume"])
@@ -240,7 +240,7 @@ def test_nan_outside_the_range_does_not_matter(root: Path, store: Callable[..., 
     data = frame(count=CANDLES + 10)
     data.loc[CANDLES + 5, "close"] = np.nan
     store(data)
-    verify(root, ["BTC/USDT"], "1h", START, END)
+    check_candles(root, ["BTC/USDT"], "1h", START, END)
 
 
 def test_low_above_open_is_invalid(root: Path, store: Callable[..., None]) -> None:
@@ -312,11 +312,11 @@ def test_check_pair_reports_only_the_first_problem(root: Path, store: Callable[.
 
 def test_bad_arguments_are_refused(root: Path) -> None:
     with pytest.raises(ValueError, match="timeframe"):
-        verify(root, ["BTC/USDT"], "7m", START, END)
+        check_candles(root, ["BTC/USDT"], "7m", START, END)
     with pytest.raises(ValueError, match="timezone"):
-        verify(root, ["BTC/USDT"], "1h", START.replace(tzinfo=None), END)
+        check_candles(root, ["BTC/USDT"], "1h", START.replace(tzinfo=None), END)
     with pytest.raises(ValueError, match="no complete 1h candle"):
-        verify(root, ["BTC/USDT"], "1h", END, START)
+        check_candles(root, ["BTC/USDT"], "1h", END, START)
 
 
 def test_a_year_of_5m_candles_for_three_pairs_verifies_quickly(root: Path, store: Callable[..., None]) -> None:
@@ -328,5 +328,5 @@ def test_a_year_of_5m_candles_for_three_pairs_verifies_quickly(root: Path, store
     for pair in pairs:
         synthetic_frame(pair, "5m", int(start.timestamp() * 1000), count).to_feather(candle_file(root, pair, "5m"))
     began = time.perf_counter()
-    verify(root, pairs, "5m", start, start + timedelta(days=365))
+    check_candles(root, pairs, "5m", start, start + timedelta(days=365))
     assert time.perf_counter() - began < 2.0

@@ -15,14 +15,20 @@ from gentrade.agents.offline.defaults import DEFAULT_LEVELS
 from gentrade.agents.offline.lexer import Token
 from gentrade.agents.offline.message import Found, Reading
 from gentrade.agents.offline.registry import Registry, default_output, default_output_name
-from gentrade.agents.offline.rule_trees import is_number, scaled
-from gentrade.agents.offline.text import Node, Operand, fmt_number
+from gentrade.agents.offline.rule_trees import Node, Operand, is_number, scaled
+from gentrade.agents.offline.text import fmt_number
 from gentrade.agents.offline.vocabulary import AVERAGES, CHANNELS, LINE_PAIRS, Mention, series
 from gentrade.strategies.catalogue import CATALOGUE, OSCILLATOR_MIDDLES, PRICE_COLUMNS
 from gentrade.strategies.trees import conditions
 
 # "sell above 70" refers back to one of these
 CARRIED_SUBJECTS = ("rsi", "mfi", "stoch", "cci", "willr", "stochrsi", "cmo", "roc", "mom")
+# A comparison read the other way round ("30 above RSI": RSI below 30)
+MIRRORED_OPS = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
+
+
+def _is_number_token(token: Token | None) -> bool:
+    return token is not None and token.kind == "num"
 
 
 class ConditionReader:
@@ -151,33 +157,53 @@ class ConditionReader:
             return self._slope(left, op, right, pending)
         if op in ("oversold", "overbought", "positive", "negative"):
             return self._level_word(left, op, role, right, pending)
-        if right is not None and right.kind == "num" and left is not None and left.kind == "num":
-            return None
-        if left is not None and left.kind == "num" and right is not None:
-            left, right = right, left
-            op = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}.get(op, op)
+        if _is_number_token(left):
+            if _is_number_token(right):
+                return None
+            if right is not None:  # "30 above RSI": the same as "RSI below 30"
+                left, right, op = right, left, MIRRORED_OPS.get(op, op)
         if right is None:
             return self._one_sided(left, op, role, direction, pending)
         if right.kind == "cloud":
             return self._cloud(left, op, role)
-        right_type = right.mention.type if right.kind == "ind" and right.mention else None
-        if left is None:
-            if right.kind == "num":
-                subject = self.subject_for(role)
-                if subject is None:
-                    subject = self.registry.resolve(Mention("rsi"))
-                    self.note(f"A level of {fmt_number(right.value)} without an indicator: read as RSI(14).")
-                left_operand: tuple[Operand, str | None] | None = (subject, self.registry.type_of(subject))
-            elif right.kind in ("ind", "price") and right_type not in CARRIED_SUBJECTS:
-                left_operand = ("close", None)
-            else:
-                return None
-        elif left.kind == "ref" and left.name == "it" and (right.kind != "num" or self.subject_for(role) is None):
-            left_operand = ("close", None)  # "when it touches the upper band": the price
-        else:
-            left_operand = self._operand(left)
+        left_operand = self._left_operand(left, right, role)
         if left_operand is None:
             return None
+        return self._comparison(left_operand, op, right, role, direction, op_tok.times)
+
+    def _left_operand(self, left: Token | None, right: Token, role: str) -> tuple[Operand, str | None] | None:
+        """The left side of a comparison: as written, the price for "it" that is no level's subject, or implied."""
+        if left is None:
+            return self._implied_left(right, role)
+        if left.kind == "ref" and left.name == "it" and (right.kind != "num" or self.subject_for(role) is None):
+            return ("close", None)  # "when it touches the upper band": the price
+        return self._operand(left)
+
+    def _implied_left(self, right: Token, role: str) -> tuple[Operand, str | None] | None:
+        """No left side written: a bare level is the subject's (RSI(14) when none was named yet), an indicator or
+        price is compared with the close; None for anything else."""
+        if right.kind == "num":
+            subject = self.subject_for(role)
+            if subject is None:
+                subject = self.registry.resolve(Mention("rsi"))
+                self.note(f"A level of {fmt_number(right.value)} without an indicator: read as RSI(14).")
+            return (subject, self.registry.type_of(subject))
+        right_type = right.mention.type if right.kind == "ind" and right.mention else None
+        if right.kind in ("ind", "price") and right_type not in CARRIED_SUBJECTS:
+            return ("close", None)
+        return None
+
+    def _comparison(
+        self,
+        left_operand: tuple[Operand, str | None],
+        op: str,
+        right: Token,
+        role: str,
+        direction: str | None,
+        times: float,
+    ) -> tuple[Node, bool] | None:
+        """The rule comparing ``left_operand`` with ``right``: which outputs are meant, which way a crossing or
+        a touch goes; the flag marks an ADX rule read for the entry (``Found.forced_entry``)."""
         right_operand = self._operand(right, str(left_operand[0]))
         if right_operand is None:
             return None
@@ -191,7 +217,7 @@ class ConditionReader:
         if isinstance(lhs, str):
             self._carry(lhs)
         forced = self.registry.type_of(lhs) == "adx" and role == "entry"
-        return {"left": lhs, "op": op, "right": scaled(self._breakout(lhs, op, rhs), op_tok.times)}, forced
+        return {"left": lhs, "op": op, "right": scaled(self._breakout(lhs, op, rhs), times)}, forced
 
     def _breakout(self, lhs: Operand, op: str, rhs: Operand) -> Operand:
         """A price beyond the Donchian band of its own candle never happens (the band holds that candle): a

@@ -10,8 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from gentrade.agents.offline.registry import Registry, default_output_name
-from gentrade.agents.offline.rule_trees import comparison_side, flip, is_filter, is_line_filter, is_number, is_slope
-from gentrade.agents.offline.text import Node
+from gentrade.agents.offline.rule_trees import (
+    Node,
+    comparison_side,
+    flip,
+    is_filter,
+    is_line_filter,
+    is_number,
+    is_slope,
+)
 from gentrade.agents.offline.vocabulary import AVERAGES, CHANNELS, NEW_LEVELS, default_rule, series
 from gentrade.strategies.catalogue import CATALOGUE, OSCILLATOR_MIDDLES, PRICE_COLUMNS
 from gentrade.strategies.trees import conditions, series_name

@@ -296,63 +296,79 @@ def lex_tokens(text: str, start: int, end: int) -> list[Token]:
 
 
 def _lex_one(text: str, pos: int, end: int) -> tuple[list[Token], int]:
-    if pos > 0 and text[pos - 1].isalnum() and text[pos].isalnum():
-        m = _SKIP.match(text, pos, end)
-        return [], m.end() if m else pos + 1
-    m = _GOLDEN.match(text, pos, end)
-    if m:
-        return [
-            Token("cond", m.start(), m.end(), op="crosses_above" if m.group(1) == "golden" else "crosses_below")
-        ], m.end()
-    m = TWIST.match(text, pos, end)
-    if m:
-        return [Token("twist", m.start(), m.end())], m.end()
-    m = _CLOUD.match(text, pos, end)
-    if m:
-        return [Token("cloud", m.start(), m.end())], m.end()
-    m = SURGE.match(text, pos, end)
-    if m:  # a surge is twice the average unless a factor follows; "high volume" just above it
-        return [Token("surge", m.start(), m.end(), value=2.0 if m.group(1) or m.group(2) else 1.0)], m.end()
-    m = _ICHIMOKU.match(text, pos, end)
-    if m:
-        return [Token("ind", m.start(), m.end(), mention=Mention("ichimoku"))], m.end()
-    for pattern, lex in _IND_PATTERNS:
-        m = pattern.match(text, pos, end)
-        if m:
-            return [Token("ind", m.start(), m.end(), mention=mention) for mention in lex(m)], m.end()
-    m = SCALED.match(text, pos, end)
-    if m:
-        share = float(m.group(1)) / 100
-        op, times = (">", 1 + share) if m.group(2) else ("<", 1 - share)
-        return [Token("op", m.start(), m.end(), op=op, times=round(times, 6))], m.end()
-    m = TIMES.match(text, pos, end)
-    if m:
-        value = float(m.group(1)) if m.group(1) else TIMES_WORDS[m.group(2) or m.group(3)]
-        return [Token("times", m.start(), m.end(), value=value)], m.end()
-    m = AVERAGE_OF.match(text, pos, end)
-    if m:
-        return [Token("avg", m.start(), m.end(), value=float(m.group(1) or 0))], m.end()
-    for pattern, op in _OP_PATTERNS:
-        m = pattern.match(text, pos, end)
-        if m:
-            return [Token("op", m.start(), m.end(), op=op)], m.end()
-    for pattern, name in _REF_PATTERNS:
-        m = pattern.match(text, pos, end)
-        if m:
-            return [Token("ref", m.start(), m.end(), name=name)], m.end()
-    for pattern, name in _PRICE_PATTERNS:
-        m = pattern.match(text, pos, end)
-        if m:
-            return [Token("price", m.start(), m.end(), name=name)], m.end()
-    m = _DIR.match(text, pos, end)
-    if m:
-        return [Token("dir", m.start(), m.end(), name=m.group(1))], m.end()
-    m = _NUM.match(text, pos, end)
-    if m:
-        value = 0.0 if m.group(0) == "zero" else float(m.group(0))
-        return [Token("num", m.start(), m.end(), value=value)], m.end()
+    """The tokens of the word at ``pos`` (the first rule of :data:`_TOKEN_RULES` that matches), and where the next
+    word starts; a word that is no token is skipped, and so is the inside of a word."""
+    if not (pos > 0 and text[pos - 1].isalnum() and text[pos].isalnum()):
+        for pattern, tokens_of in _TOKEN_RULES:
+            m = pattern.match(text, pos, end)
+            if m:
+                return tokens_of(m), m.end()
     m = _SKIP.match(text, pos, end)
     return [], m.end() if m else pos + 1
+
+
+TokenMaker = Callable[[re.Match[str]], list[Token]]
+
+
+def _plain(kind: str, **fields: str) -> TokenMaker:
+    """One token of ``kind`` over the match, with fixed ``fields``."""
+    return lambda m: [Token(kind, m.start(), m.end(), **fields)]
+
+
+def _golden(m: re.Match[str]) -> list[Token]:
+    return [Token("cond", m.start(), m.end(), op="crosses_above" if m.group(1) == "golden" else "crosses_below")]
+
+
+def _surge(m: re.Match[str]) -> list[Token]:
+    """A surge is twice the average unless a factor follows; "high volume" just above it."""
+    return [Token("surge", m.start(), m.end(), value=2.0 if m.group(1) or m.group(2) else 1.0)]
+
+
+def _indicators(lex: Callable[[re.Match[str]], list[Mention]]) -> TokenMaker:
+    return lambda m: [Token("ind", m.start(), m.end(), mention=mention) for mention in lex(m)]
+
+
+def _scaled(m: re.Match[str]) -> list[Token]:
+    share = float(m.group(1)) / 100
+    op, times = (">", 1 + share) if m.group(2) else ("<", 1 - share)
+    return [Token("op", m.start(), m.end(), op=op, times=round(times, 6))]
+
+
+def _times(m: re.Match[str]) -> list[Token]:
+    value = float(m.group(1)) if m.group(1) else TIMES_WORDS[m.group(2) or m.group(3)]
+    return [Token("times", m.start(), m.end(), value=value)]
+
+
+def _average_of(m: re.Match[str]) -> list[Token]:
+    return [Token("avg", m.start(), m.end(), value=float(m.group(1) or 0))]
+
+
+def _direction(m: re.Match[str]) -> list[Token]:
+    return [Token("dir", m.start(), m.end(), name=m.group(1))]
+
+
+def _number(m: re.Match[str]) -> list[Token]:
+    value = 0.0 if m.group(0) == "zero" else float(m.group(0))
+    return [Token("num", m.start(), m.end(), value=value)]
+
+
+# What a word at a position may be, tried in this order (the first match wins: "golden cross" before "cross").
+_TOKEN_RULES: list[tuple[re.Pattern[str], TokenMaker]] = [
+    (_GOLDEN, _golden),
+    (TWIST, _plain("twist")),
+    (_CLOUD, _plain("cloud")),
+    (SURGE, _surge),
+    (_ICHIMOKU, _indicators(lambda _m: [Mention("ichimoku")])),
+    *((pattern, _indicators(lex)) for pattern, lex in _IND_PATTERNS),
+    (SCALED, _scaled),
+    (TIMES, _times),
+    (AVERAGE_OF, _average_of),
+    *((pattern, _plain("op", op=op)) for pattern, op in _OP_PATTERNS),
+    *((pattern, _plain("ref", name=name)) for pattern, name in _REF_PATTERNS),
+    *((pattern, _plain("price", name=name)) for pattern, name in _PRICE_PATTERNS),
+    (_DIR, _direction),
+    (_NUM, _number),
+]
 
 
 SERIES_KINDS = ("ind", "price", "ref", "avg")  # tokens that name a series, i.e. can be compared and scaled

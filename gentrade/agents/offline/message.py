@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from gentrade.agents.offline.lexer import lex_tokens
-from gentrade.agents.offline.text import Node, blank, fmt_percent
+from gentrade.agents.offline.rule_trees import Node
+from gentrade.agents.offline.text import blank, fmt_percent
 from gentrade.agents.offline.timeframes import TIMEFRAME_PATTERNS, supported_timeframe
 from gentrade.agents.offline.vocabulary import Mention
 from gentrade.strategies.draft import NAME_PATTERN, RESERVED_NAMES

@@ -7,7 +7,7 @@ orders the work (settings before rules, higher timeframes before clauses) and le
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from gentrade.agents.offline.conditions import CARRIED_SUBJECTS, ConditionReader
 from gentrade.agents.offline.defaults import DEFAULT_TIMEFRAME
@@ -106,72 +106,99 @@ class Reader(ConditionReader):
     def _read_segment(self, reading: Reading, offset: int, clean: str, role: str) -> None:
         tokens = self._expand_bare([_qualified(reading, tok, offset) for tok in lex_tokens(clean, 0, len(clean))])
         direction = next((t.name for t in tokens if t.kind == "dir"), None)
-        filtering = bool(FILTER_WORDS.search(clean))
-        pending: list[Token] = []
+        segment = _Segment(reading, offset, role, tokens, direction, bool(FILTER_WORDS.search(clean)))
         i = 0
         while i < len(tokens):
-            tok = tokens[i]
-            if tok.kind == "cond":
-                self._golden(reading, tok, role, offset)
-                i += 1
-                continue
-            if tok.kind == "twist":
-                self._twist(reading, tok, role, direction, offset)
-                i += 1
-                continue
-            if tok.kind == "surge":
-                i = self._surge(reading, tokens, i, role, offset)
-                continue
-            if tok.kind == "times" and pending and i + 1 < len(tokens) and tokens[i + 1].kind in SERIES_KINDS:
-                tok = Token("op", tok.start, tok.end, op=">", times=tok.value)  # "volume 2x its average"
-            if tok.kind == "op":
-                left = pending.pop() if pending else None
-                j = i + 1
-                if j + 1 < len(tokens) and tokens[j].kind == "times" and tokens[j + 1].kind in SERIES_KINDS:
-                    tok = replace(tok, times=tok.times * tokens[j].value)  # "above 3 times its average"
-                    j += 1
-                right = tokens[j] if j < len(tokens) and tokens[j].kind in (*SERIES_KINDS, "num", "cloud") else None
-                i = j + 1 if right else j
-                made = self._condition(left, tok, right, role, direction, pending)
-                if made is None:
-                    pending.extend(t for t in (left, right) if t is not None and t.kind == "ind")
-                    continue
-                node, forced = made
-                node = map_conditions(node, self._complete) or node
-                start = offset + (left.start if left else tok.start)
-                end = offset + (right.end if right else tok.end)
-                reading.found.append(
-                    Found(role, node, start, end, forced or (filtering and is_filter(node, self.registry)))
-                )
-                continue
-            if tok.kind == "num":
-                if pending and pending[-1].kind == "ind" and pending[-1].mention and not pending[-1].mention.output:
-                    subject = pending.pop()
-                    assert subject.mention is not None
-                    if subject.mention.type in (*CARRIED_SUBJECTS, "adx"):
-                        ident = self.registry.resolve(subject.mention)
-                        reading.thresholds.append(
-                            Threshold(role, default_output(ident, self.registry), tok.value, offset + tok.start)
-                        )
-                        self._carry(default_output(ident, self.registry))
-                    else:
-                        pending.append(subject)
-                elif (pending and pending[-1].kind == "ref" and pending[-1].name == "it") or (
-                    self.previous is not None and not pending
-                ):
-                    if pending:
-                        pending.pop()
-                    reading.thresholds.append(Threshold(role, None, tok.value, offset + tok.start))
-                i += 1
-                continue
-            if tok.kind in ("ind", "price", "ref", "cloud"):
-                pending.append(tok)
-            i += 1
-        for tok in pending:
+            i = self._read_token(segment, i)
+        for tok in segment.pending:
             if tok.kind == "ind" and tok.mention:
-                reading.leftovers.append((role, tok.mention, filtering, offset + tok.start))
+                reading.leftovers.append((role, tok.mention, segment.filtering, offset + tok.start))
             elif tok.kind == "cloud":
-                reading.leftovers.append((role, Mention("ichimoku"), filtering, offset + tok.start))
+                reading.leftovers.append((role, Mention("ichimoku"), segment.filtering, offset + tok.start))
+
+    def _read_token(self, seg: _Segment, i: int) -> int:
+        """Read the token at ``i`` (a comparison with the tokens around it); the index of the next one to read."""
+        tok = seg.tokens[i]
+        if tok.kind == "cond":
+            self._golden(seg.reading, tok, seg.role, seg.offset)
+            return i + 1
+        if tok.kind == "twist":
+            self._twist(seg.reading, tok, seg.role, seg.direction, seg.offset)
+            return i + 1
+        if tok.kind == "surge":
+            return self._surge(seg.reading, seg.tokens, i, seg.role, seg.offset)
+        if tok.kind == "times" and seg.pending and seg.names_series(i + 1):
+            tok = Token("op", tok.start, tok.end, op=">", times=tok.value)  # "volume 2x its average"
+        if tok.kind == "op":
+            return self._read_comparison(seg, i, tok)
+        if tok.kind == "num":
+            self._read_level(seg, tok)
+        elif tok.kind in ("ind", "price", "ref", "cloud"):
+            seg.pending.append(tok)
+        return i + 1
+
+    def _read_comparison(self, seg: _Segment, i: int, tok: Token) -> int:
+        """The comparison ``tok`` between the last series named and the one after it; the index after it."""
+        tokens, pending = seg.tokens, seg.pending
+        left = pending.pop() if pending else None
+        j = i + 1
+        if j + 1 < len(tokens) and tokens[j].kind == "times" and seg.names_series(j + 1):
+            tok = replace(tok, times=tok.times * tokens[j].value)  # "above 3 times its average"
+            j += 1
+        right = tokens[j] if j < len(tokens) and tokens[j].kind in (*SERIES_KINDS, "num", "cloud") else None
+        made = self._condition(left, tok, right, seg.role, seg.direction, pending)
+        if made is None:
+            pending.extend(t for t in (left, right) if t is not None and t.kind == "ind")
+        else:
+            node, forced = made
+            node = map_conditions(node, self._complete) or node
+            start = seg.offset + (left.start if left else tok.start)
+            end = seg.offset + (right.end if right else tok.end)
+            forced_entry = forced or (seg.filtering and is_filter(node, self.registry))
+            seg.reading.found.append(Found(seg.role, node, start, end, forced_entry))
+        return j + 1 if right else j
+
+    def _read_level(self, seg: _Segment, tok: Token) -> None:
+        """A bare number: a threshold of the indicator just named ("RSI 25"), of "it", or of the draft's rule."""
+        pending = seg.pending
+        named = pending[-1] if pending else None
+        if named is not None and named.kind == "ind" and named.mention and not named.mention.output:
+            self._read_indicator_level(seg, tok)
+        elif (named is not None and named.kind == "ref" and named.name == "it") or (
+            self.previous is not None and not pending
+        ):
+            if pending:
+                pending.pop()
+            seg.reading.thresholds.append(Threshold(seg.role, None, tok.value, seg.offset + tok.start))
+
+    def _read_indicator_level(self, seg: _Segment, tok: Token) -> None:
+        """ "RSI 25": a threshold of an oscillator (or ADX); any other indicator stays pending."""
+        subject = seg.pending.pop()
+        assert subject.mention is not None
+        if subject.mention.type not in (*CARRIED_SUBJECTS, "adx"):
+            seg.pending.append(subject)
+            return
+        ident = self.registry.resolve(subject.mention)
+        seg.reading.thresholds.append(
+            Threshold(seg.role, default_output(ident, self.registry), tok.value, seg.offset + tok.start)
+        )
+        self._carry(default_output(ident, self.registry))
+
+
+@dataclass
+class _Segment:
+    """One clause being read: its tokens, what it says about them, and the series named but not compared yet."""
+
+    reading: Reading
+    offset: int  # where the clause starts in the message
+    role: str  # entry | exit
+    tokens: list[Token]
+    direction: str | None  # "bullish" / "bearish", if the clause says
+    filtering: bool  # the clause speaks of a filter ("filter", "trend", "only"): its filters go to the entry
+    pending: list[Token] = field(default_factory=list)
+
+    def names_series(self, index: int) -> bool:
+        return index < len(self.tokens) and self.tokens[index].kind in SERIES_KINDS
 
 
 def _qualified(reading: Reading, tok: Token, offset: int) -> Token:

@@ -42,30 +42,41 @@ class Registry:
     def resolve(self, mention: Mention) -> str:
         """The id for a mention: an existing indicator when it is the same one, else a new one."""
         kind = mention.type
-        spec = CATALOGUE[kind]
+        params, written = self._valid_params(mention)
+        existing = [i for i in self.of_type(kind) if self.items[i].get("timeframe") == mention.timeframe]
+        if kind in AVERAGES:  # a moving average of another period is another indicator
+            same_period = next((i for i in existing if self.items[i]["params"].get("period") == params["period"]), None)
+            return same_period if same_period is not None else self._new(mention, params, written)
+        if not existing:
+            return self._new(mention, params, written)
+        return self._same_or_changed(existing, kind, params, written, mention.timeframe)
+
+    def _valid_params(self, mention: Mention) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The mention's full parameters and those written; the defaults (and none written) when they are not
+        valid, with a note that says so."""
+        spec = CATALOGUE[mention.type]
         written = dict(mention.params)
         try:
-            params = spec.params(**written).model_dump()
+            return spec.params(**written).model_dump(), written
         except ValidationError:
-            params = spec.params().model_dump()
-            self.note(f"{LABELS[kind]} parameters {self._params_text(written)} are not valid: using the defaults.")
-            written = {}
-        timeframe = mention.timeframe
-        existing = [i for i in self.of_type(kind) if self.items[i].get("timeframe") == timeframe]
-        if kind in AVERAGES:
-            for ident in existing:
-                if self.items[ident]["params"].get("period") == params["period"]:
-                    return ident
-            if mention.note:
-                self.note(mention.note)
-            return self._add(indicator_id(kind, params), kind, params, bool(written), timeframe)
-        if not existing:
-            if mention.note:
-                self.note(mention.note)
-            return self._add(indicator_id(kind, params), kind, params, bool(written), timeframe)
-        same = [i for i in existing if self.items[i]["params"] == params]
+            self.note(
+                f"{LABELS[mention.type]} parameters {self._params_text(written)} are not valid: using the defaults."
+            )
+            return spec.params().model_dump(), {}
+
+    def _new(self, mention: Mention, params: dict[str, Any], written: dict[str, Any]) -> str:
+        if mention.note:
+            self.note(mention.note)
+        return self._add(indicator_id(mention.type, params), mention.type, params, bool(written), mention.timeframe)
+
+    def _same_or_changed(
+        self, existing: list[str], kind: str, params: dict[str, Any], written: dict[str, Any], timeframe: str | None
+    ) -> str:
+        """One of the draft's indicators of this type: as it is when no parameters are written or they match; with
+        the written ones when revising or they were never written; else another one beside it ("rsi7")."""
         if not written:
             return existing[0]
+        same = [i for i in existing if self.items[i]["params"] == params]
         if same:
             return same[0]
         first = existing[0]

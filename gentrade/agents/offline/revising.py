@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterator, Mapping
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,8 +20,8 @@ from gentrade.agents.offline.message import Reading, Removal
 from gentrade.agents.offline.pairs import revise_pairs
 from gentrade.agents.offline.reader import Reader
 from gentrade.agents.offline.registry import Registry
-from gentrade.agents.offline.rule_trees import comparison_side, is_line_filter, is_number, prune
-from gentrade.agents.offline.text import Node, fmt_number, fmt_percent
+from gentrade.agents.offline.rule_trees import Node, comparison_side, is_line_filter, is_number, prune
+from gentrade.agents.offline.text import fmt_number, fmt_percent
 from gentrade.agents.offline.timeframes import align_timeframes, fit_history
 from gentrade.agents.offline.vocabulary import AVERAGES, Mention, unsupported_note
 from gentrade.agents.offline.wording import auto_name, default_note, first_error, unique_notes
@@ -40,7 +41,33 @@ def revised_draft(text: str, previous: StrategyDraft) -> tuple[StrategyDraft, li
     reading = reader.read(text)
     notes: list[str] = [unsupported_note(reading.unsupported)] if reading.unsupported else []
     notes.extend(n for n in (reading.timeframe_note, reading.stop_note) if n)
+    _apply_settings(reading, data)
+    notes.extend(revise_pairs(reading, data))
+    notes.extend(_apply_changes(reading, data, registry))
+    notes.extend(_apply_removals(reading, data, registry))
+    notes.extend(_apply_thresholds(reading, reader, data))
+    for found in reading.found:
+        _merge(data, "entry" if found.role == "entry" or found.forced_entry else "exit", found.node)
+    notes.extend(_apply_leftovers(reading, data, registry))
+    if reading.short:
+        notes.append("Shorting is not drafted offline: the draft keeps its long/short setting.")
+    data["indicators"] = _kept_indicators(reading, registry, data, before)
+    notes.extend(align_timeframes(data))
+    if not data.get("exit_conditions") and before.get("exit_conditions"):
+        notes.append("No exit rule left: trades close at the take-profit target or the stop loss.")
+    data["exit_conditions"] = data.get("exit_conditions") or None
+    notes = registry.notes + notes
+    if reading.name:
+        data["name"] = reading.name
+    elif before["name"] == auto_name(before):
+        data["name"] = auto_name(data)
+    data["description"] = summary(data)
+    notes.extend(fit_history(data))
+    return _validated(previous, before, data, notes)
 
+
+def _apply_settings(reading: Reading, data: dict[str, Any]) -> None:
+    """The timeframe, stop loss, trailing stop and take-profit the message names."""
     if reading.timeframe:
         data["timeframe"] = reading.timeframe
     if reading.stop is not None:
@@ -53,36 +80,26 @@ def revised_draft(text: str, previous: StrategyDraft) -> tuple[StrategyDraft, li
             data["trailing_only_offset_is_reached"] = False
     if reading.roi is not None:
         data["minimal_roi"] = dict(reading.roi)
-    notes.extend(revise_pairs(reading, data))
-    notes.extend(_apply_changes(reading, data, registry))
-    notes.extend(_apply_removals(reading, data, registry))
-    notes.extend(_apply_thresholds(reading, reader, data))
-    for found in reading.found:
-        role = "entry" if found.role == "entry" or found.forced_entry else "exit"
-        _merge(data, role, found.node)
-    notes.extend(_apply_leftovers(reading, data, registry))
-    if reading.short:
-        notes.append("Shorting is not drafted offline: the draft keeps its long/short setting.")
 
+
+def _kept_indicators(
+    reading: Reading, registry: Registry, data: dict[str, Any], before: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """What rules use, and what the draft kept without a rule (e.g. an ATR) unless the message removed it."""
     referenced = _all_references(data)
     used_before = _all_references(before)
     removed = _removed_ids(reading, registry)
-    data["indicators"] = [  # keep what rules use, and what the draft kept without a rule (e.g. an ATR) unless removed
+    return [
         item
         for ident, item in registry.items.items()
         if ident in referenced or (ident in registry.previous and ident not in used_before and ident not in removed)
     ]
-    notes.extend(align_timeframes(data))
-    if not data.get("exit_conditions") and before.get("exit_conditions"):
-        notes.append("No exit rule left: trades close at the take-profit target or the stop loss.")
-    data["exit_conditions"] = data.get("exit_conditions") or None
-    notes = registry.notes + notes
-    if reading.name:
-        data["name"] = reading.name
-    elif before["name"] == auto_name(before):
-        data["name"] = auto_name(data)
-    data["description"] = summary(data)
-    notes.extend(fit_history(data))
+
+
+def _validated(
+    previous: StrategyDraft, before: dict[str, Any], data: dict[str, Any], notes: list[str]
+) -> tuple[StrategyDraft, list[str]]:
+    """The revised draft, or the previous one (``before``, dumped) with the reason when the revision is not valid."""
     try:
         draft = StrategyDraft.model_validate(data)
     except ValidationError as exc:
@@ -115,39 +132,53 @@ def _apply_changes(reading: Reading, data: dict[str, Any], registry: Registry) -
     """'25 instead of 30', 'from 5% to 3%': change that number wherever the draft has it."""
     notes: list[str] = []
     for new, new_pct, old, old_pct in reading.changes:
-        if old_pct or new_pct:
-            if abs(-data["stoploss"] - old / 100) < 1e-9 and 0.1 <= new <= 99:
-                data["stoploss"] = -round(new / 100, 6)
-                continue
-            roi_keys = [k for k, v in data["minimal_roi"].items() if abs(v - old / 100) < 1e-9]
-            if roi_keys:
-                for key in roi_keys:
-                    data["minimal_roi"][key] = round(new / 100, 6)
-                continue
-        changed = False
-        for _, condition in _number_nodes(data):
-            for side in ("left", "right"):
-                value = condition[side]
-                if is_number(value) and abs(value - old) < 1e-9:
-                    condition[side] = float(new)
-                    changed = True
-        if not changed and new == int(new) and old == int(old):
-            for ident, item in list(registry.items.items()):
-                for name, value in item["params"].items():
-                    if (
-                        isinstance(value, int)
-                        and not isinstance(value, bool)
-                        and value == int(old)
-                        and registry.set_param(ident, name, int(new))
-                    ):
-                        changed = True
-                        break
-                if changed:
-                    break
-            _rename(data, registry)
-        if not changed:
+        if (old_pct or new_pct) and _changed_risk(data, old, new):
+            continue
+        if not (_changed_levels(data, old, new) or _changed_parameter(data, registry, old, new)):
             notes.append(f"There is no {fmt_number(old)} in the draft to change to {fmt_number(new)}.")
     return notes
+
+
+def _changed_risk(data: dict[str, Any], old: float, new: float) -> bool:
+    """A percentage: the stop loss of that size, else every take-profit target of it."""
+    if abs(-data["stoploss"] - old / 100) < 1e-9 and 0.1 <= new <= 99:
+        data["stoploss"] = -round(new / 100, 6)
+        return True
+    roi_keys = [k for k, v in data["minimal_roi"].items() if abs(v - old / 100) < 1e-9]
+    for key in roi_keys:
+        data["minimal_roi"][key] = round(new / 100, 6)
+    return bool(roi_keys)
+
+
+def _changed_levels(data: dict[str, Any], old: float, new: float) -> bool:
+    """Every level of the rules that is ``old``."""
+    changed = False
+    for _, condition in _number_nodes(data):
+        for side in ("left", "right"):
+            value = condition[side]
+            if is_number(value) and abs(value - old) < 1e-9:
+                condition[side] = float(new)
+                changed = True
+    return changed
+
+
+def _changed_parameter(data: dict[str, Any], registry: Registry, old: float, new: float) -> bool:
+    """A whole number no level has: the first indicator parameter that is ``old`` (the rules follow its id)."""
+    if new != int(new) or old != int(old):
+        return False
+    changed = any(
+        _set_parameter(registry, ident, item["params"], int(old), int(new))
+        for ident, item in list(registry.items.items())
+    )
+    _rename(data, registry)
+    return changed
+
+
+def _set_parameter(registry: Registry, ident: str, params: dict[str, Any], old: int, new: int) -> bool:
+    return any(
+        isinstance(value, int) and not isinstance(value, bool) and value == old and registry.set_param(ident, name, new)
+        for name, value in params.items()
+    )
 
 
 def _rename(data: dict[str, Any], registry: Registry) -> None:
@@ -164,28 +195,38 @@ def _apply_removals(reading: Reading, data: dict[str, Any], registry: Registry) 
     for removal in reading.removals:
         if removal.stop:
             notes.append(f"A stop loss is required: kept it at {fmt_percent(data['stoploss'])}.")
-        if not removal.types and not removal.filters:
-            continue
-
-        def drop(condition: Node, removal: Removal = removal) -> bool:
-            if removal.volume and "volume" in (series_name(condition["left"]), series_name(condition["right"])):
-                return True
-            if removal.types:
-                return any(registry.type_of(i) in removal.types for i in references(condition))
-            return is_line_filter(condition, registry)
-
-        fields = ["entry_conditions", "exit_conditions"]
-        if removal.role:
-            fields = [f"{removal.role}_conditions"]
-        if removal.filters and not removal.types:
-            fields = ["entry_conditions"]
-        for name in fields:
-            pruned = prune(data.get(name), drop)
-            if name == "entry_conditions" and pruned is None:
-                notes.append("Removing that would leave no entry rule: kept the entry as it was.")
-                continue
-            data[name] = pruned
+        if removal.types or removal.filters:
+            notes.extend(_remove_rules(data, registry, removal))
     return notes
+
+
+def _remove_rules(data: dict[str, Any], registry: Registry, removal: Removal) -> list[str]:
+    """The rules the removal names, from the sides it names; the entry keeps at least one rule."""
+    notes: list[str] = []
+    for name in _removal_fields(removal):
+        pruned = prune(data.get(name), partial(_removed_by, removal, registry))
+        if name == "entry_conditions" and pruned is None:
+            notes.append("Removing that would leave no entry rule: kept the entry as it was.")
+            continue
+        data[name] = pruned
+    return notes
+
+
+def _removal_fields(removal: Removal) -> list[str]:
+    """Filters alone are the entry's; else the side named, or both."""
+    if removal.filters and not removal.types:
+        return ["entry_conditions"]
+    if removal.role:
+        return [f"{removal.role}_conditions"]
+    return ["entry_conditions", "exit_conditions"]
+
+
+def _removed_by(removal: Removal, registry: Registry, condition: Node) -> bool:
+    if removal.volume and "volume" in (series_name(condition["left"]), series_name(condition["right"])):
+        return True
+    if removal.types:
+        return any(registry.type_of(i) in removal.types for i in references(condition))
+    return is_line_filter(condition, registry)
 
 
 def _apply_thresholds(reading: Reading, reader: Reader, data: dict[str, Any]) -> list[str]:
@@ -288,42 +329,54 @@ def _replace_named(data: dict[str, Any], registry: Registry, mention: Mention) -
 
 
 def _apply_leftovers(reading: Reading, data: dict[str, Any], registry: Registry) -> list[str]:
+    """Indicators named without a rule: another one made the one named ("... instead"), new parameters for the
+    draft's own, or the usual rule of a new one."""
     notes: list[str] = []
     before_types = {registry.items[i]["type"] for i in registry.previous if i in registry.items}
     instead = bool(_INSTEAD.search(reading.text))
     for role, mention, filtering, _ in reading.leftovers:
         if instead and (mention.params or mention.timeframe) and _replace_named(data, registry, mention):
             continue
-        if mention.type in AVERAGES:
-            if not mention.params and registry.of_type(mention.type):
-                continue  # "use EMA 100 instead of 50" leaves a bare "EMA" behind: the draft has one
-            ident = registry.resolve(mention)
-            used = references(data.get("entry_conditions")) | references(data.get("exit_conditions"))
-            if ident in used and not filtering:
-                continue
-        elif mention.type in before_types:
-            if mention.params:  # "use RSI 7": new parameters for the indicator the draft has
-                registry.resolve(mention)
-            continue
-        else:
-            ident = registry.resolve(mention)
-        if mention.type in MENTION_ONLY:
-            notes.append(f"{registry.label(ident)} is calculated but no rule uses it: name a level to trade on it.")
-            registry.previous.add(ident)
-            continue
-        target_role = "entry" if filtering or mention.type in ENTRY_ONLY else role
-        node = usual_rule(mention.type, ident, target_role, filtering)
-        if node is None:
-            continue
-        if "all" in node and target_role == "entry":
-            for child in node["all"]:
-                _merge(data, "entry", child)
-        else:
-            _merge(data, target_role, node)
-        if mention.type in AVERAGES and target_role == "entry":
-            notes.append(
-                f"Added {indicator_label(registry.items[ident])} as a trend filter: entries need the close above it."
-            )
-        else:
-            notes.append(default_note(mention.type, target_role, node, registry))
+        ident = _leftover_needing_rule(data, registry, mention, filtering, before_types)
+        if ident is not None:
+            notes.extend(_add_usual_rule(data, registry, mention, ident, role, filtering))
     return notes
+
+
+def _leftover_needing_rule(
+    data: dict[str, Any], registry: Registry, mention: Mention, filtering: bool, before_types: set[str]
+) -> str | None:
+    """The id of the mentioned indicator when it needs a rule; None when the draft has it in use already."""
+    if mention.type in AVERAGES:
+        if not mention.params and registry.of_type(mention.type):
+            return None  # "use EMA 100 instead of 50" leaves a bare "EMA" behind: the draft has one
+        ident = registry.resolve(mention)
+        used = references(data.get("entry_conditions")) | references(data.get("exit_conditions"))
+        return None if ident in used and not filtering else ident
+    if mention.type in before_types:
+        if mention.params:  # "use RSI 7": new parameters for the indicator the draft has
+            registry.resolve(mention)
+        return None
+    return registry.resolve(mention)
+
+
+def _add_usual_rule(
+    data: dict[str, Any], registry: Registry, mention: Mention, ident: str, role: str, filtering: bool
+) -> list[str]:
+    """The indicator's usual rule on its side (a filter on the entry), and the note that says so."""
+    if mention.type in MENTION_ONLY:
+        note = f"{registry.label(ident)} is calculated but no rule uses it: name a level to trade on it."
+        registry.previous.add(ident)
+        return [note]
+    target_role = "entry" if filtering or mention.type in ENTRY_ONLY else role
+    node = usual_rule(mention.type, ident, target_role, filtering)
+    if node is None:
+        return []
+    if "all" in node and target_role == "entry":
+        for child in node["all"]:
+            _merge(data, "entry", child)
+    else:
+        _merge(data, target_role, node)
+    if mention.type in AVERAGES and target_role == "entry":
+        return [f"Added {indicator_label(registry.items[ident])} as a trend filter: entries need the close above it."]
+    return [default_note(mention.type, target_role, node, registry)]

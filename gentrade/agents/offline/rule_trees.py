@@ -10,11 +10,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from gentrade.agents.offline.registry import Registry
-from gentrade.agents.offline.text import Node, Operand
 from gentrade.agents.offline.vocabulary import AVERAGES, series
 from gentrade.strategies.catalogue import PRICE_COLUMNS
 from gentrade.strategies.short_side import OPPOSITE_OPS
 from gentrade.strategies.trees import conditions
+
+Node = dict[str, Any]  # a condition {"left", "op", "right"} or a group {"all" | "any": [...]}, edited in place
+Operand = str | float  # a side of a condition: a series name or a level
 
 
 def prune(node: Node | None, drop: Callable[[Node], bool]) -> Node | None:

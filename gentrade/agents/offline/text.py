@@ -7,12 +7,8 @@ punctuation, "%" for "percent"), and every note quotes numbers the same way; one
 from __future__ import annotations
 
 import re
-from typing import Any
 
 MAX_TEXT = 4000  # longer messages are read up to here: bounds the work per message
-
-Node = dict[str, Any]
-Operand = str | float
 
 
 _TRANSLATE = str.maketrans(

@@ -12,8 +12,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from gentrade.agents.offline.registry import Registry
-from gentrade.agents.offline.rule_trees import is_line_filter
-from gentrade.agents.offline.text import Node, fmt_percent
+from gentrade.agents.offline.rule_trees import Node, is_line_filter
+from gentrade.agents.offline.text import fmt_percent
 from gentrade.agents.offline.vocabulary import title
 from gentrade.strategies.card import LABELS, conditions_text, roi_text
 from gentrade.strategies.catalogue import PRICE_COLUMNS

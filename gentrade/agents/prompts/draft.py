@@ -8,7 +8,8 @@ import json
 from typing import Any
 
 from gentrade.strategies.catalogue import describe
-from gentrade.strategies.draft import MAX_STARTUP_CANDLES, OPERATORS
+from gentrade.strategies.draft import MAX_STARTUP_CANDLES
+from gentrade.strategies.draft_types import OPERATORS
 from gentrade.timeframes import TIMEFRAMES
 
 # What a trader says, the indicators it needs, and the condition it becomes (on a 1h strategy).

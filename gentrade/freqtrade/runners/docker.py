@@ -1,8 +1,9 @@
 """Run stock ``freqtrade backtesting`` in a pinned Freqtrade image (production): ours by default.
 
 The worker talks to the Docker daemon with docker-py and starts one sibling container per
-backtest (or hands it to a pooled one: ``docker_pooled``). Over 400 lines because the path mapping and the
-lock-down are the security boundary of every container, cold or pooled, and are read best in one place.
+backtest (or hands it to a pooled one: ``docker_pooled_job``). Over 400 lines, a fifth of it this description,
+because the path mapping and the lock-down are the security boundary of every container, cold or pooled, and are
+read best in one place with the runner that applies them.
 
 Only two folders are mounted: the job's ``user_data`` read-write at
 ``/freqtrade/user_data`` and the shared market-data cache read-only at ``/freqtrade/market_data``.
@@ -25,30 +26,12 @@ the exchange's markets when it starts, so the container's first process serves t
 worker cached (:mod:`gentrade.freqtrade.market_list`, inside the read-only market-data mount) on the
 container's own loopback, and a last config file points ccxt there; candles come from the mount.
 
-Pooled containers (``pool_size`` > 0, ``GENTRADE_DOCKER_POOL_SIZE``, default 1 per worker process): about 2.5 s of
-a container backtest is importing Freqtrade, so each worker process keeps containers that did that before any
-job, each serving up to ``container_jobs`` (``GENTRADE_DOCKER_CONTAINER_JOBS``) backtests in a fresh child forked
-per job (:mod:`gentrade.freqtrade.runners.docker_pooled` runs them, :mod:`gentrade.freqtrade.runners.docker_pool`
-keeps the books). Isolation is the cold container's, option for option (``_locked_down``), a pooled container
-never sees a user's folder, and nothing of a job is left in it for the next:
-
-* it is created with its own empty job folder, ``<data>/docker-pool/<slot>/user_data``, as the read-write mount
-  (the same ``/freqtrade/user_data``) and the market data read-only; limits come from the settings a job gets;
-* its PID 1 is :mod:`gentrade.freqtrade.pool_entry`, passed as ``python3 -c`` source (nothing is added to the
-  image): it serves the market list on loopback, imports Freqtrade, and for each ``request.json`` forks a child
-  (new session, non-dumpable) that runs what ``python -m freqtrade <args>`` would with the progress hook; after
-  it, the server kills every other process of the container, empties its scratch space and reports the job's end
-  on the container's log;
-* while idle it has the least CPU weight, so its warm-up yields to running backtests on busy CPUs;
-* for a job, the worker copies in only what it reads, at the places it has in the user's folder (the strategy
-  file, the configs, an empty results folder with the network config), so Freqtrade's arguments are the cold
-  container's; renames the container after the backtest and gives it a cold container's CPU weight; writes the
-  request atomically; watches it as a cold one (heartbeat, cancel, timeout, OOM, the log tail); moves the regular
-  files Freqtrade wrote into the job's ``results_dir``; then empties the job folder and returns the container to
-  the pool, or removes it (its last job, a timeout, a cancel, a container that died, any failure) and the pool
-  starts a replacement;
-* an idle container whose image id or settings hash (labels) no longer match the job's, or that stopped, is
-  removed and replaced; a dead worker's containers (leases no longer touched) are swept by any worker.
+Pooled containers (``pool_size`` > 0, ``GENTRADE_DOCKER_POOL_SIZE``, default 1 per worker process) have imported
+Freqtrade before any job and serve up to ``container_jobs`` (``GENTRADE_DOCKER_CONTAINER_JOBS``) backtests each, in
+a fresh child forked per job: :mod:`gentrade.freqtrade.runners.docker_pooled` makes them,
+:mod:`gentrade.freqtrade.runners.docker_pooled_job` runs a job in one, :mod:`gentrade.freqtrade.runners.docker_pool`
+keeps the books. Isolation is the cold container's, option for option (``_locked_down``), a pooled container never
+sees a user's folder, and nothing of a job is left in it for the next.
 """
 
 from __future__ import annotations
@@ -89,8 +72,8 @@ from gentrade.freqtrade.runners.docker_pooled import (
     POOL_SHAPE_LABEL,
     POOL_SLOT_LABEL,
     PROGRESS_SOURCE,
-    PooledContainers,
 )
+from gentrade.freqtrade.runners.docker_pooled_job import PooledJobs
 from gentrade.freqtrade.userdir import write_atomically
 
 log = logging.getLogger(__name__)
@@ -162,7 +145,7 @@ class _Image:
     entrypoint: list[str]
 
 
-class DockerRunner(PooledContainers):
+class DockerRunner(PooledJobs):
     """``Runner`` that executes Freqtrade in a locked-down sibling container: a pooled one that imported
     Freqtrade already (``pool_size`` > 0), or one created for the backtest."""
 
@@ -347,7 +330,7 @@ class DockerRunner(PooledContainers):
         job: BacktestJob,
         *,
         should_cancel: Callable[[], bool],
-        heartbeat: Callable[[], None],
+        on_poll: Callable[[], None],
         poll_seconds: float = 1.0,
         progress: Callable[[float], None] | None = None,
     ) -> RunOutcome:
@@ -362,7 +345,7 @@ class DockerRunner(PooledContainers):
         client, owned = self._get_client()
         try:
             image = self._image(client)
-            watch = Watch(should_cancel, heartbeat, poll_seconds, progress, deadline)
+            watch = Watch(should_cancel, on_poll, poll_seconds, progress, deadline)
             if self.pool_size > 0:
                 ended = self._run_pooled(client, job, image, watch)
             else:

@@ -1,6 +1,6 @@
 """What the docker runner's two ways of running a backtest share: the container's paths, how a run ended, what the
-run loop watches. Cold containers are :mod:`gentrade.freqtrade.runners.docker`'s, pooled ones
-:mod:`gentrade.freqtrade.runners.docker_pooled`'s; both modules import these, neither imports the other's half.
+run loop watches. Cold runs are :mod:`gentrade.freqtrade.runners.docker`'s, pooled ones
+:mod:`gentrade.freqtrade.runners.docker_pooled_job`'s; both import these, so neither reaches into the other's half.
 """
 
 from __future__ import annotations
@@ -42,15 +42,15 @@ class Watch:
     """What the run loop calls each poll, and when it gives up."""
 
     should_cancel: Callable[[], bool]
-    heartbeat: Callable[[], None]
+    on_poll: Callable[[], None]
     poll_seconds: float
     progress: Callable[[float], None] | None
     deadline: float
 
     def tick(self, ended: Ended, progress_dir: Path, timeout_seconds: int) -> bool:
-        """One poll of a running job: beat, pass on Freqtrade's progress, and say whether to stop it (cancelled, or
-        past the deadline: noted in ``ended``). The same step for a cold and a pooled container."""
-        self.heartbeat()
+        """One poll of a running job: call ``on_poll``, pass on Freqtrade's progress, and say whether to stop it
+        (cancelled, or past the deadline: noted in ``ended``). The same step for a cold and a pooled container."""
+        self.on_poll()
         if self.progress is not None:
             current = read_progress(progress_dir)
             if current is not None:

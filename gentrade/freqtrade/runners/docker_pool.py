@@ -248,39 +248,53 @@ class ContainerPool:
             log.exception("the container pool cannot reach the Docker engine")
             return
         try:
-            if shape_of is not None:
-                self._sweep(maker, client)
-                shape = shape_of(client)
-                with self._lock:
-                    self._shape = self._shape or shape  # a job that came meanwhile knows better
-            with self._lock:
-                shape = self._shape
-            if shape is None:
-                return
-            wanted = maker.shape_hash(shape)
-            with self._lock:  # idle containers of an older image or other settings make room for current ones
-                stale = [s for s in self._idle if s.image_id != shape.image_id or s.shape_hash != wanted]
-                self._idle = [s for s in self._idle if s not in stale]
-            for slot in stale:
-                log.info("removing pooled container %s: the image or the settings changed", slot.name)
-                maker.remove_slot(client, slot)
-            while True:
-                with self._lock:
-                    if self._closed or self._owner != os.getpid() or len(self._idle) >= self._size:
-                        return
-                slot = maker.create_slot(client, shape)
-                self._track()
-                with self._lock:
-                    if not self._closed:
-                        self._idle.append(slot)
-                        continue
-                maker.remove_slot(client, slot)  # closed meanwhile
-                return
+            shape = self._current_shape(maker, client, shape_of)
+            if shape is not None:
+                self._remove_stale_idle(maker, client, shape)
+                self._fill(maker, client, shape)
         except Exception:  # the next job makes its own container and says what is wrong
             log.exception("could not start a pooled backtest container")
         finally:
             if owned:
                 client.close()
+
+    def _current_shape(
+        self, maker: SlotMaker, client: Any, shape_of: Callable[[Any], PoolShape] | None
+    ) -> PoolShape | None:
+        """The shape to fill with; at prestart (``shape_of`` given) sweep first and learn it, unless a job came
+        meanwhile and set it (it knows better)."""
+        if shape_of is not None:
+            self._sweep(maker, client)
+            shape = shape_of(client)
+            with self._lock:
+                self._shape = self._shape or shape
+        with self._lock:
+            return self._shape
+
+    def _remove_stale_idle(self, maker: SlotMaker, client: Any, shape: PoolShape) -> None:
+        """Idle containers of an older image or other settings make room for current ones."""
+        wanted = maker.shape_hash(shape)
+        with self._lock:
+            stale = [s for s in self._idle if s.image_id != shape.image_id or s.shape_hash != wanted]
+            self._idle = [s for s in self._idle if s not in stale]
+        for slot in stale:
+            log.info("removing pooled container %s: the image or the settings changed", slot.name)
+            maker.remove_slot(client, slot)
+
+    def _fill(self, maker: SlotMaker, client: Any, shape: PoolShape) -> None:
+        """Make slots of ``shape`` until ``size`` are idle, or the pool closed or belongs to another process."""
+        while True:
+            with self._lock:
+                if self._closed or self._owner != os.getpid() or len(self._idle) >= self._size:
+                    return
+            slot = maker.create_slot(client, shape)
+            self._track()
+            with self._lock:
+                if not self._closed:
+                    self._idle.append(slot)
+                    continue
+            maker.remove_slot(client, slot)  # closed meanwhile
+            return
 
     def _sweep(self, maker: SlotMaker, client: Any) -> None:
         with self._lock:

@@ -11,6 +11,7 @@ runner works the same in a gevent-monkey-patched worker: no SIGCHLD handler, no 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
@@ -112,43 +113,25 @@ class LocalRunner:
         job: BacktestJob,
         *,
         should_cancel: Callable[[], bool],
-        heartbeat: Callable[[], None],
+        on_poll: Callable[[], None],
         poll_seconds: float = 1.0,
         progress: Callable[[float], None] | None = None,
     ) -> RunOutcome:
         """Run to completion, timeout or cancel; the process group never outlives this call, nor its cgroup."""
         started = time.monotonic()
-        deadline = started + job.timeout_seconds
         job.results_dir.mkdir(parents=True, exist_ok=True)
         log_path = job.results_dir / LOG_FILE
         home = Path(tempfile.mkdtemp(prefix="gentrade-freqtrade-"))
-        timed_out = cancelled = oom_killed = False
-        reported: float | None = None
+        oom_killed = False
         peak: int | None = None
         cgroup = self._make_cgroup(job)
         try:
             process = self._start(job, log_path, home, child_limits(job, cgroup))
             try:
-                while True:
-                    remaining = deadline - time.monotonic()
-                    try:
-                        process.wait(timeout=max(0.01, min(poll_seconds, remaining)))
-                        break
-                    except subprocess.TimeoutExpired:
-                        pass
-                    heartbeat()
-                    current = read_progress(job.results_dir) if progress is not None else None
-                    if progress is not None and current is not None and current != reported:
-                        reported = current
-                        progress(current)
-                    if should_cancel():
-                        cancelled = True
-                        break
-                    if time.monotonic() >= deadline:
-                        timed_out = True
-                        break
+                poll = _Poll(should_cancel, on_poll, progress, poll_seconds, started + job.timeout_seconds)
+                timed_out, cancelled = poll.until_stopped(process, job.results_dir)
             finally:
-                # Also on an exception from heartbeat/should_cancel: never leave the group running.
+                # Also on an exception from on_poll/should_cancel: never leave the group running.
                 if process.returncode is None:
                     self._stop(process)
                 _signal_group(process.pid, signal.SIGKILL)  # stragglers the leader left behind
@@ -158,30 +141,17 @@ class LocalRunner:
                 oom_killed, peak = cgroup.oom_killed(), cgroup.peak_bytes()
                 cgroup.remove()  # kills whatever left the process group, then the cgroup goes
 
-        exit_code: int | None = process.returncode
-        note = ""
-        if timed_out:
-            note = f"timeout of {job.timeout_seconds} s reached"
-        elif cancelled:
-            note = "cancelled"
-        elif exit_code == -signal.SIGXCPU:  # the RLIMIT_CPU backstop fired before the wall clock
-            timed_out = True
-            note = f"CPU time limit of {cpu_limit_seconds(job.timeout_seconds)} s reached"
-        tail = read_tail(log_path, self.tail_lines)
-        out_of_memory = not note and exit_code != 0 and (oom_killed or says_out_of_memory(tail))
-        if note:
-            exit_code = None  # killed, not exited
-            tail = f"{tail}\n[gentrade] killed: {note}".lstrip("\n")
-        elif out_of_memory and oom_killed:  # the kernel's SIGKILL leaves no word of it in the log
-            tail = f"{tail}\n[gentrade] killed: out of memory (limit {job.memory_mb} MiB)".lstrip("\n")
         if peak is not None:
             log.info("backtest %s: at most %d MiB of its %d MiB", job.backtest_id, peak // MIB, job.memory_mb)
+        ending = _ending(job, process.returncode, timed_out, cancelled)
+        tail = read_tail(log_path, self.tail_lines)
+        out_of_memory = not ending.note and ending.exit_code != 0 and (oom_killed or says_out_of_memory(tail))
         return RunOutcome(
-            exit_code=exit_code,
-            timed_out=timed_out,
+            exit_code=ending.exit_code,
+            timed_out=ending.timed_out,
             cancelled=cancelled,
             seconds=time.monotonic() - started,
-            log_tail=tail,
+            log_tail=_with_kill_note(tail, ending.note, job.memory_mb if out_of_memory and oom_killed else None),
             out_of_memory=out_of_memory,
             peak_memory_bytes=peak,
         )
@@ -216,6 +186,71 @@ class LocalRunner:
             log.warning("freqtrade (pid %s) ignored SIGTERM for %.0f s; killing", process.pid, self.kill_grace_seconds)
             _signal_group(process.pid, signal.SIGKILL)
             process.wait()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Poll:
+    """The run loop's watch over a running child: what it calls each poll, and when it gives up."""
+
+    should_cancel: Callable[[], bool]
+    on_poll: Callable[[], None]
+    progress: Callable[[float], None] | None
+    poll_seconds: float
+    deadline: float
+
+    def until_stopped(self, process: Child, results_dir: Path) -> tuple[bool, bool]:
+        """Wait for the child to exit, polling; ``(timed_out, cancelled)`` when it had to be stopped instead."""
+        reported: float | None = None
+        while True:
+            remaining = self.deadline - time.monotonic()
+            try:
+                process.wait(timeout=max(0.01, min(self.poll_seconds, remaining)))
+                return False, False
+            except subprocess.TimeoutExpired:
+                pass
+            self.on_poll()
+            reported = self._pass_on_progress(results_dir, reported)
+            if self.should_cancel():
+                return False, True
+            if time.monotonic() >= self.deadline:
+                return True, False
+
+    def _pass_on_progress(self, results_dir: Path, reported: float | None) -> float | None:
+        """Report Freqtrade's progress when it moved; the value last reported."""
+        current = read_progress(results_dir) if self.progress is not None else None
+        if self.progress is not None and current is not None and current != reported:
+            self.progress(current)
+            return current
+        return reported
+
+
+@dataclasses.dataclass(frozen=True)
+class _Ending:
+    """How the run ended, as told to the caller: a killed run has no exit code and a note saying why."""
+
+    exit_code: int | None
+    timed_out: bool
+    note: str
+
+
+def _ending(job: BacktestJob, returncode: int | None, timed_out: bool, cancelled: bool) -> _Ending:
+    if timed_out:
+        return _Ending(None, True, f"timeout of {job.timeout_seconds} s reached")
+    if cancelled:
+        return _Ending(None, False, "cancelled")
+    if returncode == -signal.SIGXCPU:  # the RLIMIT_CPU backstop fired before the wall clock
+        return _Ending(None, True, f"CPU time limit of {cpu_limit_seconds(job.timeout_seconds)} s reached")
+    return _Ending(returncode, False, "")
+
+
+def _with_kill_note(tail: str, note: str, oom_limit_mb: int | None) -> str:
+    """The log tail, with a line saying why we killed the run, or that the kernel did (its SIGKILL leaves no word of
+    it in the log): ``oom_limit_mb`` is the limit of a run the cgroup killed for memory."""
+    if note:
+        return f"{tail}\n[gentrade] killed: {note}".lstrip("\n")
+    if oom_limit_mb is not None:
+        return f"{tail}\n[gentrade] killed: out of memory (limit {oom_limit_mb} MiB)".lstrip("\n")
+    return tail
 
 
 def child_limits(job: BacktestJob, cgroup: MemoryCgroup | None) -> ChildLimits:

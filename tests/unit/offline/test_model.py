@@ -22,8 +22,9 @@ from gentrade.agents.offline import (
     general_answer,
     previous_draft,
 )
-from gentrade.agents.schemas import DRAFT_TOOL_NAME, RouteDecision, StrategyCode
+from gentrade.agents.schemas import DRAFT_TOOL_NAME, RouteDecision
 from gentrade.strategies.draft import StrategyDraft
+from gentrade.strategies.llm_codegen import StrategyCode
 from tests.offline_drafts import DESIGN_MESSAGE
 
 

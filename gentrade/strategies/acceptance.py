@@ -1,8 +1,9 @@
-"""From code to accepted code: review, then let Freqtrade load and run it.
+"""The gate strategy code passes before it is stored: the review, then the Freqtrade check.
 
-Every code path ends here (compiled, LLM-written, brought by a trader), so nothing is written or
-stored that has not passed the review and the Freqtrade check. Code the project did not write is
-checked in the isolated child (the caller passes that check); compiled code in process.
+Compiled drafts and a trader's own code pass through :func:`review_and_check`; the LLM code path
+runs the same two steps itself, per answer, so it can feed the reasons back to the model, and
+raises the same :class:`CodeRejected`. Code the project did not write is checked in the isolated
+child (the caller passes that check); compiled code in process.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class CodeRejected(Exception):
         self.rules = rules  # the review rules broken (review stage)
 
 
-def accepted(
+def review_and_check(
     code: str, name: str, pairs: list[str], stake_currency: str, check: CheckFunction = check_strategy
 ) -> dict[str, Any]:
     """Review, then the Freqtrade check: the check's result, or :class:`CodeRejected` with the reasons."""
@@ -51,11 +52,8 @@ def accepted(
         raise CodeRejected("freqtrade_check", str(exc)) from exc
 
 
-def verify(code: str, draft: StrategyDraft) -> None:
-    accepted(code, draft.name, list(draft.pairs), draft.stake_currency)
-
-
-def verified_code(draft: StrategyDraft, generate: CodeGenerator = compile_strategy) -> str:
+def accepted_code(draft: StrategyDraft, generate: CodeGenerator = compile_strategy) -> str:
+    """The draft's code (compiled by default) once it passed :func:`review_and_check`."""
     code = generate(draft)
-    verify(code, draft)
+    review_and_check(code, draft.name, list(draft.pairs), draft.stake_currency)
     return code
