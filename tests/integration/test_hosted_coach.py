@@ -184,6 +184,18 @@ def tokens_of(turn: dict[str, Any]) -> list[str]:
     return [data["text"] for kind, data in turn["events"] if kind == "token"]
 
 
+def queue_coached_revision(hosted: WireServer) -> None:
+    """The model's answers to a coached turn that drafts the change it names: route, answer, the change, the
+    revised draft, its announcement."""
+    hosted.queue(
+        structured_answer(hosted, "RouteDecision", COACH),
+        text(COACH_ANSWER),
+        structured_answer(hosted, "CoachRevision", {"revise": True, "change": CHANGE}),
+        structured_answer(hosted, "StrategyDraft", wire_draft(REVISED)),
+        text(ANNOUNCEMENT),
+    )
+
+
 # --- the coach's answer, and the change it names --------------------------------------------------------------
 
 
@@ -192,13 +204,7 @@ def test_why_did_it_lose_is_answered_from_the_figures_and_the_change_drafted_und
     app: Flask, client: FlaskClient, tokens: Tokens, hosted: WireServer
 ) -> None:
     thread = coach_chat(app, client, tokens)
-    hosted.queue(
-        structured_answer(hosted, "RouteDecision", COACH),
-        text(COACH_ANSWER),
-        structured_answer(hosted, "CoachRevision", {"revise": True, "change": CHANGE}),
-        structured_answer(hosted, "StrategyDraft", wire_draft(REVISED)),
-        text(ANNOUNCEMENT),
-    )
+    queue_coached_revision(hosted)
     _, turn = hosted_turn(client, tokens, WHY, thread)
 
     route, coach, revision, drafting, announce = hosted.requests
@@ -341,13 +347,7 @@ def test_the_coach_through_langserve_streams_the_answer_and_the_revised_draft(
     app: Flask, client: FlaskClient, tokens: Tokens, hosted: WireServer
 ) -> None:
     thread = coach_chat(app, client, tokens)
-    hosted.queue(
-        structured_answer(hosted, "RouteDecision", COACH),
-        text(COACH_ANSWER),
-        structured_answer(hosted, "CoachRevision", {"revise": True, "change": CHANGE}),
-        structured_answer(hosted, "StrategyDraft", wire_draft(REVISED)),
-        text(ANNOUNCEMENT),
-    )
+    queue_coached_revision(hosted)
     events = langserve_turn(client, tokens.headers(), WHY, thread)
     assert answer_text(events) == f"{COACH_ANSWER}\n\n{ANNOUNCEMENT}"  # no structured output streams as text
     start, end = draft_events(events)
