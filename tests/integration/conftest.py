@@ -15,6 +15,7 @@ import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
+import docker
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
@@ -23,9 +24,11 @@ from flask.testing import FlaskClient
 from gentrade import create_app
 from gentrade.exchange_sim import ExchangeSimulator
 from gentrade.runtime import EXTENSION_KEY
+from gentrade.settings import DEFAULT_FREQTRADE_IMAGE
 from gentrade.tasks.celery_app import remove_queue
 from tests.backtests import settle
 from tests.clerk import AUTHORIZED_PARTY
+from tests.docker_engine import OFFICIAL_LAYOUT_IMAGE, require_docker
 from tests.llm_wire import WireServer
 from tests.local_runner import LocalWorkspace, local_workspace_in
 from tests.services import require_rabbitmq
@@ -233,3 +236,12 @@ def llm_app(app: Flask, postgres_url: str, data_dir: Path, clerk_key: rsa.RSAPri
         codegen_max_repairs=1,
     )
     return create_app(settings)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[docker.DockerClient]:
+    """The real Docker engine, with the images ``make docker-images`` builds (skips without them, fails under
+    ``CI=true``)."""
+    client = require_docker(DEFAULT_FREQTRADE_IMAGE, OFFICIAL_LAYOUT_IMAGE)
+    yield client
+    client.close()

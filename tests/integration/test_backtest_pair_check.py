@@ -65,7 +65,7 @@ def strategy(api: FlaskClient, tokens: Headers) -> str:
     return created.json["id"]
 
 
-def post(api: FlaskClient, tokens: Headers, strategy_id: str, **body: Any) -> Any:
+def request_backtest(api: FlaskClient, tokens: Headers, strategy_id: str, **body: Any) -> Any:
     payload = {"strategy_id": strategy_id, "start_date": START.isoformat(), "end_date": END.isoformat(), **body}
     return api.post(BACKTESTS, json=payload, headers=tokens.headers())
 
@@ -74,7 +74,7 @@ def test_a_pair_the_exchange_does_not_list_is_a_422_naming_it_and_the_exchange(
     api_on: Any, tokens: Headers, stand_in: ExchangeSimulator
 ) -> None:
     api = api_on(stand_in.api_url)
-    response = post(api, tokens, strategy(api, tokens), pairs=["BTC/USDT", "NOPE/USDT"])
+    response = request_backtest(api, tokens, strategy(api, tokens), pairs=["BTC/USDT", "NOPE/USDT"])
     assert response.status_code == 422
     assert response.json["errors"]["pairs"] == ["Not listed on binance: NOPE/USDT."]
     assert api.get(BACKTESTS, headers=tokens.headers()).json == []
@@ -83,16 +83,16 @@ def test_a_pair_the_exchange_does_not_list_is_a_422_naming_it_and_the_exchange(
 def test_an_exchange_whose_list_cannot_be_loaded_is_a_503_to_retry(api_on: Any, tokens: Headers) -> None:
     api = api_on(UNREACHABLE_EXCHANGE)
     strategy_id = strategy(api, tokens)
-    response = post(api, tokens, strategy_id)
+    response = request_backtest(api, tokens, strategy_id)
     assert response.status_code == 503
     assert response.json["message"] == "the exchange's market list is unavailable, try again shortly"
     assert "binance" in response.json["errors"]["pairs"][0]
     assert 1 <= int(response.headers["Retry-After"]) <= 30
-    again = post(api, tokens, strategy_id)  # the failure is remembered: the same answer, at once
+    again = request_backtest(api, tokens, strategy_id)  # the failure is remembered: the same answer, at once
     assert again.status_code == 503
     assert api.get(BACKTESTS, headers=tokens.headers()).json == []  # nothing recorded
 
     # A request that is invalid anyway says why, rather than "try again".
-    invalid = post(api, tokens, strategy_id, start_date=END.isoformat(), end_date=START.isoformat())
+    invalid = request_backtest(api, tokens, strategy_id, start_date=END.isoformat(), end_date=START.isoformat())
     assert invalid.status_code == 422
     assert invalid.json["errors"]["start_date"] == ["Must be before end_date."]

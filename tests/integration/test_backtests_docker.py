@@ -20,20 +20,11 @@ from gentrade.extensions import db
 from gentrade.freqtrade.runners.docker import POOL_LABEL
 from gentrade.freqtrade.runners.docker_pool import POOL_DIR
 from gentrade.models import Backtest
-from gentrade.settings import DEFAULT_FREQTRADE_IMAGE
 from tests.backtests import BACKTESTS, FINAL, deploy_strategy, hand_written_strategy, start_backtest, wait_for_backtest
 from tests.clerk import Svix, Tokens, clerk_user_event
 from tests.concurrency import wait_until
-from tests.docker_engine import require_docker
 from tests.stack.environment import settings_env
 from tests.stack.worker import Worker, running_worker
-
-
-@pytest.fixture(scope="module")
-def engine() -> Iterator[docker.DockerClient]:
-    client = require_docker(DEFAULT_FREQTRADE_IMAGE)
-    yield client
-    client.close()
 
 
 @pytest.fixture(scope="module")

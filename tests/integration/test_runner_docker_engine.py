@@ -54,7 +54,7 @@ from gentrade.services.backtest_runs import failure_of
 from gentrade.settings import DEFAULT_FREQTRADE_IMAGE, Settings
 from gentrade.strategies.compiler import compile_strategy
 from gentrade.strategies.draft import parse_draft
-from tests.docker_engine import OFFICIAL_LAYOUT_IMAGE, require_docker
+from tests.docker_engine import OFFICIAL_LAYOUT_IMAGE
 from tests.freqtrade_env import download, write_configs
 
 PAIRS = ["BTC/USDT", "ETH/USDT"]
@@ -126,13 +126,6 @@ SECRET = "another user's secret 7d1f"
 COMPARED = ("total_trades", "profit_total_abs", "wins", "losses", "max_drawdown_abs", "final_balance")
 MODES = ["cold", "pooled", "reused"]
 CONTAINER_JOBS = 50  # a reused container's: more than any test here runs in one
-
-
-@pytest.fixture(scope="module")
-def engine() -> Iterator[docker.DockerClient]:
-    client = require_docker(DEFAULT_FREQTRADE_IMAGE, OFFICIAL_LAYOUT_IMAGE)
-    yield client
-    client.close()
 
 
 @dataclass

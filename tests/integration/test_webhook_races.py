@@ -50,14 +50,14 @@ class EndState:
     directory: bool
 
 
-def post(url: str, body: str | bytes, headers: dict[str, str]) -> Delivery:
+def deliver_webhook(url: str, body: str | bytes, headers: dict[str, str]) -> Delivery:
     response = requests.post(url + HOOK, data=body, headers=headers, timeout=60)
     payload = response.json()
     return Delivery(response.status_code, payload.get("status"), payload.get("message", ""))
 
 
 def delivery(url: str, body: str | bytes, headers: dict[str, str]) -> Call:
-    return lambda: post(url, body, headers)
+    return lambda: deliver_webhook(url, body, headers)
 
 
 def end_state(app: Flask, data_dir: Path, clerk_id: str) -> EndState:
@@ -107,7 +107,7 @@ def test_one_message_delivered_50_times_at_once_takes_effect_once(
     clerk_id = "user_replayed"
     if event_type != "user.created":  # an account with a chat, so a delete has rows and files to remove
         created = clerk_user_event("user.created", clerk_id, FIRST)
-        assert post(url, created, svix.headers(created)).outcome == "processed"
+        assert deliver_webhook(url, created, svix.headers(created)).outcome == "processed"
         chat = requests.post(f"{url}/api/v1/chats", json={}, headers=tokens.headers(clerk_id), timeout=10)
         assert chat.status_code == 201
     body = clerk_user_event(event_type, clerk_id, SECOND if event_type == "user.updated" else FIRST)
@@ -208,7 +208,7 @@ def test_out_of_order_deliveries_end_as_clerk_intends(
     emails = {"user.created": FIRST, "user.updated": SECOND, "user.deleted": None}
     sent = [(body, svix.headers(body)) for body in (clerk_user_event(e, clerk_id, emails[e]) for e in order)]
 
-    results = [post(url, body, headers) for body, headers in sent]
+    results = [deliver_webhook(url, body, headers) for body, headers in sent]
     replays = all_at_once([delivery(url, body, headers) for body, headers in sent] * 3)
 
     no_server_errors(results + replays)
@@ -254,9 +254,9 @@ def test_created_racing_a_delete_cannot_bring_the_user_back(
     deleted, created = (clerk_user_event(e, clerk_id) for e in ("user.deleted", "user.created"))
     with psycopg.connect(postgres_url) as blocker, ThreadPoolExecutor(max_workers=2) as pool:
         blocker.execute("INSERT INTO deleted_users (clerk_id, deleted_at) VALUES (%s, now())", (clerk_id,))
-        delete_done = pool.submit(post, url, deleted, svix.headers(deleted))
+        delete_done = pool.submit(deliver_webhook, url, deleted, svix.headers(deleted))
         wait_until(lambda: backends_waiting(postgres_url, "INSERT INTO deleted_users") == 1)
-        create_done = pool.submit(post, url, created, svix.headers(created))
+        create_done = pool.submit(deliver_webhook, url, created, svix.headers(created))
         wait_until(lambda: create_done.done() or backends_waiting(postgres_url, "SELECT pg_advisory_xact_lock") == 1)
         blocker.rollback()  # the delete goes on and commits its own tombstone
         results = [delete_done.result(timeout=30), create_done.result(timeout=30)]
@@ -277,7 +277,7 @@ def test_a_first_token_racing_a_delete_cannot_bring_the_user_back(
     deleted = clerk_user_event("user.deleted", clerk_id)
     with psycopg.connect(postgres_url) as blocker, ThreadPoolExecutor(max_workers=2) as pool:
         blocker.execute("INSERT INTO deleted_users (clerk_id, deleted_at) VALUES (%s, now())", (clerk_id,))
-        delete_done = pool.submit(post, url, deleted, svix.headers(deleted))
+        delete_done = pool.submit(deliver_webhook, url, deleted, svix.headers(deleted))
         wait_until(lambda: backends_waiting(postgres_url, "INSERT INTO deleted_users") == 1)
         request_done = pool.submit(requests.get, url + "/api/v1/chats", headers=tokens.headers(clerk_id), timeout=60)
         wait_until(lambda: request_done.done() or backends_waiting(postgres_url, "SELECT pg_advisory_xact_lock") == 1)
