@@ -1,30 +1,11 @@
 """Run stock ``freqtrade backtesting`` in a pinned Freqtrade image (production): ours by default.
 
 The worker talks to the Docker daemon with docker-py and starts one sibling container per
-backtest (or hands it to a pooled one: ``docker_pooled_job``). Over 400 lines, a fifth of it this description,
-because the path mapping and the lock-down are the security boundary of every container, cold or pooled, and are
-read best in one place with the runner that applies them.
+backtest (or hands it to a pooled one: ``docker_pooled_job``). This module checks the engine, finds the image and
+runs a cold container to its end.
 
-Only two folders are mounted: the job's ``user_data`` read-write at
-``/freqtrade/user_data`` and the shared market-data cache read-only at ``/freqtrade/market_data``.
-Every path handed to Freqtrade is translated into one of those; any other path is refused with
-``ValueError`` before the daemon is contacted, so a job can never mount an arbitrary host path.
-
-The daemon resolves mount sources on the host, not in the worker: ``host_data_dir`` is the
-worker's ``data_dir`` as the host sees it (bind mounts), or ``data_volume`` names the Docker
-volume that holds it (volume mounts with a subpath, Docker Engine 26+ / API 1.45+).
-
-The container runs as the worker's uid:gid (files it writes stay the worker's, files the worker wrote
-with mode 0600 stay readable to it) and gets no environment of ours (no secrets): only ``HOME=/tmp``
-and, for an image laid out like the official ``freqtradeorg/freqtrade`` (Freqtrade installed with
-``pip --user``), the ``PYTHONUSERBASE`` its own user would have, read off the image's ``PATH``.
-Memory/CPU/pids limits, a read-only root file system with a tmpfs for /tmp, no capabilities, and
-``no-new-privileges``. It is always removed. A missing image is the backtest's ``image_missing``.
-
-No network (``network_mode=none``): strategy code can reach no address at all. Freqtrade still loads
-the exchange's markets when it starts, so the container's first process serves the market list the
-worker cached (:mod:`gentrade.freqtrade.market_list`, inside the read-only market-data mount) on the
-container's own loopback, and a last config file points ccxt there; candles come from the mount.
+What every container gets, cold or pooled (the two mounts, the path mapping, the lock-down, no network) is
+:mod:`gentrade.freqtrade.runners.docker_lockdown`: the security boundary, in one place.
 
 Pooled containers (``pool_size`` > 0, ``GENTRADE_DOCKER_POOL_SIZE``, default 1 per worker process) have imported
 Freqtrade before any job and serve up to ``container_jobs`` (``GENTRADE_DOCKER_CONTAINER_JOBS``) backtests each, in
@@ -37,7 +18,6 @@ sees a user's folder, and nothing of a job is left in it for the next.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import time
@@ -49,11 +29,11 @@ import docker
 import requests
 from docker.errors import APIError, ImageNotFound, NotFound
 from docker.models.containers import Container
-from docker.types import Mount
 
 from gentrade.freqtrade.jobs import BacktestJob, RunnerProblem, RunOutcome
 from gentrade.freqtrade.limits import says_out_of_memory
-from gentrade.freqtrade.market_list import PUBLIC_API_PATH, SERVED_DIR, market_list_file
+from gentrade.freqtrade.market_list import market_list_file
+from gentrade.freqtrade.runners.docker_lockdown import PIDS_LIMIT, TMPFS_MB, image_environment
 from gentrade.freqtrade.runners.docker_parts import (
     CONTAINER_MARKET_DATA,
     CONTAINER_USER_DATA,
@@ -74,7 +54,6 @@ from gentrade.freqtrade.runners.docker_pooled import (
     PROGRESS_SOURCE,
 )
 from gentrade.freqtrade.runners.docker_pooled_job import PooledJobs
-from gentrade.freqtrade.userdir import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -98,18 +77,10 @@ __all__ = [
 ]
 
 TAIL_LINES = 60
-PIDS_LIMIT = 256
-TMPFS_MB = 256
 CONTAINER_JOBS = 1  # backtests a pooled container serves (the worker's setting: GENTRADE_DOCKER_CONTAINER_JOBS)
 ClientFactory = Callable[[], docker.DockerClient]
 MIN_API_VERSION = (1, 41)  # Docker 20.10, the oldest engine the runner is tested on
 VOLUME_SUBPATH_API_VERSION = (1, 45)  # older engines ignore a volume mount's subpath: the whole volume
-USER_BIN = "/.local/bin"  # where ``pip install --user`` puts scripts, under the user base
-# The container has no network: PID 1 is a shell that serves the cached market list on loopback (Freqtrade
-# loads the exchange's markets when it starts), then becomes the image's entrypoint with Freqtrade's arguments.
-SERVE_MARKETS_THEN_EXEC = (
-    f'python3 -m http.server --bind 127.0.0.1 --directory {{markets}} {MARKETS_PORT} >/dev/null 2>&1 & exec "$@"'
-)
 
 
 class EngineUnsupported(RuntimeError):
@@ -119,23 +90,6 @@ class EngineUnsupported(RuntimeError):
 def api_version(text: str) -> tuple[int, int]:
     major, minor = text.split(".")[:2]
     return int(major), int(minor)
-
-
-def image_environment(image_env: list[str] | None) -> dict[str, str]:
-    """The container's whole environment: a writable ``HOME`` and, for a ``pip --user`` layout, its user base.
-
-    Running as the worker's uid (not the image's user), Python would look for user packages under the
-    home of a user that does not exist there; ``PYTHONUSERBASE`` points it at the image user's."""
-    environment = {"HOME": "/tmp"}  # noqa: S108 - the container's tmpfs
-    for entry in image_env or []:
-        name, _, value = entry.partition("=")
-        if name != "PATH":
-            continue
-        for directory in value.split(":"):
-            if directory.endswith(USER_BIN):
-                environment["PYTHONUSERBASE"] = directory.removesuffix("/bin")
-                break
-    return environment
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,102 +142,6 @@ class DockerRunner(PooledJobs):
         self.pool = pool
         # A pooled container whose owner has not touched its lease this long belongs to a worker that died.
         self.pool_stale_seconds = max(MIN_STALE_SECONDS, pool_stale_seconds)
-
-    # --- paths -------------------------------------------------------------------------------
-    def _inside_data_dir(self, path: Path, what: str) -> PurePosixPath:
-        """``path`` relative to the worker's data folder, or ValueError."""
-        resolved = Path(path).resolve()
-        if not resolved.is_relative_to(self.data_dir):
-            raise ValueError(f"{what} {path} is outside the data folder {self.data_dir}")
-        return PurePosixPath(resolved.relative_to(self.data_dir).as_posix())
-
-    def _roots(self, job: BacktestJob) -> list[tuple[Path, PurePosixPath, bool]]:
-        """(worker path, container path, read-only) of the two mounts; validates the job."""
-        user_data = Path(job.user_data_dir).resolve()
-        market = Path(job.datadir).resolve()
-        self._inside_data_dir(user_data, "user_data_dir")
-        self._inside_data_dir(market, "datadir")
-        if user_data.is_relative_to(market):
-            raise ValueError(f"user_data_dir {user_data} must not lie inside the shared datadir {market}")
-        if not Path(job.results_dir).resolve().is_relative_to(user_data):
-            raise ValueError(f"results_dir {job.results_dir} must lie inside user_data_dir {user_data}")
-        if user_data.is_relative_to(self.pool_root) or market.is_relative_to(self.pool_root):
-            raise ValueError(f"the job's folders must not lie in the container pool's {self.pool_root}")
-        return [(user_data, CONTAINER_USER_DATA, False), (market, CONTAINER_MARKET_DATA, True)]
-
-    def path_map(self, job: BacktestJob) -> Callable[[Path], str]:
-        """Worker path -> container path; ValueError for anything outside the two mounts."""
-        # Most specific root first, in case the market data lives inside user_data.
-        roots = sorted(self._roots(job), key=lambda root: len(root[0].parts), reverse=True)
-
-        def to_container(path: Path) -> str:
-            resolved = Path(path).resolve()
-            for worker_root, container_root, _ in roots:
-                if resolved.is_relative_to(worker_root):
-                    return str(container_root / resolved.relative_to(worker_root).as_posix())
-            raise ValueError(f"{path} is outside the job's user_data_dir and datadir: it cannot be mounted")
-
-        return to_container
-
-    def _mount(self, worker_root: Path, container_root: PurePosixPath, read_only: bool) -> Mount:
-        """A mount of ``worker_root`` (inside the data folder) as the Docker daemon sees it."""
-        relative = self._inside_data_dir(worker_root, "mount source")
-        if self.data_volume is not None:
-            subpath = None if str(relative) == "." else str(relative)
-            return Mount(str(container_root), self.data_volume, type="volume", read_only=read_only, subpath=subpath)
-        return Mount(str(container_root), str(self.host_data_dir / relative), type="bind", read_only=read_only)
-
-    def mounts(self, job: BacktestJob) -> list[Mount]:
-        """Exactly two mounts, sources as the Docker daemon sees them."""
-        return [self._mount(*root) for root in self._roots(job)]
-
-    def _locked_down(self, memory_mb: int, cpus: float, environment: dict[str, str] | None) -> dict[str, Any]:
-        """What every backtest container gets, cold or pooled: no network, no environment of ours, limits,
-        a read-only root, no capabilities, the worker's uid."""
-        return {
-            "detach": True,
-            "environment": environment or image_environment(None),  # nothing of the worker's, no secret
-            "network_mode": "none",  # untrusted strategy code: no route anywhere, loopback only
-            "mem_limit": f"{memory_mb}m",
-            "memswap_limit": f"{memory_mb}m",  # no swap on top of the memory limit
-            "nano_cpus": int(cpus * 1e9),
-            "pids_limit": self.pids_limit,
-            "read_only": True,
-            "tmpfs": {"/tmp": f"rw,noexec,nosuid,size={self.tmpfs_mb}m"},  # noqa: S108 - in the container
-            "cap_drop": ["ALL"],
-            "security_opt": ["no-new-privileges"],
-            "user": self.user,
-            "working_dir": "/freqtrade",
-        }
-
-    def container_options(
-        self,
-        job: BacktestJob,
-        environment: dict[str, str] | None = None,
-        entrypoint: list[str] | None = None,
-    ) -> dict[str, Any]:
-        """Everything ``containers.create`` gets besides the image; ValueError for a bad path.
-
-        ``entrypoint`` is the image's own (Freqtrade), run after the market list is being served."""
-        to_container = self.path_map(job)
-        job = dataclasses.replace(job, config_files=(*job.config_files, Path(job.results_dir) / NETWORK_CONFIG))
-        markets = to_container(Path(job.datadir) / SERVED_DIR)
-        return {
-            "entrypoint": ["/bin/sh", "-c", SERVE_MARKETS_THEN_EXEC.format(markets=markets), "gentrade-backtest"],
-            "command": [*(entrypoint or ["freqtrade"]), *job.freqtrade_args(to_container)],
-            **self._locked_down(job.memory_mb, job.cpus, environment),
-            "mounts": self.mounts(job),
-            "labels": {LABEL: str(job.backtest_id)},
-            "name": container_name(job),
-        }
-
-    @staticmethod
-    def write_network_config(job: BacktestJob) -> None:
-        """Freqtrade in the container asks the loopback server for the markets and fetches nothing else."""
-        public = f"http://127.0.0.1:{MARKETS_PORT}/{PUBLIC_API_PATH}"
-        ccxt_config = {"urls": {"api": {"public": public}}, "options": {"fetchCurrencies": False}}
-        exchange = {"only_from_ccxt": True, "ccxt_config": ccxt_config, "ccxt_async_config": ccxt_config}
-        write_atomically(Path(job.results_dir) / NETWORK_CONFIG, json.dumps({"exchange": exchange}), mode=0o644)
 
     # --- the engine ------------------------------------------------------------------------
     def check_engine(self) -> str:

@@ -43,6 +43,7 @@ from docker.models.containers import Container
 from gentrade.freqtrade import pool_entry
 from gentrade.freqtrade import progress as progress_module
 from gentrade.freqtrade.market_list import SERVED_DIR
+from gentrade.freqtrade.runners.docker_lockdown import ContainerSpec
 from gentrade.freqtrade.runners.docker_parts import (
     CONTAINER_MARKET_DATA,
     CONTAINER_USER_DATA,
@@ -85,15 +86,11 @@ def pool_container_name(slot_name: str) -> str:
     return f"gentrade-pool-{slot_name}"
 
 
-class PooledContainers:
+class PooledContainers(ContainerSpec):
     """The pool half of the docker runner (the runner's ``SlotMaker`` for :class:`ContainerPool`, and its pooled
-    runs). Uses the runner's mounts, lock-down, client and container helpers."""
+    runs). Its mounts and lock-down are the cold containers' (``ContainerSpec``); the client is the runner's."""
 
-    data_dir: Path
-    host_data_dir: Any
-    data_volume: str | None
     image: str
-    user: str
     tail_lines: int
     pool: ContainerPool
     pool_size: int
